@@ -1,0 +1,68 @@
+"""The FastAPI app factory. One handler answers domain errors: JSON to the API, a page to a browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from sweep import __version__
+from sweep.config import Settings, get_settings
+from sweep.db import make_engine, make_session_factory
+from sweep.errors import DomainError
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
+
+
+def create_app(*, settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(title="Sweep", version=__version__, description="全员核酸检测 · mass testing command")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if _wants_html(request):
+            from sweep.web.pages import templates
+
+            return templates.TemplateResponse(
+                request, "error.html", {"error": exc, "status": exc.status_code}, status_code=exc.status_code
+            )
+        return JSONResponse(exc.as_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
+        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+        body = {"error": "invalid", "field": field or "body", "reason": first["msg"], "errors": exc.errors()}
+        if _wants_html(request):
+            return HTMLResponse(f"<p>{field}: {first['msg']}</p>", status_code=422)
+        return JSONResponse(jsonable(body), status_code=422)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    from sweep.coverage.routes import router as coverage_router
+    from sweep.web.pages import router as pages_router
+
+    app.include_router(coverage_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def jsonable(value: object) -> object:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(value)

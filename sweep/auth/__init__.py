@@ -1,0 +1,1 @@
+"""Users, roles, their scope (an office or a site) and the audit log."""

@@ -1,0 +1,182 @@
+"""The ``sweep`` command. Thin: parse, call a service in one unit of work, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sweep.config import get_settings
+from sweep.errors import DomainError
+
+app = typer.Typer(help="Sweep: plan and command a district-wide mass testing round (全员核酸检测).", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(exc: DomainError) -> None:
+    console.print(f"[red]错误 error[/red] [bold]{exc.field}[/bold]: {exc.reason}")
+    raise typer.Exit(code=2)
+
+
+def _url(database: str | None) -> str:
+    return database or get_settings().database_url
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
+) -> None:
+    """Create or upgrade the schema."""
+    from sweep import migrate
+
+    migrate.upgrade(_url(database), revision)
+    console.print(f"[green]schema at {revision}[/green]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision; 'base' removes the schema.")],
+    database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
+) -> None:
+    """Step the schema back to a revision."""
+    from sweep import migrate
+
+    migrate.downgrade(_url(database), revision)
+    console.print(f"[yellow]schema at {revision}[/yellow]")
+
+
+@db_app.command("current")
+def db_current(
+    database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
+) -> None:
+    """Print the schema revision the database is at."""
+    from sweep import migrate
+    from sweep.db import make_engine
+
+    out.print(migrate.current(make_engine(_url(database))) or "(empty)")
+
+
+@app.command()
+def demo(
+    people: Annotated[int, typer.Option(min=100, help="People in the synthetic district.")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same district and day.")] = 1,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the round's page when done.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    database: Annotated[
+        Optional[str], typer.Option(help="Database for the demo; it is emptied first. Default: sweep-demo.db here.")
+    ] = None,
+    host: Annotated[Optional[str], typer.Option(help="Address to serve on (default: SWEEP_HOST).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port to serve on (default: SWEEP_PORT).")] = None,
+) -> None:
+    """Generate a district, plan a round, play its day, print the summary and serve the page."""
+    from sweep.demo.run import run_demo
+
+    url = database or f"sqlite:///{Path.cwd() / 'sweep-demo.db'}"
+    try:
+        summary = run_demo(url=url, people=people, seed=seed, console=console)
+    except DomainError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    else:
+        _print_summary(summary)
+    if serve:
+        _serve(url, host, port)
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table(title="本轮概况 · the round")
+    table.add_column("项目 item")
+    table.add_column("数值 value", justify="right")
+    labels = {
+        "people": "应检人数 people",
+        "sampled": "已采样 sampled",
+        "coverage": "覆盖率 coverage",
+        "sites": "采样点 sites",
+        "desks": "采样台 desks",
+        "tubes": "采样管 tubes",
+        "boxes": "转运箱 boxes",
+        "positives": "阳性管 positive pools",
+        "finish_minutes": "完成用时(分) finish (min)",
+        "deadline_minutes": "时限(分) deadline (min)",
+        "on_time": "按时完成 on time",
+    }
+    for key, label in labels.items():
+        value = summary[key]
+        if key == "coverage":
+            value = f"{value:.2%}"
+        elif isinstance(value, float):
+            value = f"{value:.1f}"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value:,}"
+        table.add_row(label, str(value))
+    out.print(table)
+
+
+def _serve(url: str, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from sweep.api import create_app
+    from sweep.config import Settings
+
+    settings = get_settings()
+    app_ = create_app(settings=Settings(**{**settings.model_dump(), "database_url": url}))
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"[green]serving http://{host}:{port}[/green] (Ctrl+C to stop)")
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address (default: SWEEP_HOST).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default: SWEEP_PORT).")] = None,
+) -> None:
+    """Serve the pages and the API on the configured database."""
+    _serve(get_settings().database_url, host, port)
+
+
+@app.command()
+def status(
+    campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest'.")] = "latest",
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """The round's figures: sampled, coverage, tubes, boxes, results, finish time."""
+    from sweep.coverage.service import round_figures
+    from sweep.db import make_engine, make_session_factory, unit_of_work
+    from sweep.plan.service import get_campaign, parse_campaign_ref
+
+    factory = make_session_factory(make_engine(get_settings().database_url))
+    try:
+        with unit_of_work(factory) as session:
+            current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+            fig = round_figures(session=session, campaign=current)
+    except DomainError as exc:
+        _fail(exc)
+        return
+    data = {
+        "campaign": fig.campaign_id, "people": fig.people, "sampled": fig.sampled, "coverage": round(fig.coverage, 6),
+        "tubes": fig.tubes, "boxes": fig.boxes, "results": fig.results, "positives": fig.positives,
+        "finish_minutes": None if fig.finish_minutes is None else round(fig.finish_minutes, 1),
+        "deadline_minutes": fig.deadline_minutes,
+    }
+    if as_json:
+        out.print_json(json.dumps(data))
+    else:
+        for key, value in data.items():
+            out.print(f"{key:>18}: {value}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

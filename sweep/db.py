@@ -1,0 +1,97 @@
+"""The engine, sessions and the one declarative base, for SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Stable constraint names, so Alembic can drop and alter them on both backends.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def normalise_url(url: str) -> str:
+    """Point plain ``postgresql://`` URLs at psycopg 3, the driver Sweep installs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets the web pages read while the field writes; foreign keys are off by default in SQLite.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def is_postgresql(conn: Connection | Session) -> bool:
+    return conn.get_bind().dialect.name == "postgresql"
+
+
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert many rows fast: COPY on PostgreSQL, one prepared executemany on SQLite.
+
+    The ORM's per-object bookkeeping costs more than the insert itself at a million rows.
+    """
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.dbapi_connection
+        cols = ", ".join(columns)
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    conn.connection.dbapi_connection.cursor().executemany(sql, rows)
+
+
+def load_all_models() -> MetaData:
+    """Import every area's tables so that the metadata is whole (Alembic, tests)."""
+    from sweep.auth import models as _auth  # noqa: F401
+    from sweep.field import models as _field  # noqa: F401
+    from sweep.inspect import models as _inspect  # noqa: F401
+    from sweep.lab import models as _lab  # noqa: F401
+    from sweep.plan import models as _plan  # noqa: F401
+    from sweep.registry import models as _registry  # noqa: F401
+
+    return Base.metadata
+
+
+__all__ = ["Base", "bulk_insert", "is_postgresql", "load_all_models", "make_engine", "make_session_factory", "normalise_url", "unit_of_work"]

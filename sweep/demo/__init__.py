@@ -1,0 +1,1 @@
+"""Synthetic demo district: generate, load and play a testing round."""

@@ -1,0 +1,111 @@
+"""``sweep demo``: a synthetic district, its plan and its day, from an empty database to a summary."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, time as clock, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import make_url
+
+from sweep import migrate
+from sweep.config import get_settings
+from sweep.coverage.service import round_figures
+from sweep.db import make_engine, make_session_factory, normalise_url, unit_of_work
+from sweep.demo.district import generate_district
+from sweep.demo.load import load_district
+from sweep.demo.play import play_day
+from sweep.plan.models import Campaign
+from sweep.plan.service import create_campaign, make_naive_plan
+
+# Sampling starts at seven in the morning, the usual start of a round in practice.
+START_OF_SAMPLING = clock(7, 0)
+
+
+def fresh_database(url: str) -> None:
+    """Empty the demo database and build the schema from the migrations."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(parsed.database + suffix).unlink(missing_ok=True)
+    else:
+        migrate.downgrade(url, "base")
+    migrate.upgrade(url)
+
+
+def run_demo(*, url: str, people: int, seed: int, console: Console | None = None, day: date | None = None) -> dict[str, Any]:
+    console = console or Console(stderr=True, quiet=True)
+    settings = get_settings()
+    timings: dict[str, float] = {}
+
+    t = time.perf_counter()
+    fresh_database(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    timings["schema_seconds"] = time.perf_counter() - t
+
+    with console.status(f"生成模拟辖区 generating a district of {people:,} people…"):
+        t = time.perf_counter()
+        district = generate_district(people=people, seed=seed)
+        timings["generate_seconds"] = time.perf_counter() - t
+    with console.status("写入人口登记 loading the registry…") as status:
+        t = time.perf_counter()
+        with engine.begin() as conn:
+            load_district(conn, district, key=settings.secret_key, progress=lambda msg: status.update(f"写入 loading {msg}"))
+        timings["load_seconds"] = time.perf_counter() - t
+    console.print(f"[green]✓[/green] 辖区 district: {people:,} people in {timings['generate_seconds'] + timings['load_seconds']:.1f} s")
+
+    with console.status("制定方案 planning the round…"):
+        t = time.perf_counter()
+        starts_at = datetime.combine(day or date.today() + timedelta(days=1), START_OF_SAMPLING)
+        with unit_of_work(factory) as session:
+            campaign = create_campaign(session=session, settings=settings, name="第1轮全员核酸检测 (演示)", starts_at=starts_at)
+            plan = make_naive_plan(session=session, settings=settings, campaign=campaign)
+            campaign_id = campaign.id
+        timings["plan_seconds"] = time.perf_counter() - t
+    console.print(f"[green]✓[/green] 方案 plan: {plan.sites} sites, {plan.desks} desks")
+
+    t = time.perf_counter()
+    with Progress(
+        TextColumn("采样日 playing the day"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("sites", total=plan.sites)
+        played = play_day(
+            factory=factory,
+            campaign_id=campaign_id,
+            rng=np.random.default_rng(seed),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    timings["play_seconds"] = time.perf_counter() - t
+
+    with unit_of_work(factory) as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        fig = round_figures(session=session, campaign=campaign)
+    engine.dispose()
+    finish = fig.finish_minutes
+    return {
+        "people": fig.people,
+        "sampled": fig.sampled,
+        "coverage": round(fig.coverage, 6),
+        "sites": fig.sites,
+        "desks": fig.desks,
+        "tubes": fig.tubes,
+        "boxes": fig.boxes,
+        "results": fig.results,
+        "positives": fig.positives,
+        "retests_open": fig.retests_open,
+        "no_shows": played.no_shows,
+        "home_sampling": plan.home_sampling,
+        "staff_short": plan.staff_short,
+        "finish_minutes": None if finish is None else round(finish, 1),
+        "deadline_minutes": fig.deadline_minutes,
+        "on_time": finish is not None and finish <= fig.deadline_minutes,
+        "campaign": campaign_id,
+        "database": make_url(normalise_url(url)).render_as_string(hide_password=True),
+        **{k: round(v, 2) for k, v in timings.items()},
+    }

@@ -1,0 +1,129 @@
+"""Tables of the day. The database itself refuses an overfilled tube and a person sampled twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sweep.db import Base
+
+
+class ReadinessItem(Base):
+    """One of the four things in place on time (四个到位), with its deadline and check-in."""
+
+    __tablename__ = "readiness_items"
+    __table_args__ = (
+        CheckConstraint("kind IN ('materials', 'staff', 'disinfection', 'waste')", name="kind"),
+        UniqueConstraint("campaign_id", "plan_site_id", "kind", "label"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    quantity_planned: Mapped[int | None] = mapped_column(Integer)
+    quantity_done: Mapped[int | None] = mapped_column(Integer)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Box(Base):
+    """A transport box (转运箱) of sealed tubes."""
+
+    __tablename__ = "boxes"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code"),
+        CheckConstraint("status IN ('open', 'sealed', 'in_transit', 'received')", name="status"),
+        CheckConstraint("tubes >= 0 AND tubes <= capacity", name="within_capacity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(48))
+    capacity: Mapped[int] = mapped_column(Integer)
+    tubes: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Tube(Base):
+    """A pooled sampling tube (采样管). ``filled`` can never pass ``pool_size``: a CHECK guards it."""
+
+    __tablename__ = "tubes"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code"),
+        CheckConstraint("filled >= 0 AND filled <= pool_size", name="within_pool_size"),
+        CheckConstraint("status IN ('open', 'sealed', 'packed')", name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)
+    box_id: Mapped[int | None] = mapped_column(ForeignKey("boxes.id"), index=True)
+    code: Mapped[str] = mapped_column(String(48))
+    desk_no: Mapped[int | None] = mapped_column(Integer)
+    pool_size: Mapped[int] = mapped_column(Integer)
+    filled: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Sample(Base):
+    """A person swabbed into a tube. Pooled once per round; a retest is a second, individual sample."""
+
+    __tablename__ = "samples"
+    __table_args__ = (
+        UniqueConstraint("client_uuid"),
+        UniqueConstraint("tube_id", "position"),
+        CheckConstraint("kind IN ('pooled', 'retest', 'home')", name="kind"),
+        CheckConstraint("position >= 1", name="position_positive"),
+        # One person once per round, unless the sample is an individual retest (单采复核).
+        Index(
+            "uq_samples_once_per_campaign",
+            "campaign_id",
+            "person_id",
+            unique=True,
+            sqlite_where=text("kind <> 'retest'"),
+            postgresql_where=text("kind <> 'retest'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    tube_id: Mapped[int] = mapped_column(ForeignKey("tubes.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="pooled")
+    client_uuid: Mapped[str] = mapped_column(String(36))
+    sampled_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Handover(Base):
+    """A box handed from a site to a courier and signed for by the lab (双签收)."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (UniqueConstraint("box_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    box_id: Mapped[int] = mapped_column(ForeignKey("boxes.id", ondelete="CASCADE"))
+    courier_name: Mapped[str] = mapped_column(String(50))
+    handed_at: Mapped[datetime] = mapped_column(DateTime)
+    handed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,0 +1,1 @@
+"""Supervision (督导): inspections of sites, their findings and rectification."""

@@ -1,0 +1,1 @@
+"""Pure planning algorithms: plain arrays in, plain dataclasses out, no database."""

@@ -1,0 +1,1 @@
+"""The population registry: offices, communities, grids, buildings, people, candidate sites, staff."""

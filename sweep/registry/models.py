@@ -1,0 +1,118 @@
+"""Tables of the registry: who lives where, where a site could stand, who can staff it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sweep.db import Base
+
+
+class Office(Base):
+    """An 办事处: the level that runs its own part of the round."""
+
+    __tablename__ = "offices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    office: Mapped[Office] = relationship()
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # GeoJSON polygon geometry as text: the district's own map, drawn without a tile server.
+    geometry: Mapped[str | None] = mapped_column(String)
+
+
+class Building(Base):
+    __tablename__ = "buildings"
+    __table_args__ = (
+        CheckConstraint("lat BETWEEN -90 AND 90", name="lat_range"),
+        CheckConstraint("lon BETWEEN -180 AND 180", name="lon_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KeyGroup(Base):
+    """A 重点人群 tested on its own schedule (airport, cold-chain, quarantine-hotel workers)."""
+
+    __tablename__ = "key_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    test_every_days: Mapped[int] = mapped_column(Integer, CheckConstraint("test_every_days > 0", name="every_positive"))
+
+
+class Person(Base):
+    """A resident. The ID number is kept as a keyed hash (look-up) and a masked form (display)."""
+
+    __tablename__ = "people"
+    __table_args__ = (CheckConstraint("doc_type IN ('id_card', 'passport', 'hk_macau', 'taiwan', 'other')", name="doc_type"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
+    # Copied down from the building so that coverage sums by area need no joins at a million rows.
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    doc_type: Mapped[str] = mapped_column(String(16), default="id_card")
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    id_masked: Mapped[str] = mapped_column(String(32))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    unit: Mapped[int | None] = mapped_column(Integer)
+    room: Mapped[str | None] = mapped_column(String(16))
+    home_sampling: Mapped[bool] = mapped_column(Boolean, default=False)
+    key_group_id: Mapped[int | None] = mapped_column(ForeignKey("key_groups.id"), index=True)
+
+
+class CandidateSite(Base):
+    """A place a sampling site could stand, with the most desks its space allows."""
+
+    __tablename__ = "candidate_sites"
+    __table_args__ = (CheckConstraint("max_desks > 0", name="max_desks_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(24))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    max_desks: Mapped[int] = mapped_column(Integer)
+    area_m2: Mapped[float | None] = mapped_column(Float)
+
+
+class Staff(Base):
+    """Someone in the staff pool: medical staff can sample, everyone can take the other roles."""
+
+    __tablename__ = "staff"
+    __table_args__ = (CheckConstraint("kind IN ('medical', 'general')", name="kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,33 @@
+"""Small builders shared by the tests: a planned round on the loaded district."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sweep.config import Settings
+from sweep.plan.models import Campaign, PlanSite
+from sweep.plan.service import create_campaign, make_naive_plan
+from sweep.registry.models import Person
+
+
+def planned_campaign(session: Session, settings: Settings, start: datetime) -> Campaign:
+    campaign = create_campaign(session=session, settings=settings, name="测试轮", starts_at=start)
+    make_naive_plan(session=session, settings=settings, campaign=campaign)
+    return campaign
+
+
+def two_sites(session: Session, campaign: Campaign) -> tuple[PlanSite, PlanSite]:
+    sites = session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id).limit(2)).all()
+    return sites[0], sites[1]
+
+
+def people(session: Session, n: int) -> list[int]:
+    return list(session.scalars(select(Person.id).order_by(Person.id).limit(n)))
+
+
+def uid() -> str:
+    return str(uuid.uuid4())
