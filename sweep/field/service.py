@@ -65,6 +65,20 @@ def _tube(session: Session, campaign: Campaign, code: str, plan_site_id: int | N
     return tube
 
 
+@dataclass(frozen=True)
+class TubeState:
+    id: int
+    code: str
+    plan_site_id: int
+    pool_size: int
+    filled: int
+    status: str
+
+
+_TUBE_EXISTS = select(Tube.id).where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
+_OPEN_TUBE = insert(Tube).returning(Tube.id)
+
+
 def open_tube(
     *,
     session: Session,
@@ -74,26 +88,27 @@ def open_tube(
     at: datetime,
     user_id: int | None = None,
     desk_no: int | None = None,
-) -> Tube:
+) -> TubeState:
     code = check_code(code, field="tube_code")
     _site(session, campaign, plan_site_id)
-    existing = session.scalar(select(Tube).where(Tube.campaign_id == campaign.id, Tube.code == code))
-    if existing is not None:
+    conn = session.connection()
+    if conn.execute(_TUBE_EXISTS, {"cid": campaign.id, "code": code}).first() is not None:
         raise Conflict("tube_code", f"管码 {code} 本轮已使用 (tube code already used in this campaign)")
-    tube = Tube(
-        campaign_id=campaign.id,
-        plan_site_id=plan_site_id,
-        code=code,
-        desk_no=desk_no,
-        pool_size=campaign.pool_size,
-        filled=0,
-        status="open",
-        opened_at=at,
-        opened_by=user_id,
-    )
-    session.add(tube)
-    session.flush()
-    return tube
+    tube_id = conn.execute(
+        _OPEN_TUBE,
+        {
+            "campaign_id": campaign.id,
+            "plan_site_id": plan_site_id,
+            "code": code,
+            "desk_no": desk_no,
+            "pool_size": campaign.pool_size,
+            "filled": 0,
+            "status": "open",
+            "opened_at": at,
+            "opened_by": user_id,
+        },
+    ).scalar_one()
+    return TubeState(tube_id, code, plan_site_id, campaign.pool_size, 0, "open")
 
 
 # Built once: the scan is the hot path of the day, and building SQL expressions costs more than
@@ -221,28 +236,50 @@ def _box(session: Session, campaign: Campaign, code: str, plan_site_id: int | No
     return box
 
 
-def pack_tube(*, session: Session, campaign: Campaign, plan_site_id: int, box_code: str, tube_code: str) -> Box:
-    box = _box(session, campaign, box_code, plan_site_id)
-    tube = _tube(session, campaign, tube_code, plan_site_id)
+@dataclass(frozen=True)
+class BoxState:
+    id: int
+    code: str
+    tubes: int
+    capacity: int
+    status: str
+
+
+_BOX = select(Box.id, Box.code, Box.plan_site_id, Box.status, Box.capacity).where(
+    Box.campaign_id == bindparam("cid"), Box.code == bindparam("code")
+)
+_PACK = (
+    update(Box)
+    .where(Box.id == bindparam("bid"), Box.status == "open", Box.tubes < Box.capacity)
+    .values(tubes=Box.tubes + 1)
+    .returning(Box.tubes)
+)
+_PACKED = update(Tube).where(Tube.id == bindparam("tid")).values(status="packed", box_id=bindparam("bid"))
+
+
+def pack_tube(*, session: Session, campaign: Campaign, plan_site_id: int, box_code: str, tube_code: str) -> BoxState:
+    conn = session.connection()
+    box = conn.execute(_BOX, {"cid": campaign.id, "code": box_code}).first()
+    if box is None:
+        raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
+    if box.plan_site_id != plan_site_id:
+        raise WrongSite("box_code", f"箱码 {box_code} 属于另一个采样点 (box belongs to another site)")
+    tube = conn.execute(_TUBE, {"cid": campaign.id, "code": tube_code}).first()
+    if tube is None:
+        raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
+    if tube.plan_site_id != plan_site_id:
+        raise WrongSite("tube_code", f"管码 {tube_code} 属于另一个采样点 (tube belongs to another site)")
     if box.status != "open":
-        raise Conflict("box_code", f"箱码 {box.code} 已封箱 (box is sealed)")
+        raise Conflict("box_code", f"箱码 {box_code} 已封箱 (box is sealed)")
     if tube.status == "open":
-        raise Conflict("tube_code", f"管码 {tube.code} 尚未封管 (seal the tube before packing it)")
+        raise Conflict("tube_code", f"管码 {tube_code} 尚未封管 (seal the tube before packing it)")
     if tube.status == "packed":
-        raise Conflict("tube_code", f"管码 {tube.code} 已装箱 (tube is already in a box)")
-    packed = session.execute(
-        update(Box)
-        .where(Box.id == box.id, Box.status == "open", Box.tubes < Box.capacity)
-        .values(tubes=Box.tubes + 1)
-        .returning(Box.tubes)
-    ).scalar()
+        raise Conflict("tube_code", f"管码 {tube_code} 已装箱 (tube is already in a box)")
+    packed = conn.execute(_PACK, {"bid": box.id}).scalar()
     if packed is None:
-        raise Conflict("box_code", f"箱码 {box.code} 已装满 {box.capacity} 管 (box is full)")
-    tube.status = "packed"
-    tube.box_id = box.id
-    session.flush()
-    session.refresh(box)
-    return box
+        raise Conflict("box_code", f"箱码 {box_code} 已装满 {box.capacity} 管 (box is full)")
+    conn.execute(_PACKED, {"tid": tube.id, "bid": box.id})
+    return BoxState(box.id, box_code, packed, box.capacity, box.status)
 
 
 def hand_over(

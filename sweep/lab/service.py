@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from sweep.errors import Conflict, InvalidInput, NotFound
@@ -49,6 +49,24 @@ def receive_box(*, session: Session, campaign: Campaign, box_code: str, at: date
     return box
 
 
+@dataclass(frozen=True)
+class ResultState:
+    id: int
+    tube_code: str
+    result: str
+    retests_ordered: int
+
+
+_TUBE_AT_LAB = (
+    select(Tube.id, Handover.received_at, LabResult.id.label("result_id"))
+    .outerjoin(Handover, Handover.box_id == Tube.box_id)
+    .outerjoin(LabResult, LabResult.tube_id == Tube.id)
+    .where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
+)
+_INSERT_RESULT = insert(LabResult).returning(LabResult.id)
+_POOL = select(Sample.person_id).where(Sample.tube_id == bindparam("tid"), Sample.kind != "retest")
+
+
 def record_result(
     *,
     session: Session,
@@ -58,39 +76,33 @@ def record_result(
     at: datetime,
     ct_value: float | None = None,
     user_id: int | None = None,
-) -> LabResult:
+) -> ResultState:
     """Record a tube's result; a positive or invalid pool orders individual retests for its people."""
     if result not in RESULTS:
         raise InvalidInput("result", f"结果应为 {'/'.join(RESULTS)} (result must be one of those), got {result!r}")
-    tube = session.scalar(select(Tube).where(Tube.campaign_id == campaign.id, Tube.code == tube_code))
+    conn = session.connection()
+    tube = conn.execute(_TUBE_AT_LAB, {"cid": campaign.id, "code": tube_code}).first()
     if tube is None:
         raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
-    received = session.scalar(
-        select(Handover.received_at).join(Box, Box.id == Handover.box_id).where(Box.id == tube.box_id)
-    )
-    if received is None:
+    if tube.received_at is None:
         raise Conflict("tube_code", f"管码 {tube_code} 所在的箱子尚未签收 (the tube's box has not been received)")
-    if session.scalar(select(LabResult.id).where(LabResult.tube_id == tube.id)) is not None:
+    if tube.result_id is not None:
         raise Conflict("tube_code", f"管码 {tube_code} 已有结果 (the tube already has a result)")
-    row = LabResult(campaign_id=campaign.id, tube_id=tube.id, result=result, ct_value=ct_value, resulted_at=at, recorded_by=user_id)
-    session.add(row)
+    result_id = conn.execute(
+        _INSERT_RESULT,
+        {"campaign_id": campaign.id, "tube_id": tube.id, "result": result, "ct_value": ct_value, "resulted_at": at, "recorded_by": user_id},
+    ).scalar_one()
+    person_ids: list[int] = []
     if result != "negative":
-        person_ids = session.scalars(select(Sample.person_id).where(Sample.tube_id == tube.id)).all()
-        session.execute(
-            RetestOrder.__table__.insert(),
+        person_ids = list(conn.execute(_POOL, {"tid": tube.id}).scalars())
+        conn.execute(
+            insert(RetestOrder),
             [
-                {
-                    "campaign_id": campaign.id,
-                    "person_id": pid,
-                    "source_tube_id": tube.id,
-                    "due_at": at + RETEST_WITHIN,
-                    "status": "open",
-                }
+                {"campaign_id": campaign.id, "person_id": pid, "source_tube_id": tube.id, "due_at": at + RETEST_WITHIN, "status": "open"}
                 for pid in person_ids
             ],
         )
-    session.flush()
-    return row
+    return ResultState(result_id, tube_code, result, len(person_ids))
 
 
 def trace_tube(*, session: Session, campaign: Campaign, tube_code: str) -> list[TracedPerson]:
