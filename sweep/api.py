@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from sweep import __version__
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
-from sweep.errors import DomainError
+from sweep.auth.ratelimit import RateLimiter
+from sweep.errors import DomainError, Unauthorized
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -29,9 +31,12 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.login_limiter = RateLimiter(attempts=settings.login_attempts, per_seconds=settings.login_window_seconds)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
+        if _wants_html(request) and isinstance(exc, Unauthorized):
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         if _wants_html(request):
             from sweep.web.pages import templates
 
@@ -53,9 +58,11 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    from sweep.auth.routes import router as auth_router
     from sweep.coverage.routes import router as coverage_router
     from sweep.web.pages import router as pages_router
 
+    app.include_router(auth_router)
     app.include_router(coverage_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

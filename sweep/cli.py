@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,19 +13,37 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sqlalchemy.orm import Session
+
+from sweep.auth.cli import app as user_app
 from sweep.config import get_settings
 from sweep.errors import DomainError
 
 app = typer.Typer(help="Sweep: plan and command a district-wide mass testing round (全员核酸检测).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
 console = Console(stderr=True)
 out = Console()
 
 
-def _fail(exc: DomainError) -> None:
+def fail(exc: DomainError) -> None:
+    """Print a domain error as the field and the reason, and exit 2: nothing was changed."""
     console.print(f"[red]错误 error[/red] [bold]{exc.field}[/bold]: {exc.reason}")
     raise typer.Exit(code=2)
+
+
+@contextmanager
+def session_scope(database: str | None = None) -> Iterator[Session]:
+    """One unit of work on the configured database, for a CLI command."""
+    from sweep.db import make_engine, make_session_factory, unit_of_work
+
+    engine = make_engine(_url(database))
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _url(database: str | None) -> str:
@@ -84,7 +104,7 @@ def demo(
     try:
         summary = run_demo(url=url, people=people, seed=seed, console=console)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
@@ -92,6 +112,8 @@ def demo(
     else:
         _print_summary(summary)
     if serve:
+        login = summary["login"]
+        console.print(f"登录 log in: [bold]{login['username']}[/bold] / [bold]{login['password']}[/bold]")
         _serve(url, host, port)
 
 
@@ -154,16 +176,14 @@ def status(
 ) -> None:
     """The round's figures: sampled, coverage, tubes, boxes, results, finish time."""
     from sweep.coverage.service import round_figures
-    from sweep.db import make_engine, make_session_factory, unit_of_work
     from sweep.plan.service import get_campaign, parse_campaign_ref
 
-    factory = make_session_factory(make_engine(get_settings().database_url))
     try:
-        with unit_of_work(factory) as session:
+        with session_scope() as session:
             current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
             fig = round_figures(session=session, campaign=current)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
         return
     data = {
         "campaign": fig.campaign_id, "people": fig.people, "sampled": fig.sampled, "coverage": round(fig.coverage, 6),

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # 15-minute walking circle (采样圈); about 1,000 m at a walking pace.
     max_walk_m: float = Field(default=1000.0, gt=0)
 
+    # Login guessing: at most this many attempts per account and per address in the window.
+    login_attempts: int = Field(default=10, ge=1)
+    login_window_seconds: int = Field(default=300, gt=0)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":
         if self.environment == "production" and self.secret_key == DEV_SECRET:

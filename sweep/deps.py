@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hmac
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from sweep.auth.models import User
+from sweep.auth.policy import Can, require
+from sweep.auth.service import csrf_token, user_for_token
 from sweep.config import Settings
+from sweep.errors import Forbidden, Unauthorized
+
+SESSION_COOKIE = "sweep_session"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -23,3 +31,49 @@ def get_app_settings(request: Request) -> Settings:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+async def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
+    raw = _bearer(request)
+    from_cookie = False
+    if raw is None:
+        raw = request.cookies.get(SESSION_COOKIE)
+        from_cookie = raw is not None
+    if raw is None:
+        raise Unauthorized("authorization", "请先登录 (log in first)")
+    user = user_for_token(session=session, raw=raw)
+    if user is None:
+        raise Unauthorized("authorization", "登录已失效，请重新登录 (the login has expired or was revoked)")
+    if from_cookie and request.method in UNSAFE:
+        # A cookie rides along on any site's form post; the derived token proves the page was ours.
+        sent = request.headers.get("x-csrf-token")
+        if sent is None and "form" in request.headers.get("content-type", ""):
+            sent = (await request.form()).get("csrf_token")  # type: ignore[assignment]
+        if not sent or not hmac.compare_digest(str(sent), csrf_token(raw, key=settings.secret_key)):
+            raise Forbidden("csrf_token", "表单已过期，请刷新页面 (missing or wrong CSRF token; reload the page)")
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def allowed(action: Can) -> Callable[[User], User]:
+    """A dependency that lets through only users whose role may ``action``."""
+
+    def check(user: CurrentUser) -> User:
+        require(user, action)
+        return user
+
+    return check
+
+
+def Allowed(action: Can) -> type[User]:  # noqa: N802 - reads as a type in route signatures
+    return Annotated[User, Depends(allowed(action))]  # type: ignore[return-value]

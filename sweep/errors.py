@@ -57,3 +57,13 @@ class WrongSite(DomainError):
 
 class AlreadyHandedOver(Conflict):
     code = "already_handed_over"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"

@@ -18,6 +18,9 @@ def client(tmp_path_factory):
     summary = run_demo(url=url, people=1500, seed=5, day=date(2026, 12, 1))
     app = create_app(settings=Settings(database_url=url, secret_key="test-secret"))
     with TestClient(app) as c:
+        login = summary["login"]
+        token = c.post("/api/auth/token", json=login).json()["token"]
+        c.headers["authorization"] = f"Bearer {token}"
         yield c, summary
 
 
@@ -50,9 +53,14 @@ def test_errors_name_the_field(client):
     assert page.status_code == 404 and "出错了" in page.text
 
 
-def test_the_round_page_shows_the_figures(client):
+def test_the_round_page_needs_a_login_and_then_shows_the_figures(client):
     c, summary = client
-    page = c.get("/", headers={"accept": "text/html"})
+    anonymous = TestClient(c.app)
+    first = anonymous.get("/", headers={"accept": "text/html"}, follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"].startswith("/login")
+    login = anonymous.post("/login", data={**summary["login"], "next": "/"}, follow_redirects=False)
+    assert login.status_code == 303 and "sweep_session" in login.cookies
+    page = anonymous.get("/", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert "覆盖率" in page.text and "未检人员名单" in page.text
     assert f"{summary['sampled']:,}" in page.text

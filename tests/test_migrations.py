@@ -19,7 +19,11 @@ def test_upgrade_then_downgrade_base(empty_database):
     tables = set(inspect(engine).get_table_names())
     assert set(load_all_models().tables) <= tables
     cur = runner.invoke(app, ["db", "current", "--database", empty_database])
-    assert "0001" in cur.stdout
+    from sweep.migrate import alembic_config
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(empty_database)).get_current_head()
+    assert cur.stdout.strip() == head
     down = runner.invoke(app, ["db", "downgrade", "base", "--database", empty_database])
     assert down.exit_code == 0, down.output
     engine.dispose()

@@ -136,7 +136,12 @@ class MissingPerson:
 
 
 def missing_list(
-    *, session: Session, campaign: Campaign, community_code: str | None = None, limit: int | None = None
+    *,
+    session: Session,
+    campaign: Campaign,
+    community_code: str | None = None,
+    office_id: int | None = None,
+    limit: int | None = None,
 ) -> list[MissingPerson]:
     """Everyone in the registry with no sample this round, for door-to-door follow-up (未检人员名单)."""
     done = select(Sample.id).where(_sampled(campaign.id), Sample.person_id == Person.id).exists()
@@ -160,6 +165,8 @@ def missing_list(
     )
     if community_code is not None:
         query = query.where(Community.code == community_code)
+    if office_id is not None:
+        query = query.where(Person.office_id == office_id)
     if limit is not None:
         query = query.limit(limit)
     return [MissingPerson(*row) for row in session.execute(query)]

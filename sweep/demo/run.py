@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import date, datetime, time as clock, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import make_url
 
 from sweep import migrate
+from sweep.auth.service import create_user
 from sweep.config import get_settings
 from sweep.coverage.service import round_figures
 from sweep.db import make_engine, make_session_factory, normalise_url, unit_of_work
@@ -24,6 +26,10 @@ from sweep.plan.service import create_campaign, make_naive_plan
 
 # Sampling starts at seven in the morning, the usual start of a round in practice.
 START_OF_SAMPLING = clock(7, 0)
+# The demo's HQ account. Known in development so that a newcomer can log in to the demo's own
+# database; in production mode a random password is made and printed once.
+DEMO_USER = "hq"
+DEMO_PASSWORD = "sweep-demo-2022"
 
 
 def fresh_database(url: str) -> None:
@@ -66,6 +72,8 @@ def run_demo(*, url: str, people: int, seed: int, console: Console | None = None
             campaign = create_campaign(session=session, settings=settings, name="第1轮全员核酸检测 (演示)", starts_at=starts_at)
             plan = make_naive_plan(session=session, settings=settings, campaign=campaign)
             campaign_id = campaign.id
+            password = DEMO_PASSWORD if settings.environment == "development" else secrets.token_urlsafe(12)
+            create_user(session=session, username=DEMO_USER, display_name="区指挥部 HQ", role="command", password=password)
         timings["plan_seconds"] = time.perf_counter() - t
     console.print(f"[green]✓[/green] 方案 plan: {plan.sites} sites, {plan.desks} desks")
 
@@ -106,6 +114,7 @@ def run_demo(*, url: str, people: int, seed: int, console: Console | None = None
         "deadline_minutes": fig.deadline_minutes,
         "on_time": finish is not None and finish <= fig.deadline_minutes,
         "campaign": campaign_id,
+        "login": {"username": DEMO_USER, "password": password},
         "database": make_url(normalise_url(url)).render_as_string(hide_password=True),
         **{k: round(v, 2) for k, v in timings.items()},
     }

@@ -1,0 +1,69 @@
+"""Who may do what, and where. One table, so that a reviewer reads the whole policy at once.
+
+Roles are scoped: an office user to an office, site staff and site leaders to one site.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sweep.auth.models import User
+from sweep.errors import Forbidden, WrongSite
+
+
+class Can(StrEnum):
+    SCAN = "scan"  # open tubes, scan people, seal, pack boxes
+    CHECK_IN = "check_in"  # readiness check-ins (四个到位)
+    HAND_OVER = "hand_over"  # sign a box over to the courier
+    RECEIVE = "receive"  # the lab signs for a box
+    RESULTS = "results"  # load lab results
+    SEE_CONTACTS = "see_contacts"  # names with phone numbers and addresses
+    REVEAL_ID = "reveal_id"  # full ID numbers (audited)
+    EXPORT = "export"  # spreadsheets of personal data (audited)
+    PLAN = "plan"  # make and change the plan of a round
+    INSPECT = "inspect"  # supervision visits and findings
+    VIEW_ROUND = "view_round"  # the round's figures, coverage, map
+    MANAGE_USERS = "manage_users"
+
+
+POLICY: dict[str, frozenset[Can]] = {
+    "admin": frozenset(Can),
+    "command": frozenset({Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.PLAN, Can.VIEW_ROUND, Can.RESULTS, Can.CHECK_IN}),
+    "office": frozenset({Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.VIEW_ROUND, Can.CHECK_IN}),
+    "site_leader": frozenset({Can.SCAN, Can.CHECK_IN, Can.HAND_OVER, Can.SEE_CONTACTS, Can.VIEW_ROUND}),
+    "site_staff": frozenset({Can.SCAN, Can.CHECK_IN, Can.HAND_OVER}),
+    "courier": frozenset({Can.HAND_OVER}),
+    "lab": frozenset({Can.RECEIVE, Can.RESULTS}),
+    "inspector": frozenset({Can.INSPECT, Can.VIEW_ROUND}),
+}
+
+ROLE_LABELS_ZH = {
+    "admin": "系统管理员",
+    "command": "指挥部",
+    "office": "办事处/社区",
+    "site_leader": "点长",
+    "site_staff": "采样点工作人员",
+    "courier": "转运员",
+    "lab": "检测机构",
+    "inspector": "督导组",
+}
+
+
+def can(user: User, action: Can) -> bool:
+    return user.active and action in POLICY.get(user.role, frozenset())
+
+
+def require(user: User, action: Can) -> None:
+    if not can(user, action):
+        raise Forbidden("role", f"角色“{ROLE_LABELS_ZH.get(user.role, user.role)}”无权执行此操作 (role {user.role} may not {action.value})")
+
+
+def require_site(user: User, plan_site_id: int) -> None:
+    """Site-scoped users write only to their own site; district roles to any."""
+    if user.role in ("site_leader", "site_staff") and user.plan_site_id != plan_site_id:
+        raise WrongSite("site", "您不属于这个采样点 (you are not assigned to this site)")
+
+
+def require_office(user: User, office_id: int | None) -> None:
+    if user.role == "office" and user.office_id != office_id:
+        raise Forbidden("office", "只能查看本办事处的数据 (only your own office's data)")

@@ -1,0 +1,155 @@
+"""Log-in, tokens, roles, scope, CSRF and the rate limit, over real HTTP routes on both backends."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from sweep.api import create_app
+from sweep.auth.models import AuditEntry, User
+from sweep.auth.passwords import hash_password, verify_password
+from sweep.auth.policy import Can, can, require_site
+from sweep.auth.ratelimit import RateLimiter, TooManyAttempts
+from sweep.auth.service import create_user
+from sweep.config import Settings
+from sweep.db import make_session_factory, unit_of_work
+from sweep.errors import InvalidInput, WrongSite
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app_on(engine, db_url):
+    settings = Settings(database_url=db_url, secret_key="test-secret", login_attempts=3, login_window_seconds=60)
+    app = create_app(settings=settings, engine=engine)
+
+    def user(role: str, **scope) -> str:
+        # Committed (the app reads them over its own connections), under names no other test uses.
+        name = f"{role}-{uuid.uuid4().hex[:8]}"
+        with unit_of_work(make_session_factory(engine)) as session:
+            create_user(session=session, username=name, display_name=name, role=role, password=PASSWORD, **scope)
+        return name
+
+    return app, user
+
+
+def _token(client: TestClient, username: str) -> dict[str, str]:
+    r = client.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_passwords_are_hashed_and_short_ones_refused():
+    stored = hash_password(PASSWORD)
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    assert verify_password(PASSWORD, stored) and not verify_password("wrong password", stored)
+    assert not verify_password(PASSWORD, None)
+    with pytest.raises(InvalidInput) as err:
+        hash_password("short")
+    assert err.value.field == "password"
+
+
+def test_token_login_me_and_logout(app_on):
+    app, user = app_on
+    name = user("command")
+    with TestClient(app) as client:
+        headers = _token(client, name)
+        assert client.get("/api/auth/me", headers=headers).json()["role"] == "command"
+        assert client.post("/api/auth/logout", headers=headers).status_code == 204
+        gone = client.get("/api/auth/me", headers=headers)
+        assert gone.status_code == 401 and gone.json()["field"] == "authorization"
+
+
+def test_wrong_password_then_rate_limit(app_on):
+    app, user = app_on
+    name = user("command")
+    with TestClient(app) as client:
+        for _ in range(3):
+            r = client.post("/api/auth/token", json={"username": name, "password": "not the password"})
+            assert r.status_code == 401 and r.json()["field"] == "password"
+        r = client.post("/api/auth/token", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 429 and "retry_after" in r.json()
+
+
+def test_roles_decide_who_reads_names(app_on, district_loaded):
+    app, user = app_on
+    lab_user = user("lab")
+    with TestClient(app) as client:
+        r = client.get("/api/campaigns/latest/missing", headers=_token(client, lab_user))
+        assert r.status_code == 403 and r.json()["field"] == "role"
+        anonymous = client.get("/api/campaigns/latest/figures")
+        assert anonymous.status_code == 401
+
+
+def test_only_admins_create_users(app_on):
+    app, user = app_on
+    admin, office = user("admin"), user("command")
+    body = {"username": f"inspector-{uuid.uuid4().hex[:8]}", "display_name": "新登记员", "role": "inspector", "password": PASSWORD}
+    with TestClient(app) as client:
+        assert client.post("/api/users", json=body, headers=_token(client, office)).status_code == 403
+        bad = client.post("/api/users", json={**body, "role": "wizard"}, headers=_token(client, admin))
+        assert bad.status_code == 422 and bad.json()["field"] == "role"
+        made = client.post("/api/users", json=body, headers=_token(client, admin))
+        assert made.status_code == 201
+        with unit_of_work(make_session_factory(app.state.engine)) as session:
+            assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "user.created", AuditEntry.entity_id == made.json()["id"]))
+
+
+def test_page_session_needs_the_csrf_token_to_post(app_on):
+    app, user = app_on
+    name = user("command")
+    with TestClient(app) as client:
+        r = client.post("/login", data={"username": name, "password": PASSWORD, "next": "//evil.example"}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/"
+        refused = client.post("/logout", data={}, follow_redirects=False)
+        assert refused.status_code == 403 and refused.json()["field"] == "csrf_token"
+        page = client.get("/login")
+        token = client.cookies.get("sweep_session")
+        from sweep.auth.service import csrf_token
+
+        done = client.post("/logout", data={"csrf_token": csrf_token(token, key="test-secret")}, follow_redirects=False)
+        assert done.status_code == 303
+        assert page.status_code == 200 and re.search(r'name="password"', page.text)
+
+
+def test_site_scope_and_policy():
+    staff = User(username="s", display_name="s", role="site_staff", plan_site_id=1, active=True)
+    require_site(staff, 1)
+    with pytest.raises(WrongSite):
+        require_site(staff, 2)
+    assert can(staff, Can.SCAN) and not can(staff, Can.SEE_CONTACTS)
+    lab = User(username="l", display_name="l", role="lab", active=True)
+    assert can(lab, Can.RESULTS) and not can(lab, Can.SEE_CONTACTS)
+    assert not can(User(username="x", display_name="x", role="admin", active=False), Can.SCAN)
+
+
+def test_rate_limiter_window():
+    limiter = RateLimiter(attempts=2, per_seconds=10)
+    limiter.hit("k", field="f", now=0)
+    limiter.hit("k", field="f", now=1)
+    with pytest.raises(TooManyAttempts):
+        limiter.hit("k", field="f", now=2)
+    limiter.hit("k", field="f", now=10.5)
+
+
+def test_cli_creates_a_user_and_refuses_a_bad_role(tmp_path, monkeypatch):
+    from sweep import migrate
+    from sweep.cli import app
+
+    url = f"sqlite:///{tmp_path / 'users.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("SWEEP_DATABASE_URL", url)
+    from sweep.config import get_settings
+
+    get_settings.cache_clear()
+    runner = CliRunner()
+    ok = runner.invoke(app, ["user", "create", "--username", "admin", "--role", "admin", "--password", PASSWORD])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(app, ["user", "create", "--username", "x", "--role", "wizard", "--password", PASSWORD])
+    assert bad.exit_code == 2 and "role" in bad.output
+    get_settings.cache_clear()
