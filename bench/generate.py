@@ -1,0 +1,78 @@
+"""Generate a synthetic district and load it into an empty database; print the timings as JSON.
+
+    python bench/generate.py --people 1000000 --db sqlite --json
+    python bench/generate.py --people 1000000 --db postgresql --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+
+from sqlalchemy import create_engine, make_url, text
+
+from sweep import migrate
+from sweep.db import make_engine, normalise_url
+from sweep.demo.district import generate_district
+from sweep.demo.load import load_district
+
+PG_ADMIN = os.environ.get("SWEEP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    admin = None
+    tmp = tempfile.TemporaryDirectory()
+    if args.db == "sqlite":
+        url = f"sqlite:///{tmp.name}/bench.db"
+    else:
+        admin = create_engine(normalise_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
+        name = f"sweep_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(normalise_url(PG_ADMIN)).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        t0 = time.perf_counter()
+        district = generate_district(people=args.people, seed=args.seed)
+        t1 = time.perf_counter()
+        with engine.begin() as conn:
+            load_district(conn, district, key="bench-secret")
+        t2 = time.perf_counter()
+        engine.dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        tmp.cleanup()
+    result = {
+        "db": args.db,
+        "people": args.people,
+        "generate_s": round(t1 - t0, 2),
+        "load_s": round(t2 - t1, 2),
+        "seconds": round(t2 - t0, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>12}: {value}")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
