@@ -1,0 +1,95 @@
+"""The simulated day and the live forecast, over HTTP; and the chart of the simulated day as a page."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from sweep.auth.policy import Can, require
+from sweep.auth.service import csrf_token
+from sweep.deps import SESSION_COOKIE, Allowed, CurrentUser, SessionDep, SettingsDep
+from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.simulate.chart import chart
+from sweep.simulate.forecast import forecast_day
+from sweep.simulate.model import DayInput, DayModel
+from sweep.simulate.montecarlo import simulate_day
+from sweep.simulate.schemas import ForecastRead, SimulationRead
+from sweep.simulate.service import day_input, site_progress
+
+router = APIRouter(tags=["simulate"])
+# The page draws means, which settle with fewer runs than a probability does.
+PAGE_RUNS = 50
+# An answer over HTTP should come in seconds: unless runs are asked for, a large district gets
+# fewer (at least 20), about ten million simulated person-days in all.
+PERSON_DAYS_PER_ANSWER = 10_000_000
+RUNS = Query(default=None, ge=1, le=5000, description="Simulated days (default SWEEP_SIM_RUNS, fewer for a large district).")
+SEED = Query(default=1, ge=0, description="Seed: the same seed gives the same answer.")
+
+
+def default_runs(day: DayInput, most: int) -> int:
+    called = max(1, sum(s.called for s in day.sites))
+    return int(max(min(20, most), min(most, PERSON_DAYS_PER_ANSWER // called)))
+
+
+_PAGE = """{% extends "base.html" %}
+{% block title %}模拟采样日 · {{ campaign.name }} · Sweep{% endblock %}
+{% block main %}<h1>{{ campaign.name }} <small>模拟采样日 the simulated day · <a href="/rounds/{{ campaign.id }}">本轮 the round</a></small></h1>
+{% include "simulate_chart.html" %}{% endblock %}"""
+
+
+@router.get("/api/campaigns/{campaign}/simulation", response_model=SimulationRead)
+def simulation(
+    campaign: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
+    runs: int | None = RUNS,
+    seed: int = SEED,
+    series: bool = Query(default=False, description="Include each site's series, not only the round's."),
+) -> SimulationRead:
+    """The plan's day simulated ``runs`` times: finish-time distribution, P(on time), the sites likely late."""
+    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    day = day_input(session=session, campaign=current)
+    runs = runs or default_runs(day, settings.sim_runs)
+    outcome = simulate_day(day, model=DayModel.from_settings(settings), runs=runs, rng=np.random.default_rng(seed))
+    return SimulationRead.of(outcome, campaign_id=current.id, seed=seed, site_series=series)
+
+
+@router.get("/api/campaigns/{campaign}/forecast", response_model=ForecastRead)
+def forecast(
+    campaign: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
+    now: float | None = Query(default=None, ge=0, description="Minutes from the start; default the clock (never before the last scan)."),
+    runs: int | None = RUNS,
+    seed: int = SEED,
+) -> ForecastRead:
+    """Expected finish per site and for the round, with a 90% interval, from the scans so far."""
+    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    day = day_input(session=session, campaign=current)
+    progress, at = site_progress(session=session, campaign=current, day=day, now=now)
+    result = forecast_day(
+        day, progress, now=at, model=DayModel.from_settings(settings), runs=runs or default_runs(day, settings.sim_runs),
+        rng=np.random.default_rng(seed),
+    )
+    return ForecastRead.of(result, campaign_id=current.id, seed=seed)
+
+
+@router.get("/rounds/{campaign}/simulation", response_class=HTMLResponse, include_in_schema=False)
+def simulation_page(
+    request: Request, campaign: str, session: SessionDep, settings: SettingsDep, user: CurrentUser, seed: int = SEED
+) -> HTMLResponse:
+    require(user, Can.VIEW_ROUND)
+    from sweep.web.pages import templates
+
+    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    day = day_input(session=session, campaign=current)
+    outcome = simulate_day(day, model=DayModel.from_settings(settings), runs=default_runs(day, PAGE_RUNS), rng=np.random.default_rng(seed))
+    raw = request.cookies.get(SESSION_COOKIE)
+    html = templates.env.from_string(_PAGE).render(
+        request=request, user=user, campaign=current, chart=chart(outcome, p_target=settings.sim_p_target),
+        csrf_token=csrf_token(raw, key=settings.secret_key) if raw else None,
+    )
+    return HTMLResponse(html)

@@ -1,0 +1,84 @@
+"""The live forecast, on days whose truth is known: simulated ones here, a played demo round in test_service."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sweep.errors import InvalidInput
+from sweep.simulate.forecast import SiteProgress, forecast_day
+from sweep.simulate.model import DayInput, DayModel, SiteInput
+from sweep.simulate.montecarlo import run_rows, simulate_day
+
+MODEL = DayModel()
+DAY = DayInput(
+    sites=(
+        SiteInput(code="A", desks=3, slot_start=np.arange(5) * 60, slot_minutes=np.full(5, 60), people=np.full(5, 500)),
+        SiteInput(code="B", desks=2, slot_start=np.arange(3) * 60, slot_minutes=np.full(3, 60), people=np.full(3, 350)),
+    )
+)
+
+
+def true_days(model: DayModel, runs: int, seed: int) -> list[np.ndarray]:
+    """Swab times of each site in ``runs`` days played by ``model``: the scans the desks would make."""
+    rows = run_rows(DAY.sites, np.tile(np.arange(2), runs), model=model, deadline_minutes=360, pool_size=10,
+                    rng=np.random.default_rng(seed))
+    return np.split(rows.served.finish, np.cumsum(rows.arrivals.counts)[:-1])
+
+
+def progress(swabs: list[np.ndarray], now: float) -> list[SiteProgress]:
+    out = []
+    for code, times in zip(("A", "B"), swabs):
+        seen = times[times <= now]
+        per_minute = np.bincount(np.floor(seen).astype(int), minlength=int(now) + 1)[: int(now) + 1]
+        out.append(SiteProgress(code=code, per_minute=per_minute, last_scan=float(seen.max()) if len(seen) else None))
+    return out
+
+
+def test_the_interval_holds_the_true_finish_about_nine_times_in_ten():
+    swabs = true_days(MODEL, runs=30, seed=100)
+    hits = total = 0
+    for day in range(30):
+        mine = swabs[2 * day : 2 * day + 2]
+        f = forecast_day(DAY, progress(mine, 150.0), now=150.0, model=MODEL, runs=100, rng=np.random.default_rng(day))
+        for site, times in zip(f.sites, mine):
+            hits += site.finish.p5 <= times.max() <= site.finish.p95
+            total += 1
+    # A 90% interval: 54 of 60 expected; fewer than 46 would mean an interval far too narrow or off centre.
+    assert 46 <= hits <= total
+
+
+def test_a_site_slower_than_planned_is_seen_and_forecast_later():
+    slow = DayModel(person_seconds=27.0)  # two thirds of the planned pace: a sampler short, or slow hands
+    swabs = true_days(slow, runs=1, seed=7)
+    f = forecast_day(DAY, progress(swabs, 150.0), now=150.0, model=MODEL, runs=200, rng=np.random.default_rng(1))
+    plan = simulate_day(DAY, model=MODEL, runs=200, rng=np.random.default_rng(1))
+    site = f.sites[0]
+    assert site.pace < 0.8 and site.waiting > 50
+    assert site.finish.p50 > plan.sites[0].finish.p50 + 30
+    assert site.finish.p5 <= swabs[0].max() <= site.finish.p95
+
+
+def test_after_the_last_scan_the_forecast_is_the_last_scan():
+    swabs = true_days(MODEL, runs=1, seed=3)
+    f = forecast_day(DAY, progress(swabs, 600.0), now=600.0, model=MODEL, runs=50, rng=np.random.default_rng(2))
+    for site, times in zip(f.sites, swabs):
+        assert site.finished and site.sampled == len(times)
+        assert site.finish.p5 == site.finish.p95 == pytest.approx(times.max())
+    assert f.finish.p50 == pytest.approx(max(t.max() for t in swabs))
+    assert f.p_on_time == float(max(t.max() for t in swabs) <= 360)
+
+
+def test_before_any_scan_the_forecast_is_the_plans_simulation():
+    nothing = [SiteProgress(code=s.code, per_minute=np.zeros(1, dtype=int)) for s in DAY.sites]
+    f = forecast_day(DAY, nothing, now=0.0, model=MODEL, runs=300, rng=np.random.default_rng(4))
+    plan = simulate_day(DAY, model=MODEL, runs=300, rng=np.random.default_rng(5))
+    for ours, theirs in zip(f.sites, plan.sites):
+        assert ours.sampled == 0 and ours.pace == 1.0
+        assert ours.finish.mean == pytest.approx(theirs.finish.mean, abs=2.0)
+
+
+def test_progress_must_match_the_plans_sites():
+    with pytest.raises(InvalidInput) as exc:
+        forecast_day(DAY, [], now=10.0, model=MODEL, runs=10, rng=np.random.default_rng(1))
+    assert exc.value.field == "progress"
