@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select, text
 
 from sweep.db import bulk_insert
 from sweep.demo.district import District
+from sweep.registry.idcrypt import encrypt_id_numbers
 from sweep.registry.idnumber import mask_id_number
 from sweep.registry.service import id_lookup_hash
 
@@ -102,7 +103,7 @@ def load_district(conn: Connection, district: District, *, key: str, progress: P
         "people",
         [
             "id", "building_id", "grid_id", "community_id", "office_id", "name", "doc_type", "id_hash", "id_masked",
-            "birth_date", "sex", "phone", "unit", "room", "home_sampling", "key_group_id",
+            "id_encrypted", "birth_date", "sex", "phone", "unit", "room", "home_sampling", "key_group_id",
         ],
         zip(
             range(p0, p0 + n),
@@ -114,6 +115,7 @@ def load_district(conn: Connection, district: District, *, key: str, progress: P
             ["id_card"] * n,
             (id_lookup_hash(x, key=key) for x in p.id_number),
             (mask_id_number(x) for x in p.id_number),
+            encrypt_id_numbers(p.id_number, key=key, count=n),
             birth.tolist(),
             list(p.sex),
             p.phone,

@@ -27,6 +27,7 @@ __all__ = [
     "IdCheck",
     "InvalidIdNumber",
     "check_digit",
+    "region_check",
     "validate_id_number",
     "mask_id_number",
     "make_id_numbers",
@@ -162,6 +163,18 @@ def _region(code: str) -> tuple[str, tuple[tuple[int | None, int | None], ...]]:
     return info.get("province", "") + names[-1], tuple(ranges)
 
 
+def region_check(region_code: str, birth_year: int) -> tuple[str, str | None]:
+    """The region's name (empty when unknown) and a warning, if any; never a rejection."""
+    region_name, ranges = _region(region_code)
+    if not region_name:
+        return "", f"{WARN_UNKNOWN_REGION}: {region_code}"
+    if all(end is not None and end < birth_year for _start, end in ranges):
+        # A code that only *started* after the birth year is normal (cards are
+        # re-issued under current codes); one that ended before it is not.
+        return region_name, f"{WARN_RETIRED_REGION}: {region_code}"
+    return region_name, None
+
+
 def validate_id_number(raw: str, *, today: dt.date | None = None) -> IdCheck:
     number = _normalise(raw)
     if not number or any(c not in "0123456789X" for c in number):
@@ -190,13 +203,9 @@ def validate_id_number(raw: str, *, today: dt.date | None = None) -> IdCheck:
         raise InvalidIdNumber(REASON_TOO_OLD, raw)
 
     region_code = number[:6]
-    region_name, ranges = _region(region_code)
-    if not region_name:
-        warnings.append(f"{WARN_UNKNOWN_REGION}: {region_code}")
-    elif all(end is not None and end < birth.year for _start, end in ranges):
-        # A code that only *started* after the birth year is normal (cards are
-        # re-issued under current codes); one that ended before it is not.
-        warnings.append(f"{WARN_RETIRED_REGION}: {region_code}")
+    region_name, warning = region_check(region_code, birth.year)
+    if warning:
+        warnings.append(warning)
 
     return IdCheck(
         number=number,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sweep.db import Base
@@ -81,6 +82,8 @@ class Person(Base):
     doc_type: Mapped[str] = mapped_column(String(16), default="id_card")
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     id_masked: Mapped[str] = mapped_column(String(32))
+    # AES-GCM (nonce + ciphertext + tag), readable only through reveal_id_number, which audits.
+    id_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary(64))
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -116,3 +119,28 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(16))
+
+
+IMPORT_KINDS = ("people", "buildings", "grids", "sites", "staff")
+
+
+class RegistryImport(Base):
+    """One imported file and what became of its rows; the rejected rows are kept with ID numbers masked."""
+
+    __tablename__ = "registry_imports"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in IMPORT_KINDS)})", name="kind"),
+        CheckConstraint("total_rows >= 0 AND imported >= 0 AND updated >= 0 AND unchanged >= 0 AND rejected >= 0", name="counts"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    total_rows: Mapped[int] = mapped_column(Integer)
+    imported: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
