@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sweep.db import Base
@@ -47,6 +47,16 @@ class PlanSite(Base):
     code: Mapped[str] = mapped_column(String(48))
     desks: Mapped[int] = mapped_column(Integer)
     expected_people: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept from the previous round (固化): the next round opens it again.
+    fixed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The opening stretch reserved for key groups, minutes from the start (0: none).
+    key_slot_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    home_teams: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mean_walk_m: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # Queueing at the planned pace (M/M/c): mean wait, 95th-percentile line and the room for it.
+    mean_wait_minutes: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    queue_p95: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queue_room: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     candidate: Mapped[CandidateSite] = relationship()
 
 
@@ -67,6 +77,12 @@ class PlanBuilding(Base):
     slot_minutes: Mapped[int] = mapped_column(Integer)
     people: Mapped[int] = mapped_column(Integer, default=0)
     walk_m: Mapped[float] = mapped_column(Float, default=0.0)
+    # Of ``people``, key-group members: called in the site's key slot, single-sampled.
+    key_people: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    home_people: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    home_visit_minute: Mapped[int | None] = mapped_column(Integer)
+    # No candidate site within the walking limit, or the ones within it are full: a named exception.
+    beyond_walk_limit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Shift(Base):
@@ -88,3 +104,24 @@ class Shift(Base):
     desk_no: Mapped[int | None] = mapped_column(Integer)
     starts_minute: Mapped[int] = mapped_column(Integer)
     ends_minute: Mapped[int] = mapped_column(Integer)
+
+
+class PlanRun(Base):
+    """How a campaign's plan was made: the solver's answer, its bound, and the report of the plan."""
+
+    __tablename__ = "plan_runs"
+    __table_args__ = (
+        UniqueConstraint("campaign_id"),
+        CheckConstraint("gap >= 0", name="gap_nonnegative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    made_at: Mapped[datetime] = mapped_column(DateTime)
+    method: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16))
+    objective: Mapped[float] = mapped_column(Float)
+    bound: Mapped[float] = mapped_column(Float)
+    gap: Mapped[float] = mapped_column(Float)
+    seconds: Mapped[float] = mapped_column(Float)
+    # The plan's summary, exceptions, warnings and round-over-round differences, as JSON.
+    report: Mapped[str] = mapped_column(Text)

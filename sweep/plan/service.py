@@ -15,7 +15,7 @@ from sweep.config import Settings
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import ReadinessItem
 from sweep.optimize.naive import NaiveInput, NoSiteWithRoom, plan_naive
-from sweep.plan.models import Campaign, PlanBuilding, PlanSite, Shift
+from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, Shift
 from sweep.plan.roles import SiteRole
 from sweep.registry.models import Building, CandidateSite, Community, Person, Staff
 
@@ -74,6 +74,29 @@ def get_campaign(*, session: Session, campaign_id: int | None = None) -> Campaig
     if campaign is None:
         raise NotFound("campaign", "没有这一轮检测 (no such campaign)" if campaign_id else "还没有任何一轮检测 (no campaign yet)")
     return campaign
+
+
+def choose_campaign(
+    *, session: Session, settings: Settings, ref: str = "latest", new_round: bool = False, starts_at: datetime | None = None
+) -> tuple[Campaign, bool]:
+    """The campaign a plan is for, and whether it was created: the named or latest one, or a new round.
+
+    A new round starts the day after the latest (07:00 unless ``starts_at``); the first round tomorrow.
+    """
+    wanted = parse_campaign_ref(ref)
+    latest = session.scalar(select(Campaign).order_by(Campaign.id.desc()).limit(1))
+    if wanted is not None and new_round:
+        raise InvalidInput("new_round", "不能同时指定轮次和新一轮 (name a campaign or ask for a new round, not both)")
+    if wanted is not None:
+        return get_campaign(session=session, campaign_id=wanted), False
+    if latest is not None and not new_round:
+        return latest, False
+    round_no = 1 if latest is None else latest.round_no + 1
+    if starts_at is None:
+        tomorrow = datetime.now().replace(hour=7, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        starts_at = tomorrow if latest is None else max(tomorrow, latest.starts_at + timedelta(days=1))
+    name = f"第{round_no}轮全员核酸检测"
+    return create_campaign(session=session, settings=settings, name=name, starts_at=starts_at, round_no=round_no), True
 
 
 def make_naive_plan(*, session: Session, settings: Settings, campaign: Campaign) -> PlanSummary:
@@ -255,5 +278,5 @@ def _readiness(*, session: Session, campaign: Campaign, plan_sites: list[PlanSit
 
 
 def delete_plan(*, session: Session, campaign: Campaign) -> None:
-    for table in (ReadinessItem, Shift, PlanBuilding, PlanSite):
+    for table in (ReadinessItem, Shift, PlanBuilding, PlanSite, PlanRun):
         session.execute(delete(table).where(table.campaign_id == campaign.id))

@@ -1,0 +1,278 @@
+"""Which candidate sites to open and which clients (buildings) each serves.
+
+A capacitated p-median on a sparse set of arcs (client → site within reach): minimise the
+demand-weighted cost, every client served by exactly one open site, each site's load within
+its capacity, fixed sites kept open, optionally at most ``max_sites`` open (hard, or soft
+with a price per extra site) and at most ``max_desks_total`` desks. Solved exactly by HiGHS
+when the model is small enough for the time limit; otherwise by greedy + interchange (and a
+capacity-aware repair) under a Lagrangian lower bound. Every answer carries a lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sweep.optimize import interchange, lagrange
+
+# Above this many arcs HiGHS's root LP alone may eat the time limit; the heuristic takes over.
+# Uncapacitated models keep the assignments continuous and solve much faster than capacitated ones.
+EXACT_MAX_ARCS = 40_000
+EXACT_MAX_ARCS_CAPACITATED = 50_000
+ILS_ROUNDS = 60
+
+
+@dataclass(frozen=True)
+class PlacementProblem:
+    demand: np.ndarray  # (n,) demand of each client (people)
+    n_sites: int
+    arc_client: np.ndarray  # (a,) client of each arc
+    arc_site: np.ndarray  # (a,) site of each arc
+    arc_cost: np.ndarray  # (a,) cost per unit of demand on this arc (metres, plus any penalty)
+    capacity: np.ndarray | None = None  # (m,) most demand a site can take; None: uncapacitated
+    desk_capacity: float | None = None  # demand one desk serves; with max_desks_total, desks are counted
+    max_desks_total: int | None = None
+    fixed: np.ndarray | None = None  # (m,) bool: must stay open
+    max_sites: int | None = None
+    extra_site_cost: float | None = None  # None: max_sites is hard; else the price of each site above it
+    weight: np.ndarray | None = None  # (n,) weight of each client in the objective; default: its demand
+
+    @property
+    def n_clients(self) -> int:
+        return len(self.demand)
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.arc_client)
+
+    def arc_total_cost(self) -> np.ndarray:
+        """What each arc adds to the objective when used."""
+        w = self.demand if self.weight is None else self.weight
+        return np.asarray(w, dtype=float)[self.arc_client] * self.arc_cost
+
+    def fixed_mask(self) -> np.ndarray:
+        return np.zeros(self.n_sites, dtype=bool) if self.fixed is None else np.asarray(self.fixed, dtype=bool)
+
+
+@dataclass(frozen=True)
+class Placement:
+    open_sites: np.ndarray  # sorted site indices
+    client_site: np.ndarray  # (n,) site index of each client
+    client_arc: np.ndarray  # (n,) arc index used by each client
+    objective: float  # cost of the solution, penalties included
+    bound: float  # a proven lower bound on the optimum
+    status: str  # 'optimal' | 'time_limit' | 'heuristic'
+    method: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        if self.objective <= 0:
+            return 0.0
+        return max(0.0, (self.objective - self.bound) / abs(self.objective))
+
+
+class PlacementInfeasible(Exception):
+    """No placement satisfies the constraints; ``reason`` names which and ``clients`` who."""
+
+    def __init__(self, reason: str, *, kind: str, clients: list[int] | None = None, need: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.clients = clients or []
+        self.need = need
+
+
+def check_feasible(problem: PlacementProblem) -> None:
+    """The plain reasons a placement cannot exist, found before any solver runs."""
+    p = problem
+    reach = np.bincount(p.arc_client, minlength=p.n_clients)
+    unreachable = np.flatnonzero(reach == 0)
+    if len(unreachable):
+        raise PlacementInfeasible(f"{len(unreachable)} clients have no site within reach", kind="unreachable", clients=unreachable.tolist())
+    fixed = p.fixed_mask()
+    if p.max_sites is not None and p.extra_site_cost is None and fixed.sum() > p.max_sites:
+        raise PlacementInfeasible("more fixed sites than max_sites", kind="max_sites", need=float(fixed.sum()))
+    if p.capacity is None:
+        return
+    cap = np.asarray(p.capacity, dtype=float)
+    biggest = np.zeros(p.n_clients)
+    np.maximum.at(biggest, p.arc_client, cap[p.arc_site])
+    too_big = np.flatnonzero(p.demand > biggest + 1e-9)
+    if len(too_big):
+        raise PlacementInfeasible("clients larger than any site within reach", kind="client_too_big", clients=too_big.tolist())
+    total = float(p.demand.sum())
+    if cap.sum() < total - 1e-9:
+        raise PlacementInfeasible("total capacity below total demand", kind="capacity", need=total - float(cap.sum()))
+    if p.max_sites is not None and p.extra_site_cost is None:
+        order = np.argsort(-cap, kind="stable")
+        best = cap[fixed].sum() + cap[order[~fixed[order]]][: max(0, p.max_sites - int(fixed.sum()))].sum()
+        if best < total - 1e-9:
+            need = int(np.searchsorted(np.cumsum(cap[order]), total - 1e-9) + 1)
+            raise PlacementInfeasible("max_sites too small for the demand", kind="max_sites", need=float(need))
+    if p.max_desks_total is not None and p.desk_capacity:
+        need = math.ceil(total / p.desk_capacity - 1e-9)
+        if need > p.max_desks_total:
+            raise PlacementInfeasible("max_desks_total too small for the demand", kind="max_desks", need=float(need))
+
+
+def solution_cost(problem: PlacementProblem, client_arc: np.ndarray) -> float:
+    cost = float(problem.arc_total_cost()[client_arc].sum())
+    if problem.max_sites is not None and problem.extra_site_cost is not None:
+        opened = set(problem.arc_site[client_arc].tolist()) | set(np.flatnonzero(problem.fixed_mask()).tolist())
+        cost += problem.extra_site_cost * max(0, len(opened) - problem.max_sites)
+    return cost
+
+
+def feasible(problem: PlacementProblem, client_arc: np.ndarray | None) -> bool:
+    """Whether an assignment keeps every capacity, the desk total and a hard site cap."""
+    if client_arc is None or len(client_arc) != problem.n_clients:
+        return False
+    if not np.array_equal(problem.arc_client[client_arc], np.arange(problem.n_clients)):
+        return False
+    load = np.bincount(problem.arc_site[client_arc], weights=problem.demand, minlength=problem.n_sites)
+    if problem.capacity is not None and (load > np.asarray(problem.capacity) + 1e-6).any():
+        return False
+    opened = (load > 0) | problem.fixed_mask()
+    if problem.max_sites is not None and problem.extra_site_cost is None and opened.sum() > problem.max_sites:
+        return False
+    if problem.max_desks_total is not None and problem.desk_capacity:
+        desks = np.where(opened, np.maximum(1, np.ceil(load / problem.desk_capacity - 1e-9)), 0)
+        if desks.sum() > problem.max_desks_total:
+            return False
+    return True
+
+
+def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs: int | None = None,
+          gap_target: float = 1e-4) -> Placement:
+    """The best placement found within ``time_limit`` seconds, with a lower bound."""
+    t0 = time.perf_counter()
+    check_feasible(problem)
+    deadline = t0 + time_limit
+    uncapacitated = problem.capacity is None and problem.max_desks_total is None
+    notes: list[str] = []
+
+    if exact_max_arcs is None:
+        exact_max_arcs = EXACT_MAX_ARCS if uncapacitated else EXACT_MAX_ARCS_CAPACITATED
+    small = problem.n_arcs <= exact_max_arcs
+    if uncapacitated:
+        incumbent, ub, bound = _uncapacitated(problem, t0, time_limit, small, gap_target)
+    else:
+        incumbent, ub, bound = _capacitated(problem, t0, time_limit, small, gap_target)
+    if not feasible(problem, incumbent):
+        incumbent, ub = None, math.inf
+
+    status = "heuristic"
+    method = ("greedy+interchange" if uncapacitated else "Lagrangian sites, LP assignment, relocation") + "; Lagrangian bound"
+    if incumbent is not None and _proven(ub, bound, gap_target, problem):
+        status = "optimal"
+    elif small and time.perf_counter() < deadline - 0.5:
+        from sweep.optimize import exact
+
+        result = exact.solve_mip(problem, deadline=deadline, start=incumbent, gap_target=gap_target)
+        if feasible(problem, result.client_arc) and (incumbent is None or result.objective <= ub + 1e-6):
+            incumbent, ub = result.client_arc, solution_cost(problem, result.client_arc)
+        bound = max(bound, result.bound)
+        method = "HiGHS MIP; start: " + method.split(";")[0]
+        status = "optimal" if result.optimal or _proven(ub, bound, gap_target, problem) else "time_limit"
+        if result.infeasible:
+            raise PlacementInfeasible("the solver proved the constraints cannot all hold", kind="solver_infeasible")
+    elif problem.n_arcs > exact_max_arcs:
+        notes.append(f"{problem.n_arcs:,} arcs: above the exact limit of {exact_max_arcs:,}, heuristic with a Lagrangian bound")
+    if incumbent is None:
+        raise PlacementInfeasible("no feasible placement found within the time limit", kind="not_found")
+    opened = np.unique(np.concatenate([problem.arc_site[incumbent], np.flatnonzero(problem.fixed_mask())]))
+    return Placement(
+        open_sites=opened,
+        client_site=problem.arc_site[incumbent].astype(np.int64),
+        client_arc=incumbent.astype(np.int64),
+        objective=ub,
+        bound=min(bound, ub),
+        status=status,
+        method=method,
+        seconds=time.perf_counter() - t0,
+        notes=notes,
+    )
+
+
+def _proven(ub: float, bound: float, gap_target: float, problem: PlacementProblem) -> bool:
+    if ub - bound <= gap_target * max(abs(ub), 1e-9):
+        return True
+    # Integer data: a bound within one unit of the solution proves it optimal.
+    return bool(_integral(problem) and math.ceil(bound - 1e-6) >= ub - 1e-6)
+
+
+def _integral(problem: PlacementProblem) -> bool:
+    c = problem.arc_total_cost()
+    return bool(np.allclose(c, np.round(c)))
+
+
+def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
+    """Interchange with restarts, the Lagrangian bound, restarts from the sites the bound likes; HiGHS after, if small."""
+    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.15 * limit, restarts=True)
+    ub = solution_cost(problem, incumbent) if incumbent is not None else math.inf
+    lag = lagrange.bound(problem, upper=ub, deadline=t0 + 0.45 * limit, gap_target=gap_target)
+    if not _proven(ub, lag.value, gap_target, problem) and lag.open_hint is not None:
+        floor_ = math.ceil(lag.value - 1e-6) if _integral(problem) else lag.value
+        better = interchange.solve_uncapacitated(problem, deadline=t0 + (0.6 if small else 0.95) * limit,
+                                                 start=lag.open_hint, restarts=True, good_enough=floor_)
+        if better is not None and solution_cost(problem, better) < ub:
+            incumbent, ub = better, solution_cost(problem, better)
+    return incumbent, ub, lag.value
+
+
+def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
+    """Greedy start; Lagrangian bound; sites the relaxation likes, repaired, trimmed and relocated."""
+    from sweep.optimize.relocate import relocate
+
+    best = interchange.capacitated_start(problem)
+    if not feasible(problem, best):
+        best = None
+    ub = solution_cost(problem, best) if best is not None else math.inf
+
+    def improve(sites: np.ndarray | None, until: float) -> None:
+        nonlocal best, ub
+        if sites is None or time.perf_counter() > until:
+            return
+        trial = interchange.capacitated_from_sites(problem, sites)
+        if trial is None:
+            return
+        trial = relocate(problem, interchange.drop_surplus(problem, trial), deadline=until)
+        if feasible(problem, trial) and solution_cost(problem, trial) < ub:
+            best, ub = trial, solution_cost(problem, trial)
+
+    # Small instances stop the subgradient by count, not by clock, so that a plan is the same run after run.
+    steps = 300 if small else 100_000
+    lag = lagrange.bound(problem, upper=ub, deadline=t0 + 0.15 * limit, gap_target=gap_target, max_iterations=steps)
+    bound = lag.value
+    if not _proven(ub, bound, gap_target, problem):
+        p = problem.max_sites or int(np.count_nonzero(lag.open_share > 0.5))
+        improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + (0.3 if small else 0.4) * limit)
+        lag = lagrange.bound(problem, upper=ub, deadline=t0 + (0.4 if small else 0.6) * limit, gap_target=gap_target,
+                             start=lag.multipliers, max_iterations=steps)
+        bound = max(bound, lag.value)
+    if small and best is not None:
+        # Perturb the open set and descend again, a bounded number of times (the same plan run after run).
+        rng = np.random.default_rng(0)
+        fixed = problem.fixed_mask()
+        for _ in range(ILS_ROUNDS):
+            if _proven(ub, bound, gap_target, problem) or time.perf_counter() > t0 + 0.55 * limit:
+                break
+            is_open = np.zeros(problem.n_sites, dtype=bool)
+            is_open[problem.arc_site[best]] = True
+            movable, closed = np.flatnonzero(is_open & ~fixed), np.flatnonzero(~is_open)
+            if len(movable) == 0 or len(closed) == 0:
+                break
+            k = int(rng.integers(1, 3))
+            is_open[rng.choice(movable, size=min(k, len(movable)), replace=False)] = False
+            is_open[rng.choice(closed, size=min(k, len(closed)), replace=False)] = True
+            improve(np.flatnonzero(is_open), t0 + 0.55 * limit)
+    if not small and not _proven(ub, bound, gap_target, problem):
+        improve(lag.open_hint, t0 + 0.8 * limit)
+        p = problem.max_sites or int(np.count_nonzero(lag.open_share > 0.5))
+        improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + 0.95 * limit)
+    return best, ub, bound

@@ -1,0 +1,128 @@
+"""``sweep plan``: make the round's plan (sites, desks, call-up, roster, materials) and export it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from sweep.errors import DomainError
+
+app = typer.Typer(help="The plan of a round (一套工作方案): sites, desks, call-up slots, roster, materials.",
+                  invoke_without_command=True)
+
+
+@app.callback()
+def plan(
+    ctx: typer.Context,
+    campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest' (one is created if there is none).")] = "latest",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    max_sites: Annotated[Optional[int], typer.Option(min=1, help="At most this many sites (a hard cap).")] = None,
+    max_samplers: Annotated[Optional[int], typer.Option(min=2, help="At most this many samplers (two a desk).")] = None,
+    time_limit: Annotated[Optional[float], typer.Option(min=1, help="Seconds for site placement (default: SWEEP_PLAN_TIME_LIMIT_SECONDS).")] = None,
+    new_round: Annotated[bool, typer.Option("--new-round", help="Start the next round from the latest one's sites.")] = False,
+    starts_at: Annotated[Optional[str], typer.Option(help="Start of sampling for a new campaign, 'YYYY-MM-DD HH:MM'.")] = None,
+) -> None:
+    """Make the plan of the latest (or named) round and store it; differences from the last round are shown."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sweep.cli import console, fail, session_scope
+    from sweep.config import get_settings
+    from sweep.plan.planning import make_plan
+    from sweep.plan.service import choose_campaign
+
+    settings = get_settings()
+    try:
+        with session_scope() as session:
+            current, created = choose_campaign(session=session, settings=settings, ref=campaign, new_round=new_round,
+                                               starts_at=_when(starts_at))
+            if created:
+                console.print(f"[yellow]新建第{current.round_no}轮 created campaign {current.id}[/yellow]: {current.name}, "
+                              f"{current.starts_at:%Y-%m-%d %H:%M}")
+            with console.status("制定方案 planning…") as status:
+                outcome = make_plan(session=session, settings=settings, campaign=current, max_sites=max_sites,
+                                    max_samplers=max_samplers, time_limit=time_limit,
+                                    progress=lambda msg: status.update(f"制定方案 planning: {msg}"))
+    except DomainError as exc:
+        fail(exc)
+        return
+    data = {**outcome.as_json(), "created_campaign": created}
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    _print(data)
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        from sweep.cli import fail
+        from sweep.errors import InvalidInput
+
+        fail(InvalidInput("starts_at", "格式应为 YYYY-MM-DD HH:MM (expected 'YYYY-MM-DD HH:MM')"))
+        raise
+
+
+def _print(data: dict[str, Any]) -> None:
+    from sweep.cli import out
+
+    table = Table(title=f"第{data['round_no']}轮方案 · the plan of round {data['round_no']} (campaign {data['campaign']})")
+    table.add_column("项目 item")
+    table.add_column("数值 value", justify="right")
+    rows = [
+        ("采样点 sites", f"{data['sites']:,}"), ("采样台 desks", f"{data['desks']:,}"), ("采样员 samplers", f"{data['samplers']:,}"),
+        ("应检人数 people", f"{data['people']:,}"), ("上门采样 home sampling", f"{data['home_sampling']:,}"),
+        ("平均步行 mean walk (m)", f"{data['mean_walk_m']:,.0f}"), ("最远步行 max walk (m)", f"{data['max_walk_m']:,.0f}"),
+        ("目标值 objective", f"{data['objective']:,.0f}"), ("下界 bound", f"{data['bound']:,.0f}"),
+        ("最优性差距 gap", f"{data['gap']:.3%}"), ("求解 solver", f"{data['status']} · {data['method']}"),
+        ("预计完成 predicted finish (min)", f"{data['predicted_finish_minutes']:.0f} / {data['deadline_minutes']}"),
+        ("超出步行范围的楼栋 beyond the walking limit", str(data["beyond_walk_limit"])),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    out.print(table)
+    for e in data["exceptions"][:20]:
+        out.print(f"[yellow]例外 exception[/yellow] {e['community']} {e['name']} ({e['people']}人): {e['reason']}; "
+                  f"最近候选点 nearest {e['nearest_site']} {e['nearest_m']:.0f} m → {e['fix']}")
+    if len(data["exceptions"]) > 20:
+        out.print(f"… {len(data['exceptions']) - 20} more (sweep plan --json lists all)")
+    for w in data["warnings"]:
+        out.print(f"[yellow]注意 warning[/yellow] {w}")
+    for s in data["shortfalls"][:20]:
+        roles = ", ".join(f"{k} {v}" for k, v in s.items() if k not in ("site", "name"))
+        out.print(f"[red]缺员 short[/red] {s['name']} ({s['site']}): {roles}")
+    if data["diff"]:
+        d = data["diff"]
+        out.print(f"与第{d['previous_campaign']}号轮次相比 vs campaign {d['previous_campaign']}: 保留 kept {d['sites_kept']}, "
+                  f"新增 added {len(d['sites_added'])}, 撤销 dropped {len(d['sites_dropped'])}, "
+                  f"采样台变化 desks changed {len(d['desks_changed'])}, 楼栋改点 buildings moved {d['buildings_moved']}")
+
+
+@app.command("export")
+def export(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into (created if missing).")],
+    campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest'.")] = "latest",
+) -> None:
+    """Write the work plan (HTML), the roster and call-up workbooks (XLSX) and the notices per grid."""
+    from sweep.cli import console, fail, session_scope
+    from sweep.plan.export import write_all
+    from sweep.plan.service import get_campaign, parse_campaign_ref
+
+    try:
+        with session_scope() as session:
+            current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+            written = write_all(session=session, campaign=current, folder=out_dir)
+    except DomainError as exc:
+        fail(exc)
+        return
+    for path in written:
+        console.print(f"[green]✓[/green] {path}")

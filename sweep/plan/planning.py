@@ -1,0 +1,329 @@
+"""``make_plan``: the optimal plan of a round, from the registry to stored sites, slots, roster and items.
+
+Steps: read the registry; place sites (capacitated p-median with the walking limit, fixed sites
+of the previous round kept); size desks by queueing; schedule the call-up; fill the roster;
+work out materials and the timeline; store it all with the solver's bound and the differences
+from the previous round.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sweep.config import Settings
+from sweep.errors import Conflict, InvalidInput
+from sweep.field.models import Tube
+from sweep.optimize import callup as callup_mod
+from sweep.optimize import queueing, roster as roster_mod
+from sweep.optimize.materials import SiteNeeds
+from sweep.optimize.placement import PlacementInfeasible, solve
+from sweep.plan import store
+from sweep.plan.inputs import MOBILE_SITE_MIN_PEOPLE, Registry, build_arcs, load_registry, placement_problem
+from sweep.plan.models import Campaign, PlanBuilding, PlanSite
+from sweep.plan.roles import SiteRole
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class PlanOutcome:
+    campaign_id: int
+    round_no: int
+    sites: int
+    desks: int
+    samplers: int
+    people: int
+    home_sampling: int
+    mean_walk_m: float
+    max_walk_m: float
+    objective: float
+    bound: float
+    gap: float
+    status: str
+    method: str
+    seconds: float
+    predicted_finish_minutes: float
+    deadline_minutes: int
+    unassigned_buildings: int
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    staff_short: dict[str, int] = field(default_factory=dict)
+    shortfalls: list[dict[str, Any]] = field(default_factory=list)
+    diff: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        for k in ("mean_walk_m", "max_walk_m", "predicted_finish_minutes", "seconds"):
+            out[k] = round(float(out[k]), 1)
+        out["objective"], out["bound"] = round(self.objective, 1), round(self.bound, 1)
+        out["gap"] = round(self.gap, 6)
+        out["beyond_walk_limit"] = len(self.exceptions)
+        out["campaign"] = self.campaign_id
+        return out
+
+
+def _previous(session: Session, campaign: Campaign) -> tuple[int | None, dict[int, int], dict[int, str]]:
+    """The last earlier round with a plan: its id, desks by candidate site, and building → site code."""
+    prev_id = session.scalar(
+        select(func.max(PlanSite.campaign_id)).where(PlanSite.campaign_id < campaign.id)
+    )
+    if prev_id is None:
+        return None, {}, {}
+    desks = dict(session.execute(select(PlanSite.candidate_site_id, PlanSite.desks).where(PlanSite.campaign_id == prev_id)).all())
+    moved = dict(session.execute(
+        select(PlanBuilding.building_id, PlanSite.code).join(PlanSite, PlanSite.id == PlanBuilding.plan_site_id)
+        .where(PlanBuilding.campaign_id == prev_id)
+    ).all())
+    return int(prev_id), desks, moved
+
+
+def _refuse_if_started(session: Session, campaign: Campaign) -> None:
+    if campaign.status != "planned" or session.scalar(select(func.count()).select_from(Tube).where(Tube.campaign_id == campaign.id)):
+        raise Conflict("campaign", f"第{campaign.round_no}轮已开始，不能重新制定方案；请用 --new-round 开始新一轮 "
+                                   "(this round has started: plan a new round with --new-round)")
+
+
+def _infeasible(exc: PlacementInfeasible, reg: Registry, clients: np.ndarray, settings: Settings) -> InvalidInput:
+    if exc.kind == "capacity":
+        return InvalidInput("candidate_sites", f"候选采样点按场地最多可设的采样台仍容纳不下全部人员，还差约 {exc.need:,.0f} 人的容量："
+                            f"请增加候选点或扩大场地 (the candidate sites, at the most desks their space allows, are "
+                            f"{exc.need:,.0f} people short: add candidate sites or space)")
+    if exc.kind == "max_sites":
+        return InvalidInput("max_sites", f"采样点上限太小，至少需要 {exc.need:.0f} 个点 (max_sites too small: at least "
+                            f"{exc.need:.0f} sites are needed for the capacity and the fixed sites)")
+    if exc.kind == "max_desks":
+        return InvalidInput("max_samplers", f"采样人员上限太小，至少需要 {2 * exc.need:.0f} 名采样员 (max_samplers too "
+                            f"small: at least {2 * exc.need:.0f} samplers, two a desk in rotation, are needed)")
+    if exc.kind == "client_too_big":
+        names = ", ".join(reg.building_name[int(clients[i])] for i in exc.clients[:5])
+        return InvalidInput("candidate_sites", f"楼栋人数超过附近任何采样点的容量：{names}；请在附近增设候选点或上门采样 "
+                            f"(buildings bigger than any site near them: {names}; add a candidate site nearby)")
+    return InvalidInput("plan", f"无法满足全部约束：{exc.reason}；请放宽采样点或人员上限 (no plan meets every constraint: "
+                        f"{exc.reason}; relax max_sites or max_samplers)")
+
+
+def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_sites: int | None = None,
+              max_samplers: int | None = None, time_limit: float | None = None,
+              progress: Progress | None = None) -> PlanOutcome:
+    """Plan the round and store it, replacing an earlier plan of the same (not yet started) round."""
+    say = progress or (lambda _m: None)
+    if max_sites is not None and max_sites < 1:
+        raise InvalidInput("max_sites", "应为正整数 (must be a positive number)")
+    if max_samplers is not None and max_samplers < 2:
+        raise InvalidInput("max_samplers", "至少2名采样员 (at least 2 samplers)")
+    _refuse_if_started(session, campaign)
+    store.delete_plan(session=session, campaign=campaign)
+    say("读取登记册 reading the registry")
+    reg = load_registry(session=session)
+    clients = np.flatnonzero(reg.walk_in > 0)
+    if len(clients) == 0:
+        raise InvalidInput("registry", "登记册中没有人员 (the registry has no people to plan for)")
+    if len(reg.site_id) == 0:
+        raise InvalidInput("candidate_sites", "没有候选采样点 (no candidate sites in the registry)")
+    window = campaign.deadline_minutes
+    # The last slot of the window stays free: late comers and the line left then finish by the deadline.
+    calling = window - settings.slot_minutes if window >= 3 * settings.slot_minutes else window
+    service = 60.0 / settings.desk_people_per_hour
+    desk_capacity = settings.desk_people_per_hour * calling / 60.0 * callup_mod.CallupInput.__dataclass_fields__["fill"].default
+    prev_id, prev_desks, prev_site_of = _previous(session, campaign)
+    fixed = np.isin(reg.site_id, list(prev_desks))
+
+    say("选址 placing sites")
+    arcs = build_arcs(reg.building_x[clients], reg.building_y[clients], reg.site_x, reg.site_y, limit_m=settings.max_walk_m)
+    demand = reg.walk_in[clients]
+    # The guideline's number of sites; one more opens only when it saves as much walking as a whole
+    # guideline site walking the full limit (people_per_site × max_walk_m person-metres).
+    target = math.ceil(float(demand.sum()) / settings.people_per_site)
+    problem = placement_problem(
+        demand=demand, arcs=arcs, n_sites=len(reg.site_id), capacity=reg.site_max_desks * desk_capacity, fixed=fixed,
+        max_sites=max_sites, site_target=target, extra_site_cost=settings.people_per_site * settings.max_walk_m,
+        desk_capacity=desk_capacity, max_desks_total=None if max_samplers is None else max_samplers // 2,
+    )
+    try:
+        placed = solve(problem, time_limit=time_limit or settings.plan_time_limit_seconds, gap_target=1e-3)
+    except PlacementInfeasible as exc:
+        raise _infeasible(exc, reg, clients, settings) from exc
+
+    opened = placed.open_sites
+    pos = np.full(len(reg.site_id), -1)
+    pos[opened] = np.arange(len(opened))
+    b_site = np.full(len(reg.building_id), -1)
+    b_walk = np.zeros(len(reg.building_id))
+    b_site[clients] = pos[placed.client_site]
+    b_walk[clients] = arcs.walk_m[placed.client_arc]
+    # Buildings whose people are all sampled at home go with the nearest open site, for its home round.
+    home_only = np.flatnonzero((reg.walk_in == 0) & (reg.home_people > 0))
+    if len(home_only):
+        d = np.hypot(reg.building_x[home_only, None] - reg.site_x[opened][None, :],
+                     reg.building_y[home_only, None] - reg.site_y[opened][None, :])
+        b_site[home_only] = np.argmin(d, axis=1)
+    beyond = np.zeros(len(reg.building_id), dtype=bool)
+    beyond[clients] = b_walk[clients] > settings.max_walk_m
+
+    say("采样台与排队 desks by queueing")
+    load = np.bincount(b_site[clients], weights=reg.walk_in[clients], minlength=len(opened))
+    sizing = [
+        queueing.size_desks(people=float(load[k]), window_minutes=calling, service_minutes=service,
+                            max_desks=int(reg.site_max_desks[s]), area_m2=reg.site_area[s],
+                            wait_target_minutes=settings.wait_target_minutes)
+        for k, s in enumerate(opened.tolist())
+    ]
+    desks = np.array([z.desks for z in sizing], dtype=np.int64)
+    warnings = [f"{reg.site_name[int(opened[k])]}: {z.reason}" for k, z in enumerate(sizing) if not z.fits]
+
+    say("通知时段 call-up slots")
+    data = callup_mod.CallupInput(
+        building_people=reg.walk_in, building_key=reg.key_people, building_home=reg.home_people,
+        building_x=reg.building_x, building_y=reg.building_y, building_grid=reg.building_grid, building_site=b_site,
+        site_x=reg.site_x[opened], site_y=reg.site_y[opened], site_desks=desks, window_minutes=calling,
+        slot_minutes=settings.slot_minutes, service_minutes=service,
+    )
+    calls = _schedule(data, desks, reg.site_max_desks[opened], reg, opened, warnings)
+
+    say("分工表 roster")
+    comm_index = {int(c): i for i, c in enumerate(reg.community_id)}
+    cx, cy = _community_centres(reg, comm_index)
+    rost = roster_mod.build(roster_mod.RosterInput(
+        site_community=np.array([comm_index[int(c)] for c in reg.site_community[opened]], dtype=np.int64),
+        site_desks=desks, site_home_teams=calls.home_teams,
+        staff_id=reg.staff_id, staff_community=np.array([comm_index[int(c)] for c in reg.staff_community], dtype=np.int64),
+        staff_kind=reg.staff_kind, community_x=cx, community_y=cy, window_minutes=window,
+        rotation_minutes=settings.sampler_rotation_minutes,
+    ))
+
+    say("写入方案 storing the plan")
+    exceptions = _exceptions(reg, clients, arcs, placed.client_arc, beyond, b_site, opened)
+    finish = _predicted_finish(calls, desks, service, settings.slot_minutes)
+    site_rows = store.write_sites(session=session, campaign=campaign, reg=reg, opened=opened, desks=desks, load=load,
+                                  sizing=sizing, calls=calls, b_site=b_site, b_walk=b_walk, fixed=fixed)
+    store.write_buildings(session=session, campaign=campaign, reg=reg, site_rows=site_rows, b_site=b_site, b_walk=b_walk,
+                          calls=calls, beyond=beyond)
+    store.write_roster(session=session, campaign=campaign, site_rows=site_rows, rost=rost)
+    needs = _needs(reg, b_site, desks, rost, len(opened))
+    store.write_readiness(session=session, campaign=campaign, settings=settings, site_rows=site_rows, needs=needs, calls=calls)
+
+    samplers = len({d.staff_id for d in rost.duties if d.post.role is SiteRole.SAMPLER})
+    short: dict[str, int] = {}
+    shortfalls = []
+    for k, roles in sorted(rost.shortfall.items()):
+        for role, n in roles.items():
+            short[role] = short.get(role, 0) + n
+        shortfalls.append({"site": site_rows[k].code, "name": reg.site_name[int(opened[k])], **roles})
+    walked = b_walk[clients]
+    diff = _diff(prev_id, prev_desks, prev_site_of, reg, opened, desks, b_site, site_rows)
+    outcome = PlanOutcome(
+        campaign_id=campaign.id, round_no=campaign.round_no, sites=len(opened), desks=int(desks.sum()), samplers=samplers,
+        people=int(reg.walk_in.sum() + reg.home_people.sum()), home_sampling=int(reg.home_people.sum()),
+        mean_walk_m=float(np.average(walked, weights=demand)), max_walk_m=float(walked.max()),
+        objective=placed.objective, bound=placed.bound, gap=placed.gap, status=placed.status, method=placed.method,
+        seconds=placed.seconds, predicted_finish_minutes=finish, deadline_minutes=window,
+        unassigned_buildings=int(((reg.walk_in + reg.home_people) > 0).sum() - (b_site >= 0).sum()),
+        exceptions=exceptions, warnings=warnings + placed.notes, staff_short=short, shortfalls=shortfalls, diff=diff,
+    )
+    store.write_run(session=session, campaign=campaign, outcome=outcome, settings=settings, target_sites=problem.max_sites)
+    return outcome
+
+
+def _schedule(data, desks, max_desks, reg, opened, warnings):  # type: ignore[no-untyped-def]
+    """The call-up; a site whose people do not fit before the deadline gets another desk if its space allows."""
+    for _ in range(int(max_desks.sum())):
+        try:
+            return callup_mod.schedule(data)
+        except callup_mod.CallupOverflow as exc:
+            if desks[exc.site] >= max_desks[exc.site]:
+                name = reg.site_name[int(opened[exc.site])]
+                raise InvalidInput("candidate_sites", f"{name} 在截止前容纳不下，约 {exc.people_left:.0f} 人无时段；请扩大场地或增设附近候选点 "
+                                   f"({name}: about {exc.people_left:.0f} people get no slot before the deadline; "
+                                   "add space or a candidate site nearby)") from exc
+            desks[exc.site] += 1
+            warnings.append(f"{reg.site_name[int(opened[exc.site])]}: +1 desk so every slot ends before the deadline")
+    raise InvalidInput("plan", "通知时段无法排定 (the call-up cannot be scheduled)")
+
+
+def _community_centres(reg: Registry, comm_index: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    n = len(comm_index)
+    idx = np.array([comm_index[int(c)] for c in reg.building_community], dtype=np.int64)
+    count = np.maximum(np.bincount(idx, minlength=n), 1)
+    return np.bincount(idx, reg.building_x, n) / count, np.bincount(idx, reg.building_y, n) / count
+
+
+def _predicted_finish(calls: callup_mod.Callup, desks: np.ndarray, service: float, slot: int) -> float:
+    """The last slot with people in it, plus the line left then (M/M/c at that slot's rate)."""
+    finish = 0.0
+    for k in range(len(desks)):
+        busy = np.flatnonzero(calls.arrivals[k] > 1e-9)
+        if len(busy) == 0:
+            continue
+        last = int(busy[-1])
+        lam = calls.arrivals[k, last] / slot
+        finish = max(finish, (last + 1) * slot + min(queueing.mean_wait(int(desks[k]), lam, 1 / service), slot) + service)
+    return finish
+
+
+def _needs(reg: Registry, b_site: np.ndarray, desks: np.ndarray, rost: roster_mod.Roster, n: int) -> list[SiteNeeds]:
+    has = b_site >= 0
+    people = np.bincount(b_site[has], reg.walk_in[has], n).astype(int)
+    key = np.bincount(b_site[has], reg.key_people[has], n).astype(int)
+    home = np.bincount(b_site[has], reg.home_people[has], n).astype(int)
+    shifts = np.zeros(n, dtype=int)
+    medical: list[set[int]] = [set() for _ in range(n)]
+    general: list[set[int]] = [set() for _ in range(n)]
+    for d in rost.duties:
+        shifts[d.post.site] += 1
+        (medical if d.post.role is SiteRole.SAMPLER else general)[d.post.site].add(d.staff_id)
+    return [SiteNeeds(int(people[k]), int(key[k]), int(home[k]), int(desks[k]), int(shifts[k]), len(medical[k]), len(general[k]))
+            for k in range(n)]
+
+
+def _exceptions(reg, clients, arcs, client_arc, beyond, b_site, opened) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Buildings past the walking limit, by name, with the fix: a mobile site for many, home visits for few."""
+    out = []
+    idx = np.flatnonzero(beyond)
+    if len(idx) == 0:
+        return out
+    pos_of = {int(b): i for i, b in enumerate(clients.tolist())}
+    grid_total: dict[int, int] = {}
+    for b in idx.tolist():
+        grid_total[int(reg.building_grid[b])] = grid_total.get(int(reg.building_grid[b]), 0) + int(reg.walk_in[b])
+    for b in idx.tolist():
+        i = pos_of[b]
+        reachable = bool(arcs.reachable[i])
+        many = grid_total[int(reg.building_grid[b])] >= MOBILE_SITE_MIN_PEOPLE
+        fix = ("设流动采样点 mobile site" if many else "上门采样 home sampling")
+        why = ("步行范围内的采样点已满 the sites within the limit are full" if reachable
+               else "步行范围内没有候选点 no candidate site within the limit")
+        out.append({
+            "building": reg.building_code[b], "name": reg.building_name[b],
+            "community": reg.community_name.get(int(reg.building_community[b]), ""),
+            "people": int(reg.walk_in[b]), "walk_m": round(float(arcs.walk_m[client_arc[i]]), 0),
+            "nearest_site": reg.site_name[int(arcs.nearest_site[i])], "nearest_m": round(float(arcs.nearest_m[i]), 0),
+            "assigned_site": reg.site_code[int(opened[b_site[b]])], "reason": why, "fix": fix,
+        })
+    return out
+
+
+def _diff(prev_id, prev_desks, prev_site_of, reg, opened, desks, b_site, site_rows) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    if prev_id is None:
+        return {}
+    now = {int(reg.site_id[s]): int(desks[k]) for k, s in enumerate(opened.tolist())}
+    code_of = {int(i): c for i, c in zip(reg.site_id.tolist(), reg.site_code, strict=True)}
+    moved = 0
+    for b, k in enumerate(b_site.tolist()):
+        before = prev_site_of.get(int(reg.building_id[b]))
+        if k >= 0 and before is not None and before != site_rows[k].code:
+            moved += 1
+    return {
+        "previous_campaign": prev_id,
+        "sites_added": sorted(code_of[s] for s in now.keys() - prev_desks.keys()),
+        "sites_dropped": sorted(code_of[s] for s in prev_desks.keys() - now.keys()),
+        "sites_kept": len(now.keys() & prev_desks.keys()),
+        "desks_changed": {code_of[s]: [prev_desks[s], now[s]] for s in now.keys() & prev_desks.keys() if prev_desks[s] != now[s]},
+        "buildings_moved": moved,
+    }
