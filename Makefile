@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test serve clean
+.PHONY: demo test serve clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,17 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/sweep demo $(ARGS)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(ARGS)
+
+# The terminal's browser test drives Debian's Chromium through Playwright; no browser is downloaded.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "The terminal's browser test needs Debian's Chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2; \
+	fi
 
 serve: $(VENV)/.installed
 	$(BIN)/sweep serve $(ARGS)

@@ -37,6 +37,34 @@ class ReadinessItem(Base):
     quantity_done: Mapped[int | None] = mapped_column(Integer)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The last check-in, complete or not: a short delivery is checked in but not done.
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class StaffArrival(Base):
+    """One rostered staff member checked in at their site (医护人员到位), once per round."""
+
+    __tablename__ = "staff_arrivals"
+    __table_args__ = (UniqueConstraint("campaign_id", "staff_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    arrived_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Preregistration(Base):
+    """A resident's pre-registration (预登记): a short code the desk scans instead of the ID card."""
+
+    __tablename__ = "preregistrations"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"), UniqueConstraint("campaign_id", "person_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    code: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Box(Base):
@@ -56,6 +84,7 @@ class Box(Base):
     tubes: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="open")
     opened_at: Mapped[datetime] = mapped_column(DateTime)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sealed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
@@ -80,6 +109,9 @@ class Tube(Base):
     opened_at: Mapped[datetime] = mapped_column(DateTime)
     opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sealed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sealed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    packed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    packed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Sample(Base):

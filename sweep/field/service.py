@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from sweep.auth.service import audit
 from sweep.errors import (
     AlreadyHandedOver,
     AlreadySampled,
@@ -73,9 +74,12 @@ class TubeState:
     pool_size: int
     filled: int
     status: str
+    replayed: bool = False
 
 
-_TUBE_EXISTS = select(Tube.id).where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
+_TUBE_EXISTS = select(Tube.id, Tube.plan_site_id, Tube.opened_by, Tube.pool_size, Tube.filled, Tube.status).where(
+    Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code")
+)
 _OPEN_TUBE = insert(Tube).returning(Tube.id)
 
 
@@ -89,10 +93,15 @@ def open_tube(
     user_id: int | None = None,
     desk_no: int | None = None,
 ) -> TubeState:
+    """Open a tube at a site. The same user opening the same code there again is a replay, not an error."""
     code = check_code(code, field="tube_code")
     _site(session, campaign, plan_site_id)
     conn = session.connection()
-    if conn.execute(_TUBE_EXISTS, {"cid": campaign.id, "code": code}).first() is not None:
+    existing = conn.execute(_TUBE_EXISTS, {"cid": campaign.id, "code": code}).first()
+    if existing is not None:
+        # A terminal that lost the answer resends its open; anyone else reusing a code is refused.
+        if existing.plan_site_id == plan_site_id and user_id is not None and existing.opened_by == user_id:
+            return TubeState(existing.id, code, plan_site_id, existing.pool_size, existing.filled, existing.status, True)
         raise Conflict("tube_code", f"管码 {code} 本轮已使用 (tube code already used in this campaign)")
     tube_id = conn.execute(
         _OPEN_TUBE,
@@ -108,6 +117,7 @@ def open_tube(
             "opened_by": user_id,
         },
     ).scalar_one()
+    audit(session=session, user_id=user_id, action="tube.opened", entity="tube", entity_id=tube_id, campaign_id=campaign.id, at=at)
     return TubeState(tube_id, code, plan_site_id, campaign.pool_size, 0, "open")
 
 
@@ -121,7 +131,7 @@ _EARLIER = (
         | ((Sample.campaign_id == bindparam("cid")) & (Sample.person_id == bindparam("pid")) & (Sample.kind != "retest"))
     )
 )
-_TUBE = select(Tube.id, Tube.plan_site_id, Tube.status, Tube.pool_size).where(
+_TUBE = select(Tube.id, Tube.plan_site_id, Tube.status, Tube.pool_size, Tube.filled).where(
     Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code")
 )
 _FILL = (
@@ -130,7 +140,7 @@ _FILL = (
     .values(filled=Tube.filled + 1)
     .returning(Tube.filled)
 )
-_SEAL = update(Tube).where(Tube.id == bindparam("tid")).values(status="sealed", sealed_at=bindparam("at"))
+_SEAL = update(Tube).where(Tube.id == bindparam("tid")).values(status="sealed", sealed_at=bindparam("at"), sealed_by=bindparam("uid"))
 _INSERT = insert(Sample).returning(Sample.id)
 
 
@@ -161,6 +171,8 @@ def scan_person(
         raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
     if tube.plan_site_id != plan_site_id:
         raise WrongSite("tube_code", f"管码 {tube_code} 属于另一个采样点 (tube belongs to another site)")
+    if tube.filled >= tube.pool_size:
+        raise TubeFull("tube_code", f"管码 {tube_code} 已满 {tube.pool_size} 人并已封管 (tube is full: it holds {tube.pool_size})")
     if tube.status != "open":
         raise TubeSealed("tube_code", f"管码 {tube_code} 已封管 (tube is sealed)")
     if kind != "retest" and earlier:
@@ -176,7 +188,7 @@ def scan_person(
         raise TubeFull("tube_code", f"管码 {tube_code} 已满 {tube.pool_size} 人 (tube already holds {tube.pool_size})")
     sealed = filled >= tube.pool_size
     if sealed:
-        conn.execute(_SEAL, {"tid": tube.id, "at": sampled_at})
+        conn.execute(_SEAL, {"tid": tube.id, "at": sampled_at, "uid": user_id})
     sample_id = conn.execute(
         _INSERT,
         {
@@ -195,7 +207,9 @@ def scan_person(
     return ScanResult(sample_id, tube_code, filled, filled, tube.pool_size, sealed, False)
 
 
-def seal_tube(*, session: Session, campaign: Campaign, plan_site_id: int, tube_code: str, at: datetime) -> Tube:
+def seal_tube(
+    *, session: Session, campaign: Campaign, plan_site_id: int, tube_code: str, at: datetime, user_id: int | None = None
+) -> Tube:
     """Seal by hand: the last tube of a desk, before its pool is full."""
     tube = _tube(session, campaign, tube_code, plan_site_id)
     if tube.status != "open":
@@ -204,11 +218,16 @@ def seal_tube(*, session: Session, campaign: Campaign, plan_site_id: int, tube_c
         raise InvalidInput("tube_code", f"管码 {tube.code} 是空管，不能封管 (an empty tube cannot be sealed)")
     tube.status = "sealed"
     tube.sealed_at = at
+    tube.sealed_by = user_id
     session.flush()
+    audit(session=session, user_id=user_id, action="tube.sealed", entity="tube", entity_id=tube.id, campaign_id=campaign.id,
+          at=at, detail={"filled": tube.filled})
     return tube
 
 
-def open_box(*, session: Session, campaign: Campaign, plan_site_id: int, code: str, at: datetime) -> Box:
+def open_box(
+    *, session: Session, campaign: Campaign, plan_site_id: int, code: str, at: datetime, user_id: int | None = None
+) -> Box:
     code = check_code(code, field="box_code")
     _site(session, campaign, plan_site_id)
     if session.scalar(select(Box.id).where(Box.campaign_id == campaign.id, Box.code == code)) is not None:
@@ -221,9 +240,11 @@ def open_box(*, session: Session, campaign: Campaign, plan_site_id: int, code: s
         tubes=0,
         status="open",
         opened_at=at,
+        opened_by=user_id,
     )
     session.add(box)
     session.flush()
+    audit(session=session, user_id=user_id, action="box.opened", entity="box", entity_id=box.id, campaign_id=campaign.id, at=at)
     return box
 
 
@@ -254,10 +275,21 @@ _PACK = (
     .values(tubes=Box.tubes + 1)
     .returning(Box.tubes)
 )
-_PACKED = update(Tube).where(Tube.id == bindparam("tid")).values(status="packed", box_id=bindparam("bid"))
+_PACKED = update(Tube).where(Tube.id == bindparam("tid")).values(
+    status="packed", box_id=bindparam("bid"), packed_at=bindparam("at"), packed_by=bindparam("uid")
+)
 
 
-def pack_tube(*, session: Session, campaign: Campaign, plan_site_id: int, box_code: str, tube_code: str) -> BoxState:
+def pack_tube(
+    *,
+    session: Session,
+    campaign: Campaign,
+    plan_site_id: int,
+    box_code: str,
+    tube_code: str,
+    at: datetime | None = None,
+    user_id: int | None = None,
+) -> BoxState:
     conn = session.connection()
     box = conn.execute(_BOX, {"cid": campaign.id, "code": box_code}).first()
     if box is None:
@@ -278,7 +310,10 @@ def pack_tube(*, session: Session, campaign: Campaign, plan_site_id: int, box_co
     packed = conn.execute(_PACK, {"bid": box.id}).scalar()
     if packed is None:
         raise Conflict("box_code", f"箱码 {box_code} 已装满 {box.capacity} 管 (box is full)")
-    conn.execute(_PACKED, {"tid": tube.id, "bid": box.id})
+    at = at or datetime.now()
+    conn.execute(_PACKED, {"tid": tube.id, "bid": box.id, "at": at, "uid": user_id})
+    audit(session=session, user_id=user_id, action="tube.packed", entity="tube", entity_id=tube.id, campaign_id=campaign.id,
+          at=at, detail={"box": box_code})
     return BoxState(box.id, box_code, packed, box.capacity, box.status)
 
 
@@ -305,4 +340,6 @@ def hand_over(
     handover = Handover(campaign_id=campaign.id, box_id=box.id, courier_name=courier_name, handed_at=at, handed_by=user_id)
     session.add(handover)
     session.flush()
+    audit(session=session, user_id=user_id, action="box.handed_over", entity="box", entity_id=box.id, campaign_id=campaign.id,
+          at=at, detail={"courier": courier_name, "tubes": box.tubes})
     return handover

@@ -33,7 +33,7 @@ def test_a_tube_takes_ten_then_seals_itself_and_refuses_an_eleventh(session, rou
     results = [_scan(session, campaign, site, "TUBE0001", pid, start) for pid in ids[:10]]
     assert [r.position for r in results] == list(range(1, 11))
     assert results[-1].sealed and not results[-2].sealed
-    with pytest.raises(TubeSealed) as err:
+    with pytest.raises(TubeFull) as err:
         _scan(session, campaign, site, "TUBE0001", ids[10], start)
     assert err.value.field == "tube_code"
     assert session.scalar(select(Tube.filled).where(Tube.code == "TUBE0001")) == 10

@@ -1,0 +1,41 @@
+"""The site terminal page (采样终端) and its service worker, which keeps the page working offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from sweep.auth.policy import Can, require, require_site
+from sweep.deps import CurrentUser, SessionDep
+from sweep.errors import InvalidInput
+from sweep.field import queries
+from sweep.plan.service import get_campaign
+
+STATIC = Path(__file__).resolve().parents[1] / "web" / "static" / "terminal"
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/terminal/", response_class=HTMLResponse)
+def terminal(request: Request, session: SessionDep, user: CurrentUser, site: int | None = Query(default=None)) -> HTMLResponse:
+    """Site staff get their own site; district roles name one with ``?site=ID``."""
+    from sweep.web.pages import templates
+
+    require(user, Can.SCAN)
+    site_id = user.plan_site_id if site is None else site
+    if site_id is None:
+        raise InvalidInput("site", "请在地址后加 ?site=采样点编号 (name the site: ?site=ID)")
+    require_site(user, site_id)
+    campaign = get_campaign(session=session)
+    plan_site = queries.site_of(session=session, campaign=campaign, plan_site_id=site_id)
+    return templates.TemplateResponse(
+        request, "terminal.html", {"user": user, "campaign": campaign, "site": plan_site},
+        headers={"cache-control": "no-store"},
+    )
+
+
+@router.get("/terminal/sw.js")
+def service_worker() -> FileResponse:
+    # Served from /terminal/ so that its scope covers the page; never cached, so updates arrive.
+    return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers={"cache-control": "no-cache"})

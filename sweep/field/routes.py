@@ -1,0 +1,281 @@
+"""Field API: tubes, scans (one or a batch), boxes, handover, lab receipt, readiness, pre-registration.
+
+Site staff write only to their own site (403 otherwise); times default to now when not given.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Request, Response
+
+from sweep.auth.policy import Can, require_office, require_site
+from sweep.auth.models import User
+from sweep.auth.ratelimit import RateLimiter
+from sweep.deps import Allowed, SessionDep, SettingsDep
+from sweep.errors import DomainError
+from sweep.field import prereg, queries, readiness
+from sweep.field import service as field
+from sweep.field.models import Box
+from sweep.field.batch import ScanIn, ScanOutcome, open_tubes, scan_batch
+from sweep.field.schemas import (
+    ERRORS,
+    CampaignRef,
+    PathCode,
+    RowId,
+    ArrivalCreate,
+    ArrivalRead,
+    BoxCreate,
+    BoxRead,
+    CheckInCreate,
+    HandoverCreate,
+    HandoverRead,
+    PackCreate,
+    PreregCreate,
+    PreregRead,
+    ReadinessRead,
+    ReceiptCreate,
+    RecentScanRead,
+    RosterRead,
+    ScanBatchCreate,
+    ScanBatchRead,
+    ScanCreate,
+    ScanItemRead,
+    ScanRead,
+    SealCreate,
+    TerminalRead,
+    TubeCreate,
+    TubeItemRead,
+    TubeRead,
+)
+from sweep.plan.models import Campaign
+from sweep.plan.service import get_campaign, parse_campaign_ref
+
+router = APIRouter(prefix="/api/campaigns/{campaign}", tags=["field"], responses=ERRORS)
+# Pre-registration is open to residents: limit it per address, like log-in.
+PREREG_ATTEMPTS, PREREG_WINDOW_SECONDS = 30, 300
+
+
+def _campaign(session: SessionDep, ref: str) -> Campaign:
+    return get_campaign(session=session, campaign_id=parse_campaign_ref(ref))
+
+
+def _site_scope(session: SessionDep, campaign: Campaign, site_id: int, user: User) -> None:
+    """Site staff to their own site, office users to their office's sites, the district to any."""
+    require_site(user, site_id)
+    site = queries.site_of(session=session, campaign=campaign, plan_site_id=site_id)
+    require_office(user, site.office_id)
+
+
+def _tube(t: field.TubeState) -> TubeRead:
+    return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status,
+                    replayed=t.replayed)
+
+
+def _scan_in(s: ScanCreate) -> ScanIn:
+    return ScanIn(client_uuid=s.client_uuid, tube_code=s.tube_code.strip(), sampled_at=s.sampled_at, id_number=s.id_number,
+                  prereg_code=s.prereg_code, kind=s.kind)
+
+
+def _item(o: ScanOutcome) -> ScanItemRead:
+    if o.error is not None:
+        return ScanItemRead(client_uuid=o.client_uuid, status="error", error=o.error.as_dict())  # type: ignore[arg-type]
+    r = o.result
+    assert r is not None
+    return ScanItemRead(client_uuid=o.client_uuid, status=o.status, sample_id=r.sample_id, tube_code=r.tube_code,  # type: ignore[arg-type]
+                        position=r.position, filled=r.filled, pool_size=r.pool_size, sealed=r.sealed)
+
+
+@router.get("/sites/{site_id}/terminal", response_model=TerminalRead)
+def terminal_state(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.SCAN)) -> TerminalRead:  # type: ignore[valid-type]
+    """The terminal's start-up state: the latest tubes with their fill, and the last scans (masked)."""
+    current = _campaign(session, campaign)
+    _site_scope(session, current, site_id, user)
+    site = queries.site_of(session=session, campaign=current, plan_site_id=site_id)
+    return TerminalRead(
+        campaign_id=current.id, plan_site_id=site_id, site_code=site.code, pool_size=current.pool_size,
+        tubes=[_tube(t) for t in queries.site_tubes(session=session, campaign=current, plan_site_id=site_id, status=None, limit=30)],
+        recent=[RecentScanRead(**r) for r in queries.recent_scans(session=session, campaign=current, plan_site_id=site_id)],
+    )
+
+
+@router.post("/sites/{site_id}/tubes", response_model=TubeRead, status_code=201)
+def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, response: Response, session: SessionDep,
+              user: Allowed(Can.SCAN)) -> TubeRead:  # type: ignore[valid-type]
+    """Open a tube (its code scanned) at the site. Resending the same open answers 200 with ``replayed``."""
+    require_site(user, site_id)
+    current = _campaign(session, campaign)
+    tube = field.open_tube(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
+                           user_id=user.id, desk_no=body.desk_no)
+    if tube.replayed:
+        response.status_code = 200
+    return _tube(tube)
+
+
+@router.post("/sites/{site_id}/tubes/{tube_code}/seal", response_model=TubeRead)
+def seal_tube(campaign: CampaignRef, site_id: RowId, tube_code: PathCode, body: SealCreate, session: SessionDep,
+              user: Allowed(Can.SCAN)) -> TubeRead:  # type: ignore[valid-type]
+    """Seal a tube by hand before it is full (the last tube of a desk)."""
+    require_site(user, site_id)
+    current = _campaign(session, campaign)
+    t = field.seal_tube(session=session, campaign=current, plan_site_id=site_id, tube_code=tube_code,
+                        at=body.sealed_at or datetime.now(), user_id=user.id)
+    return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status)
+
+
+@router.post("/sites/{site_id}/scans", response_model=ScanRead, status_code=201)
+def scan(campaign: CampaignRef, site_id: RowId, body: ScanCreate, response: Response, session: SessionDep, settings: SettingsDep,
+         user: Allowed(Can.SCAN)) -> ScanRead:  # type: ignore[valid-type]
+    """Scan one person into an open tube. A replay of the same ``client_uuid`` answers 200 with the first answer."""
+    require_site(user, site_id)
+    current = _campaign(session, campaign)
+    (outcome,) = scan_batch(session=session, campaign=current, plan_site_id=site_id, scans=[_scan_in(body)],
+                            key=settings.secret_key, user_id=user.id)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.status == "replayed":
+        response.status_code = 200
+    item = _item(outcome)
+    return ScanRead(**item.model_dump(exclude={"error"}))
+
+
+@router.post("/sites/{site_id}/scans/batch", response_model=ScanBatchRead)
+def scan_many(campaign: CampaignRef, site_id: RowId, body: ScanBatchCreate, session: SessionDep, settings: SettingsDep,
+              user: Allowed(Can.SCAN)) -> ScanBatchRead:  # type: ignore[valid-type]
+    """Scans queued by a terminal, answered per item in order: ``ok``, ``replayed`` or ``error`` with its field and reason."""
+    require_site(user, site_id)
+    current = _campaign(session, campaign)
+    tubes: list[TubeItemRead] = []
+    if body.tubes:
+        opened = open_tubes(session=session, campaign=current, plan_site_id=site_id, user_id=user.id,
+                            tubes=[(t.code, t.opened_at or datetime.now(), t.desk_no) for t in body.tubes])
+        tubes = [
+            TubeItemRead(code=t.code, status="error", error=o.as_dict()) if isinstance(o, DomainError)  # type: ignore[arg-type]
+            else TubeItemRead(code=o.code, status="replayed" if o.replayed else "ok")
+            for t, o in zip(body.tubes, opened, strict=True)
+        ]
+    outcomes = scan_batch(session=session, campaign=current, plan_site_id=site_id, scans=[_scan_in(s) for s in body.scans],
+                          key=settings.secret_key, user_id=user.id)
+    items = [_item(o) for o in outcomes]
+    return ScanBatchRead(
+        ok=sum(i.status == "ok" for i in items), replayed=sum(i.status == "replayed" for i in items),
+        errors=sum(i.status == "error" for i in items), tubes=tubes, results=items,
+    )
+
+
+@router.get("/sites/{site_id}/scans/recent", response_model=list[RecentScanRead])
+def recent(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.SCAN),  # type: ignore[valid-type]
+           limit: int = Query(default=20, ge=1, le=200)) -> list[RecentScanRead]:
+    current = _campaign(session, campaign)
+    _site_scope(session, current, site_id, user)
+    return [RecentScanRead(**r) for r in queries.recent_scans(session=session, campaign=current, plan_site_id=site_id, limit=limit)]
+
+
+@router.post("/sites/{site_id}/boxes", response_model=BoxRead, status_code=201)
+def open_box(campaign: CampaignRef, site_id: RowId, body: BoxCreate, session: SessionDep, user: Allowed(Can.SCAN)) -> BoxRead:  # type: ignore[valid-type]
+    require_site(user, site_id)
+    current = _campaign(session, campaign)
+    box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
+                         user_id=user.id)
+    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+
+
+@router.post("/sites/{site_id}/boxes/{box_code}/tubes", response_model=BoxRead)
+def pack(campaign: CampaignRef, site_id: RowId, box_code: PathCode, body: PackCreate, session: SessionDep,
+         user: Allowed(Can.SCAN)) -> BoxRead:  # type: ignore[valid-type]
+    """Pack a sealed tube into an open box."""
+    require_site(user, site_id)
+    current = _campaign(session, campaign)
+    box = field.pack_tube(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, tube_code=body.tube_code,
+                          at=datetime.now(), user_id=user.id)
+    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+
+
+@router.post("/sites/{site_id}/boxes/{box_code}/handover", response_model=HandoverRead, status_code=201)
+def hand_over(campaign: CampaignRef, site_id: RowId, box_code: PathCode, body: HandoverCreate, session: SessionDep,
+              user: Allowed(Can.HAND_OVER)) -> HandoverRead:  # type: ignore[valid-type]
+    """The site signs the box over to the courier (the first of the two signatures, 双签收)."""
+    require_site(user, site_id)
+    current = _campaign(session, campaign)
+    h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, courier_name=body.courier_name,
+                        at=body.handed_at or datetime.now(), user_id=user.id)
+    box = session.get(Box, h.box_id)
+    assert box is not None
+    return HandoverRead(box_code=box.code, courier_name=h.courier_name, handed_at=h.handed_at, tubes=box.tubes)
+
+
+@router.post("/boxes/{box_code}/receipt", response_model=BoxRead)
+def receive(campaign: CampaignRef, box_code: PathCode, body: ReceiptCreate, session: SessionDep,
+            user: Allowed(Can.RECEIVE)) -> BoxRead:  # type: ignore[valid-type]
+    """The lab signs for a box (the second signature)."""
+    from sweep.auth.service import audit
+    from sweep.lab.service import receive_box
+
+    current = _campaign(session, campaign)
+    at = body.received_at or datetime.now()
+    box = receive_box(session=session, campaign=current, box_code=box_code, at=at, user_id=user.id)
+    audit(session=session, user_id=user.id, action="box.received", entity="box", entity_id=box.id, campaign_id=current.id, at=at)
+    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+
+
+def _readiness(s: readiness.ReadinessState) -> ReadinessRead:
+    return ReadinessRead(**{k: getattr(s, k) for k in ReadinessRead.model_fields})
+
+
+@router.get("/sites/{site_id}/readiness", response_model=list[ReadinessRead])
+def site_readiness(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.CHECK_IN)) -> list[ReadinessRead]:  # type: ignore[valid-type]
+    """The site's board of the four things in place, each with its deadline and state."""
+    current = _campaign(session, campaign)
+    _site_scope(session, current, site_id, user)
+    return [_readiness(s) for s in readiness.site_board(session=session, campaign=current, plan_site_id=site_id, now=datetime.now())]
+
+
+@router.post("/readiness/{item_id}/check-in", response_model=ReadinessRead)
+def check_in(campaign: CampaignRef, item_id: RowId, body: CheckInCreate, session: SessionDep,
+             user: Allowed(Can.CHECK_IN)) -> ReadinessRead:  # type: ignore[valid-type]
+    """Check an item in: the quantity counted in place (materials), or just done (disinfection, waste)."""
+    current = _campaign(session, campaign)
+    site = readiness.item_site(session=session, campaign=current, item_id=item_id)
+    _site_scope(session, current, site.id, user)
+    state = readiness.check_in(session=session, campaign=current, item_id=item_id, at=body.at or datetime.now(),
+                               quantity=body.quantity, note=body.note, user_id=user.id)
+    return _readiness(state)
+
+
+@router.get("/readiness/flagged", response_model=list[ReadinessRead])
+def flagged(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> list[ReadinessRead]:  # type: ignore[valid-type]
+    """Every late or short item of the round, for the HQ (an office sees its own sites)."""
+    current = _campaign(session, campaign)
+    office_id = user.office_id if user.role == "office" else None
+    return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=datetime.now(), office_id=office_id)]
+
+
+@router.get("/sites/{site_id}/staff", response_model=list[RosterRead])
+def site_roster(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.CHECK_IN)) -> list[RosterRead]:  # type: ignore[valid-type]
+    current = _campaign(session, campaign)
+    _site_scope(session, current, site_id, user)
+    return [RosterRead(**vars(e)) for e in readiness.roster(session=session, campaign=current, plan_site_id=site_id)]
+
+
+@router.post("/sites/{site_id}/staff/{staff_id}/arrival", response_model=ArrivalRead)
+def staff_arrival(campaign: CampaignRef, site_id: RowId, staff_id: RowId, body: ArrivalCreate, session: SessionDep,
+                  user: Allowed(Can.CHECK_IN)) -> ArrivalRead:  # type: ignore[valid-type]
+    """A rostered staff member is in place; the site's staff item counts them against its deadline."""
+    current = _campaign(session, campaign)
+    _site_scope(session, current, site_id, user)
+    entry, again = readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,
+                                           at=body.at or datetime.now(), user_id=user.id)
+    return ArrivalRead(**vars(entry), replayed=again)
+
+
+@router.post("/preregistrations", response_model=PreregRead)
+def preregister(campaign: CampaignRef, body: PreregCreate, request: Request, session: SessionDep, settings: SettingsDep) -> PreregRead:
+    """A resident pre-registers with their ID number and gets the code to show at the desk. No log-in; rate-limited."""
+    limiter = getattr(request.app.state, "prereg_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.prereg_limiter = RateLimiter(attempts=PREREG_ATTEMPTS, per_seconds=PREREG_WINDOW_SECONDS)
+    limiter.hit(f"addr:{request.client.host if request.client else 'unknown'}", field="id_number")
+    current = _campaign(session, campaign)
+    state = prereg.preregister(session=session, campaign=current, id_number=body.id_number, key=settings.secret_key, now=datetime.now())
+    return PreregRead(code=state.code, id_masked=state.id_masked, replayed=state.replayed)
+

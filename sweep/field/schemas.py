@@ -1,0 +1,225 @@
+"""What the field API takes and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_BATCH = 500  # a terminal sends its queue in slices of this many scans
+
+
+def _local(value: datetime) -> datetime:
+    """Times are stored as the district's local wall clock; a zone-aware time is converted to it."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone().replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        raise ValueError("时间超出范围 (time out of range)") from None
+
+
+LocalTime = Annotated[datetime, AfterValidator(_local)]
+# No control characters anywhere: PostgreSQL refuses NUL in text, and a scanner never sends one.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Text = Annotated[str, Field(pattern=PRINTABLE)]
+Code = Annotated[str, Field(min_length=1, max_length=48, pattern=PRINTABLE, description="A tube or box code: 4-48 letters, digits or hyphens.")]
+# Path parameters: a round as its number or ``latest``; row ids within PostgreSQL's INTEGER.
+CampaignRef = Annotated[str, Path(pattern=r"^(latest|[0-9]{1,9})$", description="The round's number, or latest.")]
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+PathCode = Annotated[str, Path(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+class ErrorRead(BaseModel):
+    """Every 4xx answer: the field at fault and the reason, Chinese first."""
+
+    model_config = ConfigDict(extra="allow")
+    error: str
+    field: str
+    reason: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorRead, "description": text}
+    for code, text in (
+        (401, "not logged in"), (403, "role or site not allowed"), (404, "unknown code or item"),
+        (409, "conflicts with what is recorded"), (422, "invalid input"), (429, "too many attempts"),
+    )
+}
+
+
+class TubeCreate(BaseModel):
+    code: Code
+    opened_at: LocalTime | None = Field(default=None, description="When the tube was opened; default now.")
+    desk_no: int | None = Field(default=None, ge=1, le=999)
+
+
+class TubeRead(BaseModel):
+    id: int
+    code: str
+    plan_site_id: int
+    pool_size: int
+    filled: int
+    status: str
+    replayed: bool = False
+
+
+class SealCreate(BaseModel):
+    sealed_at: LocalTime | None = None
+
+
+class ScanCreate(BaseModel):
+    client_uuid: str = Field(min_length=1, max_length=36, pattern=PRINTABLE, description="Made by the terminal; a retry sends the same one.")
+    tube_code: Code
+    sampled_at: LocalTime
+    id_number: str | None = Field(default=None, max_length=32, pattern=PRINTABLE, description="The resident's ID number (GB 11643).")
+    prereg_code: str | None = Field(default=None, max_length=16, pattern=PRINTABLE, description="Or the code of their pre-registration.")
+    kind: Literal["pooled", "home", "retest"] = "pooled"
+
+
+class ScanRead(BaseModel):
+    client_uuid: str
+    status: Literal["ok", "replayed"]
+    sample_id: int
+    tube_code: str
+    position: int
+    filled: int
+    pool_size: int
+    sealed: bool
+
+
+class ScanItemRead(BaseModel):
+    """One item of a batch: the scan's answer, or its error."""
+
+    client_uuid: str
+    status: Literal["ok", "replayed", "error"]
+    sample_id: int | None = None
+    tube_code: str | None = None
+    position: int | None = None
+    filled: int | None = None
+    pool_size: int | None = None
+    sealed: bool | None = None
+    error: ErrorRead | None = None
+
+
+class ScanBatchCreate(BaseModel):
+    tubes: list[TubeCreate] = Field(default_factory=list, max_length=MAX_BATCH // 5,
+                                    description="Tubes opened while offline, opened here before the scans.")
+    scans: list[ScanCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class TubeItemRead(BaseModel):
+    code: str
+    status: Literal["ok", "replayed", "error"]
+    error: ErrorRead | None = None
+
+
+class ScanBatchRead(BaseModel):
+    ok: int
+    replayed: int
+    errors: int
+    tubes: list[TubeItemRead] = Field(default_factory=list)
+    results: list[ScanItemRead]
+
+
+class RecentScanRead(BaseModel):
+    client_uuid: str
+    tube_code: str
+    position: int
+    id_masked: str
+    sampled_at: datetime
+
+
+class BoxCreate(BaseModel):
+    code: Code
+    opened_at: LocalTime | None = None
+
+
+class BoxRead(BaseModel):
+    id: int
+    code: str
+    tubes: int
+    capacity: int
+    status: str
+
+
+class PackCreate(BaseModel):
+    tube_code: Code
+
+
+class HandoverCreate(BaseModel):
+    courier_name: str = Field(min_length=1, max_length=50, pattern=PRINTABLE)
+    handed_at: LocalTime | None = None
+
+
+class HandoverRead(BaseModel):
+    box_code: str
+    courier_name: str
+    handed_at: datetime
+    tubes: int
+
+
+class ReceiptCreate(BaseModel):
+    received_at: LocalTime | None = None
+
+
+class ReadinessRead(BaseModel):
+    id: int
+    plan_site_id: int
+    site_code: str
+    kind: str
+    label: str
+    due_at: datetime
+    quantity_planned: int | None
+    quantity_done: int | None
+    checked_at: datetime | None
+    done_at: datetime | None
+    note: str | None
+    late: bool
+    short: bool
+    state: Literal["pending", "short", "done", "late", "overdue"]
+
+
+class CheckInCreate(BaseModel):
+    quantity: int | None = Field(default=None, ge=0, le=10_000_000, description="The total counted in place (not an increment).")
+    note: str | None = Field(default=None, max_length=200, pattern=PRINTABLE)
+    at: LocalTime | None = None
+
+
+class RosterRead(BaseModel):
+    staff_id: int
+    name: str
+    role: str
+    desk_no: int | None
+    arrived_at: datetime | None
+
+
+class ArrivalCreate(BaseModel):
+    at: LocalTime | None = None
+
+
+class ArrivalRead(RosterRead):
+    replayed: bool
+
+
+class PreregCreate(BaseModel):
+    id_number: str = Field(min_length=1, max_length=32, pattern=PRINTABLE)
+
+
+class PreregRead(BaseModel):
+    code: str
+    id_masked: str
+    replayed: bool
+
+
+class TerminalRead(BaseModel):
+    """What a terminal needs to start: its site, the pool size, the open tubes, the last scans."""
+
+    campaign_id: int
+    plan_site_id: int
+    site_code: str
+    pool_size: int
+    tubes: list[TubeRead] = Field(description="The site's latest tubes, open or not, newest first.")
+    recent: list[RecentScanRead]

@@ -1,0 +1,330 @@
+/* The site terminal: scan tubes and people, queue every write in IndexedDB, send the queue in
+ * batches whenever the server answers. Each write carries a UUID made here, so a resend after a
+ * lost answer is recognised by the server and never counts twice. */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("terminal");
+  var CAMPAIGN = root.dataset.campaign;
+  var SITE = root.dataset.site;
+  var POOL = parseInt(root.dataset.poolSize, 10);
+  var CSRF = root.dataset.csrf;
+  var API = "/api/campaigns/" + CAMPAIGN + "/sites/" + SITE;
+  var STATE_KEY = "sweep-terminal:" + CAMPAIGN + ":" + SITE + ":" + root.dataset.user;
+  var BATCH = 200;          // scans per request: 2,000 queued go in ten requests
+  var SYNC_EVERY_MS = 3000;
+  var RECENT = 20;
+
+  var ID18 = /^\d{17}[\dX]$/;
+  var ID15 = /^\d{15}$/;
+  var PREREG = /^P[0-9A-HJKMNP-TV-Z]{7}$/;
+  var CODE = /^[A-Z0-9-]{4,48}$/;
+  var WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  var CHECK = "10X98765432";
+
+  var el = function (id) { return document.getElementById(id); };
+  var state = load();
+  var online = navigator.onLine;
+  var syncing = false;
+  var edits = 0;  // bumped by every local change, so a slow answer never overwrites a newer scan
+
+  // ---- local state: the current tube and the last scans, kept across reloads -----------------
+  function load() {
+    try {
+      var s = JSON.parse(localStorage.getItem(STATE_KEY) || "null");
+      if (s && typeof s === "object") return s;
+    } catch (e) { /* a damaged entry starts afresh */ }
+    return { tube: null, recent: [] };
+  }
+  function save() { edits += 1; localStorage.setItem(STATE_KEY, JSON.stringify(state)); }
+
+  // ---- the queue, in IndexedDB --------------------------------------------------------------
+  var dbPromise = new Promise(function (resolve, reject) {
+    var req = indexedDB.open("sweep-terminal-" + CAMPAIGN + "-" + SITE, 1);
+    req.onupgradeneeded = function () { req.result.createObjectStore("queue", { keyPath: "seq", autoIncrement: true }); };
+    req.onsuccess = function () { resolve(req.result); };
+    req.onerror = function () { reject(req.error); };
+  });
+  function tx(mode, work) {
+    return dbPromise.then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction("queue", mode);
+        var out = work(t.objectStore("queue"));
+        t.oncomplete = function () { resolve(out && out.result !== undefined ? out.result : out); };
+        t.onerror = function () { reject(t.error); };
+        t.onabort = function () { reject(t.error); };
+      });
+    });
+  }
+  function enqueue(op) { return tx("readwrite", function (s) { return s.add(op); }); }
+  function queued() { return tx("readonly", function (s) { return s.getAll(); }); }
+  function drop(seqs) { return tx("readwrite", function (s) { seqs.forEach(function (k) { s.delete(k); }); }); }
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // ---- what is shown ----------------------------------------------------------------------------
+  function say(text, kind) { var m = el("message"); m.textContent = text; m.dataset.kind = kind || "info"; }
+  function render() {
+    var t = state.tube;
+    el("tube-code").textContent = t ? t.code : "—";
+    var filled = t ? t.filled : 0;
+    el("fill").textContent = filled + "/" + POOL;
+    el("fill-bar").value = filled;
+    document.querySelector(".tube").dataset.full = String(!!t && (t.sealed || filled >= POOL));
+    el("seal").disabled = !t || t.sealed || filled === 0;
+    var list = el("recent");
+    list.textContent = "";
+    state.recent.forEach(function (r) {
+      var li = document.createElement("li");
+      li.dataset.state = r.state;
+      li.dataset.uuid = r.uuid;
+      li.textContent = r.label + " → " + r.tube + (r.position ? " #" + r.position : "") + (r.note ? " · " + r.note : "");
+      list.appendChild(li);
+    });
+    queued().then(function (ops) {
+      el("queue-count").textContent = String(ops.length);
+      var net = el("net");
+      if (!online) { net.dataset.state = "offline"; net.innerHTML = "离线 <span class=\"en\">offline</span>"; }
+      else if (syncing) { net.dataset.state = "syncing"; net.innerHTML = "同步中 <span class=\"en\">syncing</span>"; }
+      else { net.dataset.state = "online"; net.innerHTML = "在线 <span class=\"en\">online</span>"; }
+    });
+  }
+  function remember(entry) {
+    state.recent.unshift(entry);
+    state.recent = state.recent.slice(0, RECENT);
+    save();
+  }
+  function mark(uuidValue, changes) {
+    state.recent.forEach(function (r) { if (r.uuid === uuidValue) Object.assign(r, changes); });
+  }
+
+  // ---- scanning -----------------------------------------------------------------------------------
+  function validId(v) {
+    if (ID15.test(v)) return true;
+    if (!ID18.test(v)) return false;
+    var sum = 0;
+    for (var i = 0; i < 17; i++) sum += parseInt(v[i], 10) * WEIGHTS[i];
+    return CHECK[sum % 11] === v[17];
+  }
+  function masked(v) { return v.length > 10 ? v.slice(0, 6) + "********" + v.slice(-4) : v; }
+
+  function handle(raw) {
+    var v = String(raw || "").replace(/\s+/g, "").toUpperCase();
+    if (!v) return Promise.resolve();
+    if (ID18.test(v) || ID15.test(v)) return person(v, null);
+    if (PREREG.test(v)) return person(null, v);
+    if (CODE.test(v)) return openTube(v);
+    say("无法识别：" + v + " (not a tube code, ID number or pre-registration code)", "error");
+    return Promise.resolve();
+  }
+
+  function openTube(code) {
+    if (state.tube && !state.tube.sealed && state.tube.filled > 0 && state.tube.filled < POOL) {
+      say("当前管 " + state.tube.code + " 未满，请先封管 (seal the current tube first)", "error");
+      return Promise.resolve();
+    }
+    state.tube = { code: code, filled: 0, sealed: false };
+    save();
+    say("已开管 " + code + " (tube opened)", "ok");
+    return enqueue({ type: "open_tube", uuid: uuid(), code: code, at: new Date().toISOString() }).then(kick);
+  }
+
+  function person(idNumber, prereg) {
+    if (idNumber && !validId(idNumber)) {
+      say("身份证号有误：" + masked(idNumber) + " (invalid ID number)", "error");
+      return Promise.resolve();
+    }
+    var t = state.tube;
+    if (!t || t.sealed || t.filled >= POOL) {
+      say("请先扫新的管码 (scan a new tube first)", "error");
+      return Promise.resolve();
+    }
+    var op = { type: "scan", uuid: uuid(), tube_code: t.code, sampled_at: new Date().toISOString() };
+    if (idNumber) op.id_number = idNumber; else op.prereg_code = prereg;
+    t.filled += 1;
+    if (t.filled >= POOL) t.sealed = true;
+    remember({ uuid: op.uuid, label: idNumber ? masked(idNumber) : prereg, tube: t.code, position: t.filled, state: "queued" });
+    say(t.sealed ? "第 " + t.filled + " 人，已满封管，请扫新管码 (tube full and sealed)" : "第 " + t.filled + " 人 (person " + t.filled + ")", "ok");
+    return enqueue(op).then(kick);
+  }
+
+  function sealTube() {
+    var t = state.tube;
+    if (!t || t.sealed || t.filled === 0) return Promise.resolve();
+    t.sealed = true;
+    save();
+    say("已封管 " + t.code + " (sealed)", "ok");
+    return enqueue({ type: "seal", uuid: uuid(), code: t.code, at: new Date().toISOString() }).then(kick);
+  }
+
+  // ---- sending the queue ----------------------------------------------------------------------------
+  function post(path, body) {
+    return fetch(API + path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json", "x-csrf-token": CSRF },
+      body: JSON.stringify(body),
+    });
+  }
+
+  // Tubes opened offline travel with the scans that follow them: one request, not one a tube.
+  function sendScans(opens, scanOps) {
+    var ops = opens.concat(scanOps);
+    var body = {
+      tubes: opens.map(function (o) { return { code: o.code, opened_at: o.at }; }),
+      scans: scanOps.map(function (o) {
+        var s = { client_uuid: o.uuid, tube_code: o.tube_code, sampled_at: o.sampled_at };
+        if (o.id_number) s.id_number = o.id_number; else s.prereg_code = o.prereg_code;
+        return s;
+      }),
+    };
+    return post("/scans/batch", body).then(function (r) {
+      if (r.status >= 500 || r.status === 401 || r.status === 429) return r;
+      if (r.status !== 200) {
+        // The whole request was refused (a wrong site, say): resending cannot help.
+        return r.json().catch(function () { return {}; }).then(function (e) {
+          ops.forEach(function (o) { mark(o.uuid, { state: "error", note: e.reason || String(r.status) }); });
+          say(e.reason || ("错误 " + r.status), "error");
+          return drop(ops.map(function (o) { return o.seq; })).then(function () { return r; });
+        });
+      }
+      return r.json().then(function (answer) {
+        answer.tubes.forEach(function (t) {
+          if (t.status !== "error") return;
+          say(t.error.reason, "error");
+          if (state.tube && state.tube.code === t.code) state.tube.sealed = true;
+        });
+        answer.results.forEach(function (item) {
+          if (item.status === "error") mark(item.client_uuid, { state: "error", note: item.error.reason });
+          else mark(item.client_uuid, { state: "ok", position: item.position, tube: item.tube_code });
+        });
+        if (answer.errors) say("有 " + answer.errors + " 条未成功，见下方红色记录 (" + answer.errors + " scans refused)", "error");
+        save();
+        return drop(ops.map(function (o) { return o.seq; })).then(function () { return r; });
+      });
+    });
+  }
+
+  function sendOne(op) {
+    var request = op.type === "open_tube"
+      ? post("/tubes", { code: op.code, opened_at: op.at })
+      : post("/tubes/" + encodeURIComponent(op.code) + "/seal", { sealed_at: op.at });
+    return request.then(function (r) {
+      if (r.status >= 500 || r.status === 401 || r.status === 429) return r;
+      var done = function () { return drop([op.seq]).then(function () { return r; }); };
+      if (r.ok || (op.type === "seal" && r.status === 409)) return done();
+      // Refused for good (a code used elsewhere): say so, and stop scanning into it.
+      return r.json().then(function (e) {
+        say(e.reason || ("错误 " + r.status), "error");
+        if (state.tube && state.tube.code === op.code) { state.tube.sealed = true; save(); }
+        return done();
+      });
+    });
+  }
+
+  function flush() {
+    if (syncing) return Promise.resolve();
+    syncing = true;
+    render();
+    var step = function () {
+      return queued().then(function (ops) {
+        if (!ops.length) return null;
+        // The leading run of opens and scans goes in one request; a seal waits for the scans before it.
+        var opens = [], scans = [];
+        for (var i = 0; i < ops.length && ops[i].type !== "seal" && scans.length < BATCH; i++) {
+          (ops[i].type === "scan" ? scans : opens).push(ops[i]);
+        }
+        var send = scans.length ? sendScans(opens, scans) : sendOne(ops[0]);
+        return send.then(function (r) {
+          online = true;
+          if (r.status === 401) { say("登录已失效，请重新登录 (log in again)", "error"); return null; }
+          if (r.status >= 500 || r.status === 429) return null;
+          return step();
+        });
+      });
+    };
+    return step()
+      .catch(function () { online = false; })
+      .then(function () { syncing = false; save(); render(); return refresh(); });
+  }
+
+  var kickTimer = null;
+  function kick() {
+    render();
+    if (kickTimer) return;
+    // Let a burst of scans gather into one request.
+    kickTimer = setTimeout(function () { kickTimer = null; flush(); }, 150);
+  }
+
+  // The server's word on the current tube, once nothing of ours is waiting to be sent.
+  function refresh() {
+    return queued().then(function (ops) {
+      if (ops.length || !online) return;
+      var seen = edits;
+      return fetch(API + "/terminal", { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) return;
+        return r.json().then(function (s) {
+          // A scan made while the answer was on its way is newer than the answer.
+          if (!state.tube || edits !== seen) return;
+          var tube = s.tubes.filter(function (t) { return t.code === state.tube.code; })[0];
+          if (!tube) return;
+          state.tube.filled = tube.filled;
+          state.tube.sealed = tube.status !== "open";
+          save();
+          render();
+        });
+      }).catch(function () { online = false; render(); });
+    });
+  }
+
+  // ---- camera, where the browser reads barcodes itself ----------------------------------------------
+  function camera() {
+    if (!("BarcodeDetector" in window) || !navigator.mediaDevices) { el("no-camera").hidden = false; return; }
+    var button = el("camera");
+    button.hidden = false;
+    var stream = null;
+    button.addEventListener("click", function () {
+      var video = el("video");
+      if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; video.hidden = true; return; }
+      var detector = new window.BarcodeDetector({ formats: ["code_128", "qr_code", "code_39", "ean_13"] });
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (s) {
+        stream = s; video.srcObject = s; video.hidden = false; video.play();
+        var last = "";
+        var tick = function () {
+          if (!stream) return;
+          detector.detect(video).then(function (codes) {
+            var value = codes.length ? codes[0].rawValue : "";
+            if (value && value !== last) { last = value; handle(value); }
+          }).catch(function () {}).then(function () { setTimeout(tick, 250); });
+        };
+        tick();
+      }).catch(function () { say("无法打开摄像头 (camera not available)", "error"); });
+    });
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------------------
+  el("scan-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var input = el("scan");
+    var value = input.value;
+    input.value = "";
+    input.focus();
+    handle(value);
+  });
+  el("seal").addEventListener("click", function () { sealTube(); el("scan").focus(); });
+  el("sync").addEventListener("click", function () { flush(); });
+  window.addEventListener("online", function () { online = true; flush(); });
+  window.addEventListener("offline", function () { online = false; render(); });
+  setInterval(flush, SYNC_EVERY_MS);
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/terminal/sw.js", { scope: "/terminal/" }).catch(function () {});
+  camera();
+  render();
+  flush();
+  window.sweepTerminal = { flush: flush, handle: handle, queued: queued };
+})();

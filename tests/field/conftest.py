@@ -1,0 +1,83 @@
+"""A committed round for the field's HTTP and concurrency tests: sites, users, and people's ID numbers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sweep.auth.service import create_user
+from sweep.config import Settings
+from sweep.db import make_session_factory, unit_of_work
+from sweep.plan.models import Campaign, PlanSite
+from sweep.registry.models import Person
+from sweep.registry.service import id_lookup_hash
+from tests.factories import planned_campaign
+
+PASSWORD = "correct horse battery"
+
+
+@lru_cache
+def district_id_numbers() -> tuple[str, ...]:
+    """The clear ID numbers of the shared test district (the registry keeps only their hashes)."""
+    from sweep.demo.district import generate_district
+
+    return tuple(generate_district(people=3000, seed=7).people.id_number)
+
+
+def numbers_of(session: Session, key: str, n: int, skip: int = 0) -> list[tuple[int, str]]:
+    """(person id, ID number) of n registered people, after the first ``skip``."""
+    numbers = district_id_numbers()[skip : skip + n]
+    by_hash = {id_lookup_hash(x, key=key): x for x in numbers}
+    rows = session.execute(select(Person.id, Person.id_hash).where(Person.id_hash.in_(list(by_hash)))).all()
+    found = {by_hash[h]: pid for pid, h in rows}
+    return [(found[x], x) for x in numbers]
+
+
+@dataclass
+class Round:
+    campaign_id: int
+    site_a: int
+    site_b: int
+    office_a: int
+    users: dict[str, str]  # role label -> username
+
+
+@pytest.fixture(scope="module")
+def committed_round(engine, district_loaded) -> Round:
+    """A planned round committed to the database, with a user per role; the app reads it over its own connections."""
+    settings = Settings(database_url="sqlite://", secret_key="test-secret")
+    factory = make_session_factory(engine)
+    tag = uuid.uuid4().hex[:6]
+    with unit_of_work(factory) as session:
+        campaign = planned_campaign(session, settings, datetime.now().replace(hour=7, minute=0, second=0, microsecond=0))
+        sites = session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).all()
+        a = sites[0]
+        b = next(s for s in sites[1:] if s.office_id != a.office_id) if any(s.office_id != a.office_id for s in sites[1:]) else sites[1]
+        users: dict[str, str] = {}
+        for label, role, scope in (
+            ("staff_a", "site_staff", {"plan_site_id": a.id}),
+            ("staff_b", "site_staff", {"plan_site_id": b.id}),
+            ("leader_a", "site_leader", {"plan_site_id": a.id}),
+            ("lab", "lab", {}),
+            ("command", "command", {}),
+            ("office_a", "office", {"office_id": a.office_id}),
+            ("courier", "courier", {}),
+            ("admin", "admin", {}),
+        ):
+            name = f"{label}-{tag}"
+            create_user(session=session, username=name, display_name=name, role=role, password=PASSWORD, **scope)
+            users[label] = name
+        result = Round(campaign.id, a.id, b.id, a.office_id, users)
+    return result
+
+
+def load_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    assert campaign is not None
+    return campaign

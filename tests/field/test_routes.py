@@ -1,0 +1,270 @@
+"""The field over real HTTP routes, on both backends: errors name the field, roles and sites are scoped."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from sweep.api import create_app
+from sweep.auth.models import AuditEntry
+from sweep.config import Settings
+from sweep.db import make_session_factory, unit_of_work
+from sweep.field.models import ReadinessItem, Sample
+from tests.factories import uid
+from tests.field.conftest import PASSWORD, numbers_of
+
+KEY = "test-secret"
+
+
+@pytest.fixture(scope="module")
+def api(engine, db_url, committed_round):
+    app = create_app(settings=Settings(database_url=db_url, secret_key=KEY), engine=engine)
+    with TestClient(app) as client:
+        tokens: dict[str, dict[str, str]] = {}
+
+        def as_(label: str) -> dict[str, str]:
+            if label not in tokens:
+                r = client.post("/api/auth/token", json={"username": committed_round.users[label], "password": PASSWORD})
+                assert r.status_code == 200, r.text
+                tokens[label] = {"authorization": f"Bearer {r.json()['token']}"}
+            return tokens[label]
+
+        yield client, as_, committed_round
+
+
+def _numbers(engine, n: int, skip: int) -> list[str]:
+    with unit_of_work(make_session_factory(engine)) as session:
+        return [x for _pid, x in numbers_of(session, KEY, n, skip=skip)]
+
+
+def _site(r, site: int) -> str:  # type: ignore[no-untyped-def]
+    return f"/api/campaigns/{r.campaign_id}/sites/{site}"
+
+
+def _scan(code: str, number: str, u: str | None = None) -> dict:
+    return {"client_uuid": u or uid(), "tube_code": code, "id_number": number, "sampled_at": datetime.now().isoformat()}
+
+
+def test_scan_one_person_replay_and_every_error_over_http(api, engine):
+    client, as_, r = api
+    staff = as_("staff_a")
+    base = _site(r, r.site_a)
+    code, other_code = f"HT-{uid()[:8]}", f"HO-{uid()[:8]}"
+    assert client.post(f"{base}/tubes", json={"code": code}, headers=staff).status_code == 201
+    again = client.post(f"{base}/tubes", json={"code": code}, headers=staff)
+    assert again.status_code == 200 and again.json()["replayed"]
+    assert client.post(f"{_site(r, r.site_b)}/tubes", json={"code": other_code}, headers=as_("staff_b")).status_code == 201
+    numbers = _numbers(engine, 12, skip=300)
+
+    body = _scan(code, numbers[0])
+    first = client.post(f"{base}/scans", json=body, headers=staff)
+    assert first.status_code == 201 and first.json()["position"] == 1 and first.json()["status"] == "ok"
+    replay = client.post(f"{base}/scans", json=body, headers=staff)
+    assert replay.status_code == 200 and replay.json()["status"] == "replayed"
+    assert replay.json()["sample_id"] == first.json()["sample_id"]
+
+    def error(payload: dict, status: int, field: str, code_: str | None = None) -> dict:
+        answer = client.post(f"{base}/scans", json=payload, headers=staff)
+        assert answer.status_code == status, answer.text
+        assert answer.json()["field"] == field and answer.json()["reason"]
+        if code_:
+            assert answer.json()["error"] == code_
+        return answer.json()
+
+    error(_scan(code, "41018419900101123"), 422, "id_number")  # 17 digits
+    error(_scan(code, numbers[1][:17] + ("1" if numbers[1][17] == "0" else "0")), 422, "id_number")  # check digit
+    error(_scan(code, "11010519491231002X"), 404, "id_number")  # valid, not registered
+    twice = error(_scan(code, numbers[0]), 409, "person", "already_sampled")
+    assert twice["tube_code"] == code and twice["sampled_at"]
+    error(_scan("NO-SUCH-TUBE", numbers[1]), 404, "tube_code")
+    error(_scan(other_code, numbers[1]), 403, "tube_code", "wrong_site")
+    error({**_scan(code, numbers[1]), "client_uuid": "x"}, 422, "client_uuid")
+    error({k: v for k, v in _scan(code, numbers[1]).items() if k != "sampled_at"}, 422, "sampled_at")
+
+    for n in numbers[1:10]:
+        assert client.post(f"{base}/scans", json=_scan(code, n), headers=staff).status_code == 201
+    error(_scan(code, numbers[10]), 409, "tube_code", "tube_full")
+    tubes = client.get(f"{base}/terminal", headers=staff).json()
+    assert {t["code"]: (t["filled"], t["status"]) for t in tubes["tubes"]}[code] == (10, "sealed")
+    assert tubes["recent"][0]["tube_code"] == code and "*" in tubes["recent"][0]["id_masked"]
+
+    sealed = f"HS-{uid()[:8]}"
+    client.post(f"{base}/tubes", json={"code": sealed}, headers=staff)
+    client.post(f"{base}/scans", json=_scan(sealed, numbers[10]), headers=staff)
+    assert client.post(f"{base}/tubes/{sealed}/seal", json={}, headers=staff).status_code == 200
+    error(_scan(sealed, numbers[11]), 409, "tube_code", "tube_sealed")
+    used = client.post(f"{base}/tubes", json={"code": other_code}, headers=staff)
+    assert used.status_code == 409 and used.json()["field"] == "tube_code"
+
+
+def test_a_batch_answers_per_item_and_a_replayed_batch_changes_nothing(api, engine):
+    client, as_, r = api
+    staff = as_("staff_a")
+    base = _site(r, r.site_a)
+    code = f"HB-{uid()[:8]}"
+    client.post(f"{base}/tubes", json={"code": code}, headers=staff)
+    numbers = _numbers(engine, 4, skip=330)
+    scans = [_scan(code, n) for n in numbers[:3]] + [_scan(code, "123")]
+    first = client.post(f"{base}/scans/batch", json={"scans": scans}, headers=staff)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert (body["ok"], body["replayed"], body["errors"]) == (3, 0, 1)
+    assert [i["status"] for i in body["results"]] == ["ok", "ok", "ok", "error"]
+    assert body["results"][3]["error"]["field"] == "id_number"
+    with unit_of_work(make_session_factory(engine)) as session:
+        count = session.scalar(select(func.count()).select_from(Sample).where(Sample.campaign_id == r.campaign_id))
+    again = client.post(f"{base}/scans/batch", json={"scans": scans}, headers=staff).json()
+    assert (again["ok"], again["replayed"], again["errors"]) == (0, 3, 1)
+    assert [i["sample_id"] for i in again["results"][:3]] == [i["sample_id"] for i in body["results"][:3]]
+    with unit_of_work(make_session_factory(engine)) as session:
+        assert session.scalar(select(func.count()).select_from(Sample).where(Sample.campaign_id == r.campaign_id)) == count
+    too_many = client.post(f"{base}/scans/batch", json={"scans": [scans[0]] * 501}, headers=staff)
+    assert too_many.status_code == 422 and too_many.json()["field"] == "scans"
+
+
+def test_a_registrar_of_site_a_cannot_write_to_site_b(api, engine):
+    client, as_, r = api
+    staff = as_("staff_a")
+    other = _site(r, r.site_b)
+    for path, payload in (
+        ("/tubes", {"code": f"XX-{uid()[:8]}"}),
+        ("/scans", _scan("ANY-TUBE", _numbers(engine, 1, skip=340)[0])),
+        ("/scans/batch", {"scans": [_scan("ANY-TUBE", _numbers(engine, 1, skip=340)[0])]}),
+        ("/boxes", {"code": f"XB-{uid()[:8]}"}),
+        ("/tubes/ANY-TUBE/seal", {}),
+    ):
+        answer = client.post(other + path, json=payload, headers=staff)
+        assert answer.status_code == 403, (path, answer.text)
+        assert answer.json()["field"] == "site"
+    assert client.get(f"{other}/readiness", headers=staff).status_code == 403
+    # Roles without the right get 403 naming the role.
+    lab = client.post(f"{_site(r, r.site_a)}/tubes", json={"code": f"XL-{uid()[:8]}"}, headers=as_("lab"))
+    assert lab.status_code == 403 and lab.json()["field"] == "role"
+
+
+def test_a_lab_user_cannot_read_phone_numbers_and_views_of_them_are_audited(api):
+    client, as_, r = api
+    lab = as_("lab")
+    for path in (f"/api/campaigns/{r.campaign_id}/missing", f"/api/campaigns/{r.campaign_id}/sites/{r.site_a}/staff"):
+        answer = client.get(path, headers=lab)
+        assert answer.status_code == 403 and answer.json()["field"] == "role", path
+    seen = client.get(f"/api/campaigns/{r.campaign_id}/missing", params={"limit": 3}, headers=as_("command"))
+    assert seen.status_code == 200
+    with unit_of_work(make_session_factory(client.app.state.engine)) as session:
+        logged = session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "personal_data.see_contacts")).all()
+    assert any(d["path"] == f"/api/campaigns/{r.campaign_id}/missing" and "limit=3" in d["query"] for d in logged)
+
+
+def test_boxes_handover_twice_and_the_lab_receipt(api, engine):
+    client, as_, r = api
+    staff, base = as_("staff_a"), _site(r, r.site_a)
+    code, box = f"HX-{uid()[:8]}", f"BX-{uid()[:8]}"
+    client.post(f"{base}/tubes", json={"code": code}, headers=staff)
+    client.post(f"{base}/scans", json=_scan(code, _numbers(engine, 1, skip=350)[0]), headers=staff)
+    assert client.post(f"{base}/boxes", json={"code": box}, headers=staff).status_code == 201
+    unsealed = client.post(f"{base}/boxes/{box}/tubes", json={"tube_code": code}, headers=staff)
+    assert unsealed.status_code == 409 and unsealed.json()["field"] == "tube_code"
+    client.post(f"{base}/tubes/{code}/seal", json={}, headers=staff)
+    packed = client.post(f"{base}/boxes/{box}/tubes", json={"tube_code": code}, headers=staff)
+    assert packed.status_code == 200 and packed.json()["tubes"] == 1
+    early = client.post(f"/api/campaigns/{r.campaign_id}/boxes/{box}/receipt", json={}, headers=as_("lab"))
+    assert early.status_code == 409 and early.json()["field"] == "box_code"
+    handed = client.post(f"{base}/boxes/{box}/handover", json={"courier_name": "王师傅"}, headers=staff)
+    assert handed.status_code == 201 and handed.json()["tubes"] == 1
+    twice = client.post(f"{base}/boxes/{box}/handover", json={"courier_name": "王师傅"}, headers=staff)
+    assert twice.status_code == 409 and twice.json()["error"] == "already_handed_over" and twice.json()["field"] == "box_code"
+    received = client.post(f"/api/campaigns/{r.campaign_id}/boxes/{box}/receipt", json={}, headers=as_("lab"))
+    assert received.status_code == 200 and received.json()["status"] == "received"
+    unknown = client.post(f"/api/campaigns/{r.campaign_id}/boxes/NO-SUCH-BOX/receipt", json={}, headers=as_("lab"))
+    assert unknown.status_code == 404 and unknown.json()["field"] == "box_code"
+
+
+def test_readiness_check_ins_and_the_flags_for_the_site_and_the_hq(api, engine):
+    client, as_, r = api
+    leader = as_("leader_a")
+    board = client.get(f"{_site(r, r.site_a)}/readiness", headers=leader).json()
+    assert {i["kind"] for i in board} == {"materials", "staff", "disinfection", "waste"}
+    tubes = next(i for i in board if i["kind"] == "materials" and i["label"].startswith("采样管"))
+    disinfection = next(i for i in board if i["kind"] == "disinfection")
+    url = f"/api/campaigns/{r.campaign_id}/readiness"
+    # The round started at 07:00 today: materials were due at 05:00.
+    need = client.post(f"{url}/{tubes['id']}/check-in", json={}, headers=leader)
+    assert need.status_code == 422 and need.json()["field"] == "quantity"
+    short = client.post(f"{url}/{tubes['id']}/check-in", json={"quantity": tubes["quantity_planned"] - 5, "at": tubes["due_at"]}, headers=leader)
+    assert short.status_code == 200 and short.json()["short"] and short.json()["state"] in ("short", "overdue")
+    on_time = datetime.fromisoformat(disinfection["due_at"]) - timedelta(minutes=10)
+    done = client.post(f"{url}/{disinfection['id']}/check-in", json={"at": on_time.isoformat()}, headers=leader).json()
+    assert done["state"] == "done" and not done["late"]
+    flagged = client.get(f"{url}/flagged", headers=as_("command"))
+    assert flagged.status_code == 200
+    ids = {i["id"]: i for i in flagged.json()}
+    assert tubes["id"] in ids and ids[tubes["id"]]["short"]
+    assert disinfection["id"] not in ids
+    # Every flagged item really is late or short.
+    assert all(i["late"] or i["short"] for i in flagged.json())
+    office = client.get(f"{url}/flagged", headers=as_("office_a")).json()
+    assert office and {i["plan_site_id"] for i in office} <= _sites_of_office(engine, r)
+    other = next(i for i in client.get(f"{_site(r, r.site_b)}/readiness", headers=as_("staff_b")).json() if i["kind"] == "disinfection")
+    refused = client.post(f"{url}/{other['id']}/check-in", json={}, headers=leader)
+    assert refused.status_code == 403 and refused.json()["field"] == "site"
+    assert client.post(f"{url}/999999999/check-in", json={}, headers=leader).status_code == 404
+
+
+def _sites_of_office(engine, r) -> set[int]:  # type: ignore[no-untyped-def]
+    from sweep.plan.models import PlanSite
+
+    with unit_of_work(make_session_factory(engine)) as session:
+        return set(session.scalars(select(PlanSite.id).where(PlanSite.campaign_id == r.campaign_id, PlanSite.office_id == r.office_a)))
+
+
+def test_staff_arrive_one_by_one_against_the_roster(api, engine):
+    client, as_, r = api
+    leader = as_("leader_a")
+    base = _site(r, r.site_a)
+    roster = client.get(f"{base}/staff", headers=leader).json()
+    assert roster and all(p["arrived_at"] is None for p in roster)
+    first = client.post(f"{base}/staff/{roster[0]['staff_id']}/arrival", json={}, headers=leader)
+    assert first.status_code == 200 and not first.json()["replayed"]
+    again = client.post(f"{base}/staff/{roster[0]['staff_id']}/arrival", json={}, headers=leader)
+    assert again.json()["replayed"] and again.json()["arrived_at"] == first.json()["arrived_at"]
+    with unit_of_work(make_session_factory(engine)) as session:
+        item = session.scalar(select(ReadinessItem).where(
+            ReadinessItem.campaign_id == r.campaign_id, ReadinessItem.plan_site_id == r.site_a, ReadinessItem.kind == "staff"))
+        assert item.quantity_done == 1 and item.done_at is None
+    stranger = client.post(f"{base}/staff/999999999/arrival", json={}, headers=leader)
+    assert stranger.status_code == 404 and stranger.json()["field"] == "staff_id"
+
+
+def test_a_resident_preregisters_and_the_desk_scans_the_code(api, engine):
+    client, as_, r = api
+    number = _numbers(engine, 1, skip=360)[0]
+    made = client.post(f"/api/campaigns/{r.campaign_id}/preregistrations", json={"id_number": number})
+    assert made.status_code == 200, made.text
+    assert number not in made.text
+    bad = client.post(f"/api/campaigns/{r.campaign_id}/preregistrations", json={"id_number": "123"})
+    assert bad.status_code == 422 and bad.json()["field"] == "id_number"
+    staff, base = as_("staff_a"), _site(r, r.site_a)
+    code = f"HP-{uid()[:8]}"
+    client.post(f"{base}/tubes", json={"code": code}, headers=staff)
+    scan = {"client_uuid": uid(), "tube_code": code, "prereg_code": made.json()["code"], "sampled_at": datetime.now().isoformat()}
+    assert client.post(f"{base}/scans", json=scan, headers=staff).status_code == 201
+    twice = client.post(f"{base}/scans", json={**scan, "client_uuid": uid()}, headers=staff)
+    assert twice.status_code == 409 and twice.json()["error"] == "already_sampled"
+
+
+def test_tubes_opened_offline_travel_with_their_scans(api, engine):
+    client, as_, r = api
+    staff, base = as_("staff_a"), _site(r, r.site_a)
+    new, taken = f"HN-{uid()[:8]}", f"HT-{uid()[:8]}"
+    assert client.post(f"{_site(r, r.site_b)}/tubes", json={"code": taken}, headers=as_("staff_b")).status_code == 201
+    numbers = _numbers(engine, 3, skip=370)
+    body = {"tubes": [{"code": new}, {"code": taken}], "scans": [_scan(new, n) for n in numbers]}
+    first = client.post(f"{base}/scans/batch", json=body, headers=staff).json()
+    assert [(t["code"], t["status"]) for t in first["tubes"]] == [(new, "ok"), (taken, "error")]
+    assert first["tubes"][1]["error"]["field"] == "tube_code"
+    assert first["ok"] == 3 and [i["position"] for i in first["results"]] == [1, 2, 3]
+    again = client.post(f"{base}/scans/batch", json=body, headers=staff).json()
+    assert [t["status"] for t in again["tubes"]] == ["replayed", "error"] and again["replayed"] == 3

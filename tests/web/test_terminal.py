@@ -1,0 +1,134 @@
+"""The terminal page in a real headless Chromium (Debian's), driven like a keyboard-wedge scanner:
+online, offline (queued in IndexedDB, the page reloaded from the service worker), and back online,
+with a lost answer on the way; the server ends up with every scan exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from sweep.db import make_engine
+from sweep.field.models import Sample, Tube
+from tests.web.conftest import PASSWORD, Served
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def _scan(page, value: str) -> None:  # type: ignore[no-untyped-def]
+    # A wedge scanner types the characters, then Enter.
+    page.locator("#scan").press_sequentially(value, delay=5)
+    page.keyboard.press("Enter")
+
+
+def _stored(served: Served, tube_code: str) -> tuple[int, int, int, int]:
+    engine = make_engine(served.db_url)
+    with engine.connect() as conn:
+        rows, people, uuids = conn.execute(
+            select(func.count(), func.count(func.distinct(Sample.person_id)), func.count(func.distinct(Sample.client_uuid)))
+            .join(Tube, Tube.id == Sample.tube_id)
+            .where(Tube.code == tube_code)
+        ).one()
+        filled = conn.scalar(select(Tube.filled).where(Tube.code == tube_code)) or 0
+    engine.dispose()
+    return rows, people, uuids, filled
+
+
+def test_the_terminal_scans_online_offline_and_back_without_duplicates(browser, served: Served):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone
+    page = context.new_page()
+    page.goto(f"{served.base}/terminal/")
+    assert "/login" in page.url
+    page.fill("input[name=username]", served.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/terminal/")
+    assert page.locator("#net").get_attribute("data-state") in ("online", "syncing")
+    assert "采样终端" in page.content()
+    # The service worker installs; after a reload it controls the page.
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    ids = served.id_numbers
+    _scan(page, "WEB-TUBE-0001")
+    page.wait_for_function("document.getElementById('tube-code').textContent === 'WEB-TUBE-0001'")
+    _scan(page, ids[0])
+    _scan(page, ids[1])
+    bad = ids[2][:17] + ("0" if ids[2][17] != "0" else "1")
+    _scan(page, bad)
+    assert page.locator("#message").get_attribute("data-kind") == "error"
+    page.wait_for_function("document.getElementById('queue-count').textContent === '0'")
+    page.wait_for_function("document.querySelectorAll('#recent li[data-state=ok]').length === 2")
+    assert page.locator("#fill").text_content() == "2/10"
+    assert _stored(served, "WEB-TUBE-0001") == (2, 2, 2, 2)
+
+    # Offline: the scans queue up, survive a reload served by the service worker, and are not sent.
+    context.set_offline(True)
+    for number in ids[3:6]:
+        _scan(page, number)
+    page.wait_for_function("document.getElementById('net').dataset.state === 'offline'")
+    page.wait_for_function("document.getElementById('queue-count').textContent === '3'")
+    assert page.locator("#fill").text_content() == "5/10"
+    page.reload()
+    page.wait_for_function("document.getElementById('queue-count').textContent === '3'")
+    assert page.locator("#fill").text_content() == "5/10"
+    assert page.locator("#recent li[data-state=queued]").count() == 3
+    assert _stored(served, "WEB-TUBE-0001") == (2, 2, 2, 2)
+
+    # Back online, but the first answer is lost on the way back: the terminal sends again.
+    lost: list[str] = []
+
+    def lose_first_answer(route):  # type: ignore[no-untyped-def]
+        if not lost:
+            route.fetch()  # the server writes the batch...
+            lost.append(route.request.url)
+            route.abort()  # ...and the terminal never hears of it
+        else:
+            route.continue_()
+
+    page.route("**/scans/batch", lose_first_answer)
+    context.set_offline(False)
+    page.wait_for_function("document.getElementById('queue-count').textContent === '0'", timeout=20_000)
+    page.wait_for_function("document.querySelectorAll('#recent li[data-state=ok]').length === 5")
+    assert lost, "the first answer was not intercepted"
+    assert page.locator("#fill").text_content() == "5/10"
+    assert _stored(served, "WEB-TUBE-0001") == (5, 5, 5, 5)
+    page.wait_for_function("document.getElementById('net').dataset.state === 'online'")
+    context.close()
+
+
+def test_the_terminal_fills_a_tube_seals_it_and_refuses_an_eleventh(browser, served: Served):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{served.base}/login?next=/terminal/")
+    page.fill("input[name=username]", served.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/terminal/")
+    _scan(page, "WEB-TUBE-0002")
+    for number in served.id_numbers[10:20]:
+        _scan(page, number)
+    page.wait_for_function("document.getElementById('fill').textContent === '10/10'")
+    _scan(page, served.id_numbers[20])
+    assert "新的管码" in page.locator("#message").text_content()
+    page.wait_for_function("document.getElementById('queue-count').textContent === '0'")
+    assert _stored(served, "WEB-TUBE-0002") == (10, 10, 10, 10)
+    # Someone already sampled is refused by the server and shown in red.
+    _scan(page, "WEB-TUBE-0003")
+    _scan(page, served.id_numbers[10])
+    page.wait_for_function("document.querySelectorAll('#recent li[data-state=error]').length === 1")
+    assert "已采样" in page.locator("#recent li[data-state=error]").text_content()
+    context.close()
