@@ -1,16 +1,22 @@
-"""What the coverage API answers."""
+"""What the coverage API takes and answers."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from sweep.field.schemas import LocalTime, Text
+
+PersonId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class RoundFiguresRead(BaseModel):
     campaign_id: int
     people: int
     sampled: int
+    exempt: int
     coverage: float
     sites: int
     desks: int
@@ -33,7 +39,12 @@ class AreaCoverageRead(BaseModel):
     code: str
     name: str
     expected: int
+    called: int
     sampled: int
+    resulted: int
+    exempt: int
+    missing: int
+    home_open: int
     fraction: float
 
 
@@ -41,9 +52,222 @@ class MissingPersonRead(BaseModel):
     person_id: int
     name: str
     id_masked: str
+    phone: str | None
     office: str
+    community: str
+    grid: str
+    building: str
+    building_code: str
+    unit: int | None
+    room: str | None
+    home_sampling: bool
+    home_task: str | None
+
+
+class PersonStatusRead(BaseModel):
+    person_id: int
+    name: str
+    id_masked: str
+    building: str
+    unit: int | None
+    room: str | None
+    status: Literal["resulted", "sampled", "exempt", "missing"]
+    called: bool
+    slot_start: datetime | None
+    slot_site: str | None
+    sampled_at: datetime | None
+    tube_code: str | None
+    result: str | None
+    exemption: str | None
+    home_task: str | None
+    retest: str | None
+
+
+class ExemptionCreate(BaseModel):
+    person_id: PersonId
+    reason: Literal["away", "hospital", "sampled_elsewhere", "deceased"]
+    proof: Annotated[Text, Field(max_length=200)] | None = Field(default=None, description="Report number, lab and date (sampled elsewhere).")
+    note: Annotated[Text, Field(max_length=200)] | None = None
+
+
+class ExemptionRead(BaseModel):
+    id: int
+    person_id: int
+    name: str
+    id_masked: str
+    community: str
+    building: str
+    reason: str
+    proof: str | None
+    note: str | None
+    created_at: datetime
+
+
+class HomeTaskCreate(BaseModel):
+    person_id: PersonId
+    reason: Annotated[Text, Field(min_length=1, max_length=100)]
+    due_at: LocalTime
+    team: Annotated[Text, Field(max_length=50)] | None = None
+
+
+class HomeTasksFromRegistry(BaseModel):
+    due_at: LocalTime
+
+
+class HomeTaskRead(BaseModel):
+    id: int
+    person_id: int
+    name: str
+    phone: str | None
     community: str
     building: str
     unit: int | None
     room: str | None
+    reason: str
+    team: str | None
+    due_at: datetime
+    status: str
+    done_at: datetime | None
+
+
+class CreatedCount(BaseModel):
+    created: int
+
+
+class MissedPersonRead(BaseModel):
+    person_id: int
+    name: str
+    id_masked: str
+    phone: str | None
+    community: str
+    building: str
+    unit: int | None
+    room: str | None
+
+
+class BuildingTrendRead(BaseModel):
+    code: str
+    name: str
+    expected: int
+    previous: float
+    current: float
+
+
+class SiteLatenessRead(BaseModel):
+    code: str
+    name: str
+    previous_finish: float | None
+    current_finish: float | None
+    previous_late: bool
+    current_late: bool
+    previous_readiness_late: int
+    current_readiness_late: int
+
+
+class RoundComparisonRead(BaseModel):
+    campaign_id: int
+    previous_id: int
+    missed_twice: list[MissedPersonRead]
+    buildings_low: list[BuildingTrendRead]
+    sites_late: list[SiteLatenessRead]
+
+
+class CarryOverRead(BaseModel):
+    person_id: int
+    building_id: int
+    community_id: int
+    office_id: int
+    reason: str
     home_sampling: bool
+    rounds_missed: int
+
+
+GroupCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+Result = Literal["negative", "positive", "invalid"]
+
+
+class GroupScheduleRead(BaseModel):
+    code: str
+    name: str
+    test_every_days: int
+    members: int
+    workplaces: int
+
+
+class ScheduleUpdate(BaseModel):
+    test_every_days: Annotated[int, Field(ge=1, le=30)]
+
+
+class WorkplaceCreate(BaseModel):
+    code: Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_-]+$")]
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
+    employer: Annotated[Text, Field(min_length=1, max_length=100)]
+    key_group: GroupCode
+    env_every_days: Annotated[int, Field(ge=1, le=30)] | None = None
+    community_code: Annotated[str, Field(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+
+
+class WorkplaceRead(BaseModel):
+    id: int
+    code: str
+    name: str
+    employer: str
+    env_every_days: int
+
+
+class MemberCreate(BaseModel):
+    person_id: PersonId
+    workplace: Annotated[str, Field(min_length=1, max_length=48)]
+
+
+class KeyGroupTestCreate(BaseModel):
+    person_id: PersonId
+    sampled_at: LocalTime
+    result: Result | None = None
+    resulted_at: LocalTime | None = None
+
+
+class EnvironmentSampleCreate(BaseModel):
+    workplace: Annotated[str, Field(min_length=1, max_length=48)]
+    point: Annotated[Text, Field(min_length=1, max_length=100)]
+    sampled_at: LocalTime
+    result: Result | None = None
+
+
+class EnvironmentResult(BaseModel):
+    result: Result
+    resulted_at: LocalTime | None = None
+
+
+class RecordedRead(BaseModel):
+    id: int
+    result: str | None
+
+
+class OverduePersonRead(BaseModel):
+    person_id: int
+    name: str
+    id_masked: str
+    phone: str | None
+    workplace: str | None
+    last_tested_at: datetime | None
+    due_at: datetime | None
+
+
+class EmployerComplianceRead(BaseModel):
+    employer: str
+    key_group: str
+    test_every_days: int
+    members: int
+    positives: int
+    overdue: list[OverduePersonRead]
+
+
+class WorkplaceEnvironmentRead(BaseModel):
+    code: str
+    name: str
+    employer: str
+    every_days: int
+    last_sampled_at: datetime | None
+    overdue: bool
+    positives: int

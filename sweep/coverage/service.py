@@ -1,29 +1,54 @@
-"""Reconcile the round against the registry: counts by area, the round's figures, the missing list."""
+"""Reconcile the round against the registry, person by person: called, sampled, resulted, exempt, missing.
+
+Counts are made per building (ten thousand rows at a million people) and rolled up to grid,
+community and office in Python; the sampled and resulted counts come from the incremental
+tallies (``sweep.coverage.tallies``), so a look at the board reads only what is new.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from sweep.coverage import tallies
+from sweep.coverage.models import CoverageMissing, Exemption, HomeSamplingTask
+from sweep.errors import InvalidInput, NotFound
 from sweep.field.models import Box, Sample, Tube
 from sweep.lab.models import LabResult, RetestOrder
-from sweep.plan.models import Campaign, PlanSite
-from sweep.registry.models import Building, Community, Office, Person
+from sweep.plan.models import Campaign, PlanBuilding, PlanSite
+from sweep.registry.models import Building, Community, Grid, Office, Person
+
+LEVELS = ("office", "community", "grid", "building")
+_CHUNK = 10_000  # bound parameters per IN list; SQLite allows 32,766
+STATUSES = ("resulted", "sampled", "exempt", "missing")
 
 
 @dataclass(frozen=True)
 class AreaCoverage:
+    """One area's people by where they stand. ``sampled`` includes ``resulted``; exempt excludes the sampled."""
+
     code: str
     name: str
     expected: int
     sampled: int
+    called: int = 0
+    resulted: int = 0
+    exempt: int = 0
+    home_open: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.expected - self.sampled - self.exempt
 
     @property
     def fraction(self) -> float:
-        return self.sampled / self.expected if self.expected else 1.0
+        """Sampled among those due (应检): the registry less the exempt."""
+        due = self.expected - self.exempt
+        return self.sampled / due if due else 1.0
 
 
 @dataclass(frozen=True)
@@ -45,10 +70,12 @@ class RoundFigures:
     last_sample: datetime | None
     deadline_minutes: int
     starts_at: datetime
+    exempt: int = 0
 
     @property
     def coverage(self) -> float:
-        return self.sampled / self.people if self.people else 0.0
+        due = self.people - self.exempt
+        return self.sampled / due if due else 0.0
 
     @property
     def finish_minutes(self) -> float | None:
@@ -60,6 +87,11 @@ class RoundFigures:
 
 def _sampled(campaign_id: int):  # type: ignore[no-untyped-def]
     return and_(Sample.campaign_id == campaign_id, Sample.kind != "retest")
+
+
+def _exempt_not_sampled(campaign_id: int):  # type: ignore[no-untyped-def]
+    done = select(Sample.id).where(_sampled(campaign_id), Sample.person_id == Exemption.person_id).exists()
+    return and_(Exemption.campaign_id == campaign_id, ~done)
 
 
 def round_figures(*, session: Session, campaign: Campaign) -> RoundFigures:
@@ -87,6 +119,7 @@ def round_figures(*, session: Session, campaign: Campaign) -> RoundFigures:
     retests_open = session.scalar(
         select(func.count()).where(RetestOrder.campaign_id == cid, RetestOrder.status != "closed")
     )
+    exempt = session.scalar(select(func.count()).select_from(Exemption).where(_exempt_not_sampled(cid)))
     return RoundFigures(
         campaign_id=cid,
         people=people,
@@ -105,21 +138,135 @@ def round_figures(*, session: Session, campaign: Campaign) -> RoundFigures:
         last_sample=last,
         deadline_minutes=campaign.deadline_minutes,
         starts_at=campaign.starts_at,
+        exempt=exempt or 0,
     )
+
+
+def _per_building(session: Session, campaign: Campaign) -> dict[int, list[int]]:
+    """building id -> [expected, called, sampled, resulted, exempt, home_open]."""
+    cid = campaign.id
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+    planned = set(session.scalars(select(PlanBuilding.building_id).where(PlanBuilding.campaign_id == cid)))
+    for building_id, (sampled, resulted, people, home) in tallies.refresh(session=session, campaign=campaign).items():
+        # Those flagged for home sampling have no slot; their task calls them.
+        counts[building_id][0:4] = [people, people - home if building_id in planned else 0, sampled, resulted]
+    for building_id, n in session.execute(
+        select(Person.building_id, func.count()).select_from(Exemption).join(Person, Person.id == Exemption.person_id)
+        .where(_exempt_not_sampled(cid)).group_by(Person.building_id)
+    ):
+        counts[building_id][4] = n
+    for building_id, home, tasks, still_open in session.execute(
+        select(Person.building_id, Person.home_sampling, func.count(), func.count().filter(HomeSamplingTask.status == "open"))
+        .select_from(HomeSamplingTask)
+        .join(Person, Person.id == HomeSamplingTask.person_id)
+        .where(HomeSamplingTask.campaign_id == cid, HomeSamplingTask.status != "cancelled")
+        .group_by(Person.building_id, Person.home_sampling)
+    ):
+        if home or building_id not in planned:  # the others were called by their slot already
+            counts[building_id][1] += tasks
+        counts[building_id][5] += still_open
+    return counts
+
+
+_AREA = {
+    "office": (Office, Building.office_id),
+    "community": (Community, Building.community_id),
+    "grid": (Grid, Building.grid_id),
+    "building": (Building, Building.id),
+}
+
+
+def coverage_by(*, session: Session, campaign: Campaign, level: str = "community", office_id: int | None = None) -> list[AreaCoverage]:
+    """Everyone's standing summed by office, community, grid or building; an office may ask for its own only."""
+    if level not in LEVELS:
+        raise InvalidInput("by", f"汇总层级应为 {'/'.join(LEVELS)} (level must be one of those), got {level!r}")
+    table, key = _AREA[level]
+    per_building = _per_building(session, campaign)
+    query = select(Building.id, key)
+    if office_id is not None:
+        query = query.where(Building.office_id == office_id)
+    sums: dict[int, list[int]] = defaultdict(lambda: [0] * 6)
+    for building_id, area_id in session.execute(query):
+        counts = per_building.get(building_id)
+        if counts and counts[0]:
+            acc = sums[area_id]
+            for i, v in enumerate(counts):
+                acc[i] += v
+    names = {i: (c, n) for i, c, n in session.execute(select(table.id, table.code, table.name).where(table.id.in_(list(sums))))} if sums else {}
+    rows = [
+        AreaCoverage(names[a][0], names[a][1], expected=s[0], called=s[1], sampled=s[2], resulted=s[3], exempt=s[4], home_open=s[5])
+        for a, s in sums.items()
+    ]
+    return sorted(rows, key=lambda r: r.code)
 
 
 def coverage_by_community(*, session: Session, campaign: Campaign) -> list[AreaCoverage]:
-    sampled = (
-        select(Sample.person_id).where(_sampled(campaign.id)).subquery()
+    return coverage_by(session=session, campaign=campaign, level="community")
+
+
+@dataclass(frozen=True)
+class PersonStatus:
+    person_id: int
+    name: str
+    id_masked: str
+    building: str
+    unit: int | None
+    room: str | None
+    status: str  # resulted | sampled | exempt | missing
+    called: bool
+    slot_start: datetime | None
+    slot_site: str | None
+    sampled_at: datetime | None
+    tube_code: str | None
+    result: str | None
+    exemption: str | None
+    home_task: str | None
+    retest: str | None
+
+
+def people_status(
+    *, session: Session, campaign: Campaign, building_code: str | None = None, person_id: int | None = None
+) -> list[PersonStatus]:
+    """Person by person, for one building (the building leader's roll) or one person."""
+    if (building_code is None) == (person_id is None):
+        raise InvalidInput("building", "须指定一个楼栋或一个人 (name one building or one person)")
+    cid = campaign.id
+    slot_site = select(PlanSite.code).where(PlanSite.id == PlanBuilding.plan_site_id).scalar_subquery()
+    retest = (
+        select(RetestOrder.status).where(RetestOrder.campaign_id == cid, RetestOrder.person_id == Person.id)
+        .order_by(RetestOrder.id.desc()).limit(1).scalar_subquery()
     )
-    rows = session.execute(
-        select(Community.code, Community.name, func.count(Person.id), func.count(sampled.c.person_id))
-        .join(Person, Person.community_id == Community.id)
-        .outerjoin(sampled, sampled.c.person_id == Person.id)
-        .group_by(Community.id, Community.code, Community.name)
-        .order_by(Community.code)
-    ).all()
-    return [AreaCoverage(code, name, expected, done) for code, name, expected, done in rows]
+    query = (
+        select(
+            Person.id, Person.name, Person.id_masked, Building.name, Person.unit, Person.room, Person.home_sampling,
+            PlanBuilding.slot_start_minute, slot_site, Sample.sampled_at, Tube.code, LabResult.result, Exemption.reason,
+            HomeSamplingTask.status, retest,
+        )
+        .join(Building, Building.id == Person.building_id)
+        .outerjoin(PlanBuilding, and_(PlanBuilding.building_id == Person.building_id, PlanBuilding.campaign_id == cid))
+        .outerjoin(Sample, and_(Sample.person_id == Person.id, _sampled(cid)))
+        .outerjoin(Tube, Tube.id == Sample.tube_id)
+        .outerjoin(LabResult, LabResult.tube_id == Sample.tube_id)
+        .outerjoin(Exemption, and_(Exemption.person_id == Person.id, Exemption.campaign_id == cid))
+        .outerjoin(HomeSamplingTask, and_(HomeSamplingTask.person_id == Person.id, HomeSamplingTask.campaign_id == cid))
+        .order_by(Person.unit, Person.room, Person.id)
+    )
+    if building_code is not None:
+        query = query.where(Building.code == building_code)
+    else:
+        query = query.where(Person.id == person_id)
+    out = []
+    for (pid, name, masked, building, unit, room, home, slot_min, site, sampled_at, tube, result, reason, task, order) in session.execute(query):
+        status = "resulted" if result else "sampled" if sampled_at else "exempt" if reason else "missing"
+        slotted = slot_min is not None and not home
+        slot_at = campaign.starts_at + timedelta(minutes=slot_min) if slotted else None
+        called = slotted or (task is not None and task != "cancelled")
+        out.append(PersonStatus(pid, name, masked, building, unit, room, status, called, slot_at, site if slotted else None,
+                                sampled_at, tube, result, reason, task, order))
+    if not out:
+        what = "building" if building_code is not None else "person_id"
+        raise NotFound(what, f"登记册中没有 (not in the registry): {building_code or person_id}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -133,6 +280,40 @@ class MissingPerson:
     unit: int | None
     room: str | None
     home_sampling: bool
+    grid: str = ""
+    building_code: str = ""
+    phone: str | None = None
+    home_task: str | None = None
+
+
+def missing_query(
+    *,
+    campaign: Campaign,
+    community_id: int | None = None,
+    grid_id: int | None = None,
+    building_id: int | None = None,
+    office_id: int | None = None,
+):  # type: ignore[no-untyped-def]
+    """People with no sample this round and no exemption, as a SELECT of person ids.
+
+    Reads the missing set, so the caller brings it up to date first (``tallies.refresh``).
+    """
+    excused = select(Exemption.id).where(Exemption.campaign_id == campaign.id, Exemption.person_id == CoverageMissing.person_id).exists()
+    query = select(CoverageMissing.person_id).where(CoverageMissing.campaign_id == campaign.id, ~excused)
+    filters = [(column, value) for column, value in ((Person.community_id, community_id), (Person.grid_id, grid_id),
+                                                      (Person.building_id, building_id), (Person.office_id, office_id)) if value is not None]
+    if filters:
+        query = query.join(Person, Person.id == CoverageMissing.person_id).where(*(column == value for column, value in filters))
+    return query
+
+
+def _area_id(session: Session, table, code: str | None, field: str) -> int | None:  # type: ignore[no-untyped-def]
+    if code is None:
+        return None
+    found = session.scalar(select(table.id).where(table.code == code))
+    if found is None:
+        raise NotFound(field, f"没有这个编码 (no such {field}): {code}")
+    return found
 
 
 def missing_list(
@@ -140,36 +321,40 @@ def missing_list(
     session: Session,
     campaign: Campaign,
     community_code: str | None = None,
+    grid_code: str | None = None,
+    building_code: str | None = None,
     office_id: int | None = None,
     limit: int | None = None,
 ) -> list[MissingPerson]:
-    """Everyone in the registry with no sample this round, for door-to-door follow-up (未检人员名单)."""
-    done = select(Sample.id).where(_sampled(campaign.id), Sample.person_id == Person.id).exists()
-    query = (
-        select(
-            Person.id,
-            Person.name,
-            Person.id_masked,
-            Office.name,
-            Community.name,
-            Building.name,
-            Person.unit,
-            Person.room,
-            Person.home_sampling,
-        )
-        .join(Building, Building.id == Person.building_id)
-        .join(Community, Community.id == Person.community_id)
-        .join(Office, Office.id == Person.office_id)
-        .where(~done)
-        .order_by(Community.code, Building.code, Person.unit, Person.room, Person.id)
-    )
-    if community_code is not None:
-        query = query.where(Community.code == community_code)
-    if office_id is not None:
-        query = query.where(Person.office_id == office_id)
-    if limit is not None:
-        query = query.limit(limit)
-    return [MissingPerson(*row) for row in session.execute(query)]
+    """Everyone due with no sample this round, for door-to-door follow-up (未检人员名单).
+
+    The ids come from the missing set kept by the tallies; only those few are then read in full.
+    """
+    tallies.refresh(session=session, campaign=campaign)
+    ids = list(session.scalars(missing_query(
+        campaign=campaign, community_id=_area_id(session, Community, community_code, "community"),
+        grid_id=_area_id(session, Grid, grid_code, "grid"), building_id=_area_id(session, Building, building_code, "building"),
+        office_id=office_id,
+    )))
+    rows = []
+    for i in range(0, len(ids), _CHUNK):
+        rows += session.execute(
+            select(
+                Community.code, Building.code, Person.id, Person.name, Person.id_masked, Office.name, Community.name, Building.name,
+                Person.unit, Person.room, Person.home_sampling, Grid.name, Building.code, Person.phone, HomeSamplingTask.status,
+            )
+            .join(Building, Building.id == Person.building_id)
+            .join(Grid, Grid.id == Person.grid_id)
+            .join(Community, Community.id == Person.community_id)
+            .join(Office, Office.id == Person.office_id)
+            .outerjoin(HomeSamplingTask, and_(HomeSamplingTask.person_id == Person.id, HomeSamplingTask.campaign_id == campaign.id))
+            .where(Person.id.in_(ids[i : i + _CHUNK]))
+        ).all()
+    rows.sort(key=lambda r: (r[0], r[1], r[8] is not None, r[8] or 0, r[9] or "", r[2]))
+    return [MissingPerson(*row[2:]) for row in rows[:limit]]
 
 
-__all__ = ["AreaCoverage", "MissingPerson", "RoundFigures", "coverage_by_community", "missing_list", "round_figures"]
+__all__ = [
+    "AreaCoverage", "LEVELS", "MissingPerson", "PersonStatus", "RoundFigures", "coverage_by", "coverage_by_community",
+    "missing_list", "missing_query", "people_status", "round_figures",
+]

@@ -1,34 +1,54 @@
-"""Receive boxes, record a result per tube, and trace a positive pool to its people at once."""
+"""Receive boxes, record a result per tube, and trace a positive pool to its people at once.
+
+A positive or invalid pool orders an individual retest (单采复核) for each of its people; the
+result of a tube holding retest samples closes their orders. Contacts (names, buildings, phones)
+are shown only to the roles the policy allows, and an office only for its own people.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from sweep.auth.models import User
+from sweep.auth.policy import Can, can
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Box, Handover, Sample, Tube
 from sweep.lab.models import LabResult, RetestOrder
-from sweep.plan.models import Campaign
-from sweep.registry.models import Building, Person
+from sweep.plan.models import Campaign, PlanSite
+from sweep.registry.models import Building, CandidateSite, Community, Person
 
 RESULTS = ("negative", "positive", "invalid")
-# The people of a positive pool are sampled one by one the same day.
+# The people of a positive pool are told to stay put and sampled one by one the same day; six
+# hours matches the round's own sampling window (the seed's "6").
 RETEST_WITHIN = timedelta(hours=6)
+# Real-time PCR runs 40-45 cycles; anything past 50 is a typing error, not a reading.
+CT_MAX = 50.0
 
 
-@dataclass(frozen=True)
-class TracedPerson:
-    person_id: int
-    name: str
-    id_masked: str
-    phone: str | None
-    building: str
-    position: int
-    sampled_at: datetime
-    site_code: str
+def check_result(result: str, *, field: str = "result") -> str:
+    if result not in RESULTS:
+        raise InvalidInput(field, f"结果应为 {'/'.join(RESULTS)} (result must be one of those), got {result!r}")
+    return result
+
+
+def check_ct(values: Mapping[str, float | None] | None, *, field: str = "ct_value") -> dict[str, float] | None:
+    """Ct values by target (ORF1ab, N, ...); each must be a reading in (0, 50]."""
+    if not values:
+        return None
+    clean: dict[str, float] = {}
+    for target, value in values.items():
+        if value is None:
+            continue
+        if not 0 < float(value) <= CT_MAX:
+            raise InvalidInput(field, f"Ct值应在 0–{CT_MAX:g} 之间 (a Ct value lies in (0, {CT_MAX:g}]), got {value} for {target}")
+        clean[target] = float(value)
+    return clean or None
 
 
 def receive_box(*, session: Session, campaign: Campaign, box_code: str, at: datetime, user_id: int | None = None) -> Box:
@@ -55,16 +75,67 @@ class ResultState:
     tube_code: str
     result: str
     retests_ordered: int
+    retests_closed: int = 0
 
 
 _TUBE_AT_LAB = (
-    select(Tube.id, Handover.received_at, LabResult.id.label("result_id"))
+    select(Tube.id, Handover.received_at, LabResult.id.label("result_id"), LabResult.result)
     .outerjoin(Handover, Handover.box_id == Tube.box_id)
     .outerjoin(LabResult, LabResult.tube_id == Tube.id)
     .where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
 )
 _INSERT_RESULT = insert(LabResult).returning(LabResult.id)
 _POOL = select(Sample.person_id).where(Sample.tube_id == bindparam("tid"), Sample.kind != "retest")
+_RETESTS_IN_TUBE = select(Sample.id, Sample.person_id).where(Sample.tube_id == bindparam("tid"), Sample.kind == "retest")
+_CLOSE_ORDERS = (
+    update(RetestOrder)
+    .where(
+        RetestOrder.campaign_id == bindparam("cid"),
+        RetestOrder.person_id == bindparam("pid"),
+        RetestOrder.status != "closed",
+    )
+    .values(status="closed", result=bindparam("res"), closed_at=bindparam("at"), sample_id=bindparam("sid"))
+)
+
+
+def store_result(
+    conn: Connection,
+    *,
+    campaign: Campaign,
+    tube_id: int,
+    result: str,
+    at: datetime,
+    ct_values: dict[str, float] | None,
+    user_id: int | None,
+    import_id: int | None = None,
+    retest_within: timedelta = RETEST_WITHIN,
+) -> tuple[int, int, int]:
+    """Write one checked result and its consequences; returns (result id, retests ordered, closed)."""
+    result_id = conn.execute(
+        _INSERT_RESULT,
+        {
+            "campaign_id": campaign.id, "tube_id": tube_id, "result": result,
+            "ct_value": min(ct_values.values()) if ct_values else None, "ct_values": ct_values,
+            "resulted_at": at, "recorded_by": user_id, "import_id": import_id,
+        },
+    ).scalar_one()
+    ordered: list[int] = []
+    if result != "negative":
+        ordered = list(conn.execute(_POOL, {"tid": tube_id}).scalars())
+    closed = 0
+    for sample_id, person_id in conn.execute(_RETESTS_IN_TUBE, {"tid": tube_id}).all():
+        closed += conn.execute(_CLOSE_ORDERS, {"cid": campaign.id, "pid": person_id, "res": result, "at": at, "sid": sample_id}).rowcount
+        if result == "invalid":
+            ordered.append(person_id)  # an invalid individual retest is taken again
+    if ordered:
+        conn.execute(
+            insert(RetestOrder),
+            [
+                {"campaign_id": campaign.id, "person_id": pid, "source_tube_id": tube_id, "due_at": at + retest_within, "status": "open"}
+                for pid in ordered
+            ],
+        )
+    return result_id, len(ordered), closed
 
 
 def record_result(
@@ -75,11 +146,12 @@ def record_result(
     result: str,
     at: datetime,
     ct_value: float | None = None,
+    ct_values: Mapping[str, float | None] | None = None,
     user_id: int | None = None,
 ) -> ResultState:
-    """Record a tube's result; a positive or invalid pool orders individual retests for its people."""
-    if result not in RESULTS:
-        raise InvalidInput("result", f"结果应为 {'/'.join(RESULTS)} (result must be one of those), got {result!r}")
+    """Record a tube's result by hand; a positive or invalid pool orders individual retests for its people."""
+    check_result(result)
+    cts = check_ct({**({"ct": ct_value} if ct_value is not None else {}), **(ct_values or {})})
     conn = session.connection()
     tube = conn.execute(_TUBE_AT_LAB, {"cid": campaign.id, "code": tube_code}).first()
     if tube is None:
@@ -88,51 +160,108 @@ def record_result(
         raise Conflict("tube_code", f"管码 {tube_code} 所在的箱子尚未签收 (the tube's box has not been received)")
     if tube.result_id is not None:
         raise Conflict("tube_code", f"管码 {tube_code} 已有结果 (the tube already has a result)")
-    result_id = conn.execute(
-        _INSERT_RESULT,
-        {"campaign_id": campaign.id, "tube_id": tube.id, "result": result, "ct_value": ct_value, "resulted_at": at, "recorded_by": user_id},
-    ).scalar_one()
-    person_ids: list[int] = []
-    if result != "negative":
-        person_ids = list(conn.execute(_POOL, {"tid": tube.id}).scalars())
-        conn.execute(
-            insert(RetestOrder),
-            [
-                {"campaign_id": campaign.id, "person_id": pid, "source_tube_id": tube.id, "due_at": at + RETEST_WITHIN, "status": "open"}
-                for pid in person_ids
-            ],
-        )
-    return ResultState(result_id, tube_code, result, len(person_ids))
+    if at < tube.received_at:
+        raise InvalidInput("resulted_at", "结果时间早于签收时间 (the result is dated before the box was received)")
+    result_id, ordered, closed = store_result(conn, campaign=campaign, tube_id=tube.id, result=result, at=at, ct_values=cts, user_id=user_id)
+    return ResultState(result_id, tube_code, result, ordered, closed)
 
 
-def trace_tube(*, session: Session, campaign: Campaign, tube_code: str) -> list[TracedPerson]:
-    """The people in one tube, with where and when they were sampled."""
-    from sweep.plan.models import PlanSite
+@dataclass(frozen=True)
+class TracedPerson:
+    """One person of a traced tube. Name, phone, building and room are None where the viewer may not see them."""
 
-    tube_id = session.scalar(select(Tube.id).where(Tube.campaign_id == campaign.id, Tube.code == tube_code))
-    if tube_id is None:
+    person_id: int
+    name: str | None
+    id_masked: str
+    phone: str | None
+    building: str | None
+    position: int
+    sampled_at: datetime
+    site_code: str
+    community: str
+    office_id: int
+    unit: int | None = None
+    room: str | None = None
+    kind: str = "pooled"
+    contacts_shown: bool = True
+
+
+@dataclass(frozen=True)
+class TubeTrace:
+    tube_code: str
+    site_code: str
+    site_name: str
+    desk_no: int | None
+    sealed_at: datetime | None
+    result: str | None
+    ct_value: float | None
+    resulted_at: datetime | None
+    people: list[TracedPerson]
+
+
+def may_see_contacts(viewer: User | None, office_id: int) -> bool:
+    """The system itself (viewer None) sees all; a user by role, and an office only its own people."""
+    if viewer is None:
+        return True
+    if not can(viewer, Can.SEE_CONTACTS):
+        return False
+    return viewer.role != "office" or viewer.office_id == office_id
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+def redact(person: TracedPerson, viewer: User | None) -> TracedPerson:
+    if may_see_contacts(viewer, person.office_id):
+        return person
+    return replace(person, name=None, phone=None, building=None, unit=None, room=None, contacts_shown=False)
+
+
+_TRACE_TUBE = (
+    select(Tube.id, Tube.code, Tube.desk_no, Tube.sealed_at, PlanSite.code.label("site_code"), CandidateSite.name.label("site_name"),
+           LabResult.result, LabResult.ct_value, LabResult.resulted_at)
+    .join(PlanSite, PlanSite.id == Tube.plan_site_id)
+    .join(CandidateSite, CandidateSite.id == PlanSite.candidate_site_id)
+    .outerjoin(LabResult, LabResult.tube_id == Tube.id)
+    .where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
+)
+_TRACE_PEOPLE = (
+    select(Person.id, Person.name, Person.id_masked, Person.phone, Building.name, Sample.position, Sample.sampled_at,
+           PlanSite.code, Community.name, Person.office_id, Person.unit, Person.room, Sample.kind)
+    .join(Person, Person.id == Sample.person_id)
+    .join(Building, Building.id == Person.building_id)
+    .join(Community, Community.id == Person.community_id)
+    .join(PlanSite, PlanSite.id == Sample.plan_site_id)
+    .where(Sample.tube_id == bindparam("tid"))
+    .order_by(Sample.position)
+)
+
+
+def trace_tube(*, session: Session, campaign: Campaign, tube_code: str, viewer: User | None = None) -> TubeTrace:
+    """The people in one tube, with where and when they were sampled; contacts as the viewer may see them."""
+    conn = session.connection()
+    tube = conn.execute(_TRACE_TUBE, {"cid": campaign.id, "code": tube_code}).first()
+    if tube is None:
         raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
-    rows = session.execute(
-        select(Person.id, Person.name, Person.id_masked, Person.phone, Building.name, Sample.position, Sample.sampled_at, PlanSite.code)
-        .join(Person, Person.id == Sample.person_id)
-        .join(Building, Building.id == Person.building_id)
-        .join(PlanSite, PlanSite.id == Sample.plan_site_id)
-        .where(Sample.tube_id == tube_id)
-        .order_by(Sample.position)
-    ).all()
-    return [TracedPerson(*r) for r in rows]
+    people = [redact(TracedPerson(*row), viewer) for row in conn.execute(_TRACE_PEOPLE, {"tid": tube.id})]
+    return TubeTrace(
+        tube.code, tube.site_code, tube.site_name, tube.desk_no, tube.sealed_at, tube.result, tube.ct_value, tube.resulted_at, people
+    )
 
 
-def close_retest(*, session: Session, campaign: Campaign, order_id: int, result: str, at: datetime) -> RetestOrder:
-    if result not in RESULTS:
-        raise InvalidInput("result", f"结果应为 {'/'.join(RESULTS)} (result must be one of those), got {result!r}")
+def close_retest(
+    *, session: Session, campaign: Campaign, order_id: int, result: str, at: datetime, user_id: int | None = None
+) -> RetestOrder:
+    """Close a retest order by hand, e.g. with a result from a lab outside the round."""
+    check_result(result)
     order = session.get(RetestOrder, order_id)
     if order is None or order.campaign_id != campaign.id:
         raise NotFound("order_id", "没有这个复核单 (no such retest order)")
     if order.status == "closed":
         raise Conflict("order_id", "复核单已关闭 (retest order already closed)")
     session.execute(
-        update(RetestOrder).where(RetestOrder.id == order.id).values(status="closed", result=result, closed_at=at)
+        update(RetestOrder).where(RetestOrder.id == order.id).values(status="closed", result=result, closed_at=at, closed_by=user_id)
     )
     session.refresh(order)
     return order

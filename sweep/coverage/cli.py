@@ -1,0 +1,235 @@
+"""``sweep coverage …``, ``sweep rounds …`` and ``sweep keygroups …``: who stands where, round over round,
+and the key groups' compliance."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from sweep.errors import DomainError
+
+coverage_app = typer.Typer(help="Coverage and the missing list (应检尽检、未检人员名单).", no_args_is_help=True)
+rounds_app = typer.Typer(help="Round over round (多轮起底式).", no_args_is_help=True)
+keygroups_app = typer.Typer(help="Key groups: schedules and who is overdue (重点人群).", no_args_is_help=True)
+CampaignOpt = Annotated[str, typer.Option(help="Campaign number, or 'latest'.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(coverage_app, name="coverage")
+    root.add_typer(rounds_app, name="rounds")
+    root.add_typer(keygroups_app, name="keygroups")
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def _campaign(session, ref: str):  # type: ignore[no-untyped-def]
+    from sweep.plan.service import get_campaign, parse_campaign_ref
+
+    return get_campaign(session=session, campaign_id=parse_campaign_ref(ref))
+
+
+@coverage_app.command("table")
+def table_command(
+    campaign: CampaignOpt = "latest",
+    by: Annotated[str, typer.Option(help="office, community, grid or building.")] = "community",
+    as_json: JsonOpt = False,
+) -> None:
+    """Everyone's standing summed by area: expected, called, sampled, resulted, exempt, missing."""
+    from sweep.cli import fail, out, session_scope
+    from sweep.coverage.service import coverage_by
+
+    try:
+        with session_scope() as session:
+            rows = coverage_by(session=session, campaign=_campaign(session, campaign), level=by)
+    except DomainError as exc:
+        fail(exc)
+        return
+    if as_json:
+        _print_json([{**asdict(r), "missing": r.missing, "fraction": round(r.fraction, 6)} for r in rows])
+        return
+    table = Table(title=f"覆盖率 coverage by {by}")
+    for column in ("编码 code", "名称 name", "应检 expected", "已通知 called", "已采 sampled", "已出结果 resulted", "免检 exempt", "未检 missing", "覆盖率"):
+        table.add_column(column, justify="right" if column[0] not in "编名" else "left")
+    for r in rows:
+        table.add_row(r.code, r.name, f"{r.expected:,}", f"{r.called:,}", f"{r.sampled:,}", f"{r.resulted:,}", f"{r.exempt:,}",
+                      f"[{'red' if r.missing else 'green'}]{r.missing:,}[/]", f"{r.fraction:.2%}")
+    out.print(table)
+
+
+@coverage_app.command("missing")
+def missing_command(
+    campaign: CampaignOpt = "latest",
+    community: Annotated[Optional[str], typer.Option(help="Only this community (its code).")] = None,
+    grid: Annotated[Optional[str], typer.Option(help="Only this grid (its code).")] = None,
+    building: Annotated[Optional[str], typer.Option(help="Only this building (its code).")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write an XLSX for door-to-door follow-up (ID numbers masked).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The missing list: everyone due with no sample this round."""
+    from sweep.cli import console, fail, out, session_scope
+    from sweep.config import get_settings
+    from sweep.coverage.export import missing_workbook
+    from sweep.coverage.service import missing_list
+
+    try:
+        with session_scope() as session:
+            current = _campaign(session, campaign)
+            if out_file is not None:
+                with console.status("生成名单 writing the list…"):
+                    made = missing_workbook(session=session, campaign=current, key=get_settings().secret_key,
+                                            community_code=community, grid_code=grid, building_code=building)
+                out_file.write_bytes(made.content)
+                console.print(f"[green]✓[/green] {made.rows:,} 人 people → {out_file}")
+                return
+            rows = missing_list(session=session, campaign=current, community_code=community, grid_code=grid, building_code=building)
+    except DomainError as exc:
+        fail(exc)
+        return
+    if as_json:
+        _print_json([asdict(r) for r in rows])
+        return
+    table = Table(title=f"未检人员名单 missing list ({len(rows):,})")
+    for column in ("社区 community", "楼栋 building", "单元-房 unit-room", "姓名 name", "证件 ID", "电话 phone", "上门 home"):
+        table.add_column(column)
+    for r in rows[:500]:
+        table.add_row(r.community, r.building, f"{r.unit or ''}-{r.room or ''}", r.name, r.id_masked, r.phone or "", "是" if r.home_sampling else "")
+    out.print(table)
+    if len(rows) > 500:
+        out.print(f"… {len(rows) - 500:,} more; use --out FILE.xlsx for the whole list")
+
+
+@coverage_app.command("refresh")
+def refresh_command(
+    campaign: CampaignOpt = "latest",
+    full: Annotated[bool, typer.Option(help="Count everything again (after a registry import moved people).")] = False,
+) -> None:
+    """Bring the coverage tallies up to date (the pages and API do this on every look)."""
+    from sweep.cli import console, fail, session_scope
+    from sweep.coverage import tallies
+
+    try:
+        with console.status("统计 counting…"), session_scope() as session:
+            counts = tallies.refresh(session=session, campaign=_campaign(session, campaign), full=full)
+    except DomainError as exc:
+        fail(exc)
+        return
+    console.print(f"[green]✓[/green] {sum(c[0] for c in counts.values()):,} sampled in {len(counts):,} buildings")
+
+
+@rounds_app.command("compare")
+def compare_command(
+    campaign: CampaignOpt = "latest",
+    previous: Annotated[Optional[int], typer.Option(help="The round to compare with (default: the one before).")] = None,
+    low: Annotated[float, typer.Option(help="A building under this share sampled is low.")] = 0.95,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who was missed twice, which buildings stay low, which sites were late."""
+    from sweep.cli import fail, out, session_scope
+    from sweep.coverage.rounds import compare_rounds
+    from sweep.plan.service import get_campaign
+
+    try:
+        with session_scope() as session:
+            before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
+            found = compare_rounds(session=session, campaign=_campaign(session, campaign), previous=before, low=low, now=datetime.now())
+    except DomainError as exc:
+        fail(exc)
+        return
+    if as_json:
+        _print_json(asdict(found))
+        return
+    out.print(f"第{found.campaign_id}轮 对比 第{found.previous_id}轮 (round {found.campaign_id} against {found.previous_id})")
+    out.print(f"两轮均未检 missed twice: [red]{len(found.missed_twice):,}[/red]")
+    out.print(f"两轮覆盖率均低于 {low:.0%} 的楼栋 buildings low in both: {len(found.buildings_low):,}")
+    for b in found.buildings_low[:20]:
+        out.print(f"  {b.code} {b.name}: {b.previous:.1%} → {b.current:.1%} of {b.expected}")
+    out.print(f"迟滞采样点 sites late: {len(found.sites_late)}")
+    for s in found.sites_late:
+        out.print(f"  {s.code} {s.name}: finish {s.previous_finish or 0:.0f} → {s.current_finish or 0:.0f} min; "
+                  f"readiness late {s.previous_readiness_late} → {s.current_readiness_late}")
+
+
+@rounds_app.command("carry-over")
+def carry_over_command(
+    campaign: CampaignOpt = "latest",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the list as CSV (person ids, no names).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Those the next round's call-up must reach on purpose: the missing, and the away and in hospital."""
+    from sweep.cli import console, fail, out, session_scope
+    from sweep.coverage.rounds import carry_over
+
+    try:
+        with session_scope() as session:
+            rows = carry_over(session=session, campaign=_campaign(session, campaign))
+    except DomainError as exc:
+        fail(exc)
+        return
+    if out_file is not None:
+        with out_file.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["person_id", "building_id", "community_id", "office_id", "reason", "home_sampling", "rounds_missed"])
+            writer.writerows([r.person_id, r.building_id, r.community_id, r.office_id, r.reason, int(r.home_sampling), r.rounds_missed] for r in rows)
+        console.print(f"[green]✓[/green] {len(rows):,} → {out_file}")
+    elif as_json:
+        _print_json([asdict(r) for r in rows])
+    else:
+        twice = sum(r.rounds_missed >= 2 for r in rows)
+        out.print(f"带入下一轮 carried into the next call-up: {len(rows):,} (连续两轮及以上未检 missed two rounds or more: {twice:,})")
+
+
+@keygroups_app.command("schedules")
+def schedules_command(as_json: JsonOpt = False) -> None:
+    """Each key group's test interval, members and workplaces."""
+    from sweep.cli import fail, out, session_scope
+    from sweep.coverage.keygroups import schedules
+
+    try:
+        with session_scope() as session:
+            rows = schedules(session=session)
+    except DomainError as exc:
+        fail(exc)
+        return
+    if as_json:
+        _print_json([asdict(r) for r in rows])
+        return
+    for g in rows:
+        out.print(f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {g.members:,} 人 people · {g.workplaces} 场所 workplaces")
+
+
+@keygroups_app.command("compliance")
+def compliance_command(
+    as_of: Annotated[Optional[datetime], typer.Option(help="As of this time (default: now).")] = None,
+    key_group: Annotated[Optional[str], typer.Option(help="Only this group (its code).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who is overdue for a test, by employer."""
+    from sweep.cli import fail, out, session_scope
+    from sweep.coverage.keygroups import compliance
+
+    try:
+        with session_scope() as session:
+            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group)
+    except DomainError as exc:
+        fail(exc)
+        return
+    if as_json:
+        _print_json([asdict(r) for r in rows])
+        return
+    table = Table(title="重点人群检测 key-group compliance")
+    for column in ("用人单位 employer", "人群 group", "间隔(天) every", "人数 members", "逾期 overdue", "阳性 positive"):
+        table.add_column(column)
+    for e in rows:
+        table.add_row(e.employer, e.key_group, str(e.test_every_days), f"{e.members:,}", f"[{'red' if e.overdue else 'green'}]{len(e.overdue):,}[/]", str(e.positives))
+    out.print(table)

@@ -1,0 +1,104 @@
+"""Key-group API: schedules per group, workplaces and their people, tests and environment samples,
+and the compliance list of who is overdue, by employer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from fastapi import APIRouter, Path, Query
+
+from sweep.auth.models import User
+from sweep.auth.policy import Can, can
+from sweep.coverage import keygroups
+from sweep.coverage.schemas import (
+    EmployerComplianceRead,
+    EnvironmentResult,
+    EnvironmentSampleCreate,
+    GroupScheduleRead,
+    KeyGroupTestCreate,
+    MemberCreate,
+    RecordedRead,
+    ScheduleUpdate,
+    WorkplaceCreate,
+    WorkplaceEnvironmentRead,
+    WorkplaceRead,
+)
+from sweep.deps import Allowed, CurrentUser, SessionDep
+from sweep.errors import Forbidden
+from sweep.field.schemas import ERRORS, LocalTime, RowId
+
+router = APIRouter(prefix="/api/key-groups", tags=["key groups"], responses=ERRORS)
+
+
+def _tester(user: User) -> None:
+    """The lab and whoever runs the key groups record their tests."""
+    if not (can(user, Can.RESULTS) or can(user, Can.KEY_GROUPS)):
+        raise Forbidden("role", f"角色 {user.role} 无权登记重点人群检测 (role {user.role} may not record key-group tests)")
+
+
+@router.get("", response_model=list[GroupScheduleRead])
+def schedules(session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> list[GroupScheduleRead]:  # type: ignore[valid-type]
+    return [GroupScheduleRead(**asdict(g)) for g in keygroups.schedules(session=session)]
+
+
+@router.put("/{code}/schedule", response_model=GroupScheduleRead)
+def set_schedule(
+    code: str = Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$"), *, body: ScheduleUpdate, session: SessionDep,
+    user: Allowed(Can.KEY_GROUPS),  # type: ignore[valid-type]
+) -> GroupScheduleRead:
+    keygroups.set_schedule(session=session, key_group=code, test_every_days=body.test_every_days)
+    return next(GroupScheduleRead(**asdict(g)) for g in keygroups.schedules(session=session) if g.code == code)
+
+
+@router.post("/workplaces", response_model=WorkplaceRead, status_code=201)
+def add_workplace(body: WorkplaceCreate, session: SessionDep, user: Allowed(Can.KEY_GROUPS)) -> WorkplaceRead:  # type: ignore[valid-type]
+    place = keygroups.add_workplace(session=session, **body.model_dump())
+    return WorkplaceRead(id=place.id, code=place.code, name=place.name, employer=place.employer, env_every_days=place.env_every_days)
+
+
+@router.post("/members", response_model=RecordedRead)
+def assign_member(body: MemberCreate, session: SessionDep, user: Allowed(Can.KEY_GROUPS)) -> RecordedRead:  # type: ignore[valid-type]
+    member = keygroups.assign_member(session=session, person_id=body.person_id, workplace=body.workplace)
+    return RecordedRead(id=member.id, result=None)
+
+
+@router.post("/tests", response_model=RecordedRead, status_code=201)
+def record_test(body: KeyGroupTestCreate, session: SessionDep, user: CurrentUser) -> RecordedRead:
+    _tester(user)
+    test = keygroups.record_test(session=session, person_id=body.person_id, sampled_at=body.sampled_at, result=body.result,
+                                 resulted_at=body.resulted_at, user_id=user.id)
+    return RecordedRead(id=test.id, result=test.result)
+
+
+@router.post("/environment-samples", response_model=RecordedRead, status_code=201)
+def record_environment(body: EnvironmentSampleCreate, session: SessionDep, user: CurrentUser) -> RecordedRead:
+    _tester(user)
+    sample = keygroups.record_environment_sample(session=session, workplace=body.workplace, point=body.point,
+                                                 sampled_at=body.sampled_at, result=body.result, user_id=user.id)
+    return RecordedRead(id=sample.id, result=sample.result)
+
+
+@router.post("/environment-samples/{sample_id}/result", response_model=RecordedRead)
+def environment_result(sample_id: RowId, body: EnvironmentResult, session: SessionDep, user: CurrentUser) -> RecordedRead:
+    _tester(user)
+    sample = keygroups.set_environment_result(session=session, sample_id=sample_id, result=body.result, at=body.resulted_at or datetime.now())
+    return RecordedRead(id=sample.id, result=sample.result)
+
+
+@router.get("/compliance", response_model=list[EmployerComplianceRead])
+def compliance(
+    session: SessionDep,
+    user: Allowed(Can.SEE_CONTACTS),  # type: ignore[valid-type]
+    as_of: LocalTime | None = None,
+    key_group: str | None = Query(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$"),
+) -> list[EmployerComplianceRead]:
+    """Per employer: members, and who is overdue for a test (never tested, or past the group's interval)."""
+    rows = keygroups.compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group)
+    return [EmployerComplianceRead(**asdict(r)) for r in rows]
+
+
+@router.get("/environment", response_model=list[WorkplaceEnvironmentRead])
+def environment(session: SessionDep, user: Allowed(Can.VIEW_ROUND), as_of: LocalTime | None = None) -> list[WorkplaceEnvironmentRead]:  # type: ignore[valid-type]
+    rows = keygroups.environment_compliance(session=session, as_of=as_of or datetime.now())
+    return [WorkplaceEnvironmentRead(**asdict(r)) for r in rows]

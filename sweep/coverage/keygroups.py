@@ -1,0 +1,269 @@
+"""Key groups (重点人群): each group's schedule, their workplaces and environment samples, and who is overdue.
+
+A person's last test is the latest of their key-group tests and of their samples in any round.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from sweep.coverage.models import RESULTS, EnvironmentSample, KeyGroupMember, KeyGroupTest, Workplace
+from sweep.errors import Conflict, InvalidInput, NotFound
+from sweep.field.models import Sample
+from sweep.registry.models import Community, KeyGroup, Person
+
+NO_EMPLOYER = "未登记单位 (employer not recorded)"
+
+
+def _group(session: Session, code: str) -> KeyGroup:
+    group = session.scalar(select(KeyGroup).where(KeyGroup.code == code))
+    if group is None:
+        raise NotFound("key_group", f"没有这个重点人群 (no such key group): {code}")
+    return group
+
+
+def _workplace(session: Session, code: str) -> Workplace:
+    place = session.scalar(select(Workplace).where(Workplace.code == code))
+    if place is None:
+        raise NotFound("workplace", f"没有这个工作场所 (no such workplace): {code}")
+    return place
+
+
+def _check_result(result: str | None) -> None:
+    if result is not None and result not in RESULTS:
+        raise InvalidInput("result", f"结果应为 {'/'.join(RESULTS)} (result must be one of those), got {result!r}")
+
+
+@dataclass(frozen=True)
+class GroupSchedule:
+    code: str
+    name: str
+    test_every_days: int
+    members: int
+    workplaces: int
+
+
+def schedules(*, session: Session) -> list[GroupSchedule]:
+    members = dict(session.execute(select(Person.key_group_id, func.count()).where(Person.key_group_id.is_not(None)).group_by(Person.key_group_id)).all())
+    places = dict(session.execute(select(Workplace.key_group_id, func.count()).group_by(Workplace.key_group_id)).all())
+    return [
+        GroupSchedule(g.code, g.name, g.test_every_days, members.get(g.id, 0), places.get(g.id, 0))
+        for g in session.scalars(select(KeyGroup).order_by(KeyGroup.test_every_days, KeyGroup.code))
+    ]
+
+
+def set_schedule(*, session: Session, key_group: str, test_every_days: int) -> KeyGroup:
+    """E.g. airport workers every 2 days, cold-chain workers daily."""
+    if not 1 <= test_every_days <= 30:
+        raise InvalidInput("test_every_days", f"检测间隔应为 1–30 天 (the interval is 1-30 days), got {test_every_days}")
+    group = _group(session, key_group)
+    group.test_every_days = test_every_days
+    session.flush()
+    return group
+
+
+def add_workplace(
+    *,
+    session: Session,
+    code: str,
+    name: str,
+    employer: str,
+    key_group: str,
+    env_every_days: int | None = None,
+    community_code: str | None = None,
+) -> Workplace:
+    if not code.strip() or not name.strip() or not employer.strip():
+        raise InvalidInput("workplace", "编码、名称和用人单位都须填写 (code, name and employer are all needed)")
+    group = _group(session, key_group)
+    if session.scalar(select(Workplace.id).where(Workplace.code == code.strip())):
+        raise Conflict("code", f"工作场所编码已存在 (workplace code already used): {code}")
+    every = env_every_days if env_every_days is not None else group.test_every_days
+    if every < 1:
+        raise InvalidInput("env_every_days", "环境采样间隔至少 1 天 (at least one day)")
+    community_id = None
+    if community_code is not None:
+        community_id = session.scalar(select(Community.id).where(Community.code == community_code))
+        if community_id is None:
+            raise NotFound("community", f"没有这个社区 (no such community): {community_code}")
+    place = Workplace(code=code.strip(), name=name.strip(), employer=employer.strip(), key_group_id=group.id,
+                      community_id=community_id, env_every_days=every)
+    session.add(place)
+    session.flush()
+    return place
+
+
+def assign_member(*, session: Session, person_id: int, workplace: str, since: datetime | None = None) -> KeyGroupMember:
+    """Record where a key-group person works; moving them to another workplace replaces the old one."""
+    place = _workplace(session, workplace)
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
+    if person.key_group_id != place.key_group_id:
+        raise InvalidInput("workplace", "此人不属于该工作场所的重点人群 (the person is not in this workplace's key group)")
+    member = session.scalar(select(KeyGroupMember).where(KeyGroupMember.person_id == person_id))
+    if member is None:
+        member = KeyGroupMember(person_id=person_id, workplace_id=place.id, since=since)
+        session.add(member)
+    else:
+        member.workplace_id, member.since = place.id, since or member.since
+    session.flush()
+    return member
+
+
+def record_test(
+    *,
+    session: Session,
+    person_id: int,
+    sampled_at: datetime,
+    result: str | None = None,
+    resulted_at: datetime | None = None,
+    user_id: int | None = None,
+) -> KeyGroupTest:
+    _check_result(result)
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
+    if person.key_group_id is None:
+        raise InvalidInput("person_id", "此人不属于任何重点人群 (the person is in no key group)")
+    if resulted_at is not None and resulted_at < sampled_at:
+        raise InvalidInput("resulted_at", "结果时间早于采样时间 (the result is dated before the sample)")
+    place = session.scalar(select(KeyGroupMember.workplace_id).where(KeyGroupMember.person_id == person_id))
+    test = KeyGroupTest(person_id=person_id, workplace_id=place, sampled_at=sampled_at, result=result,
+                        resulted_at=resulted_at or (sampled_at if result else None), recorded_by=user_id)
+    session.add(test)
+    session.flush()
+    return test
+
+
+def record_environment_sample(
+    *,
+    session: Session,
+    workplace: str,
+    point: str,
+    sampled_at: datetime,
+    result: str | None = None,
+    resulted_at: datetime | None = None,
+    user_id: int | None = None,
+) -> EnvironmentSample:
+    """A swab of a workplace's surfaces or goods (冷库门把手, 外包装, ...)."""
+    _check_result(result)
+    if not point.strip():
+        raise InvalidInput("point", "须写明采样点位，如冷库门把手 (name the point swabbed, e.g. the cold-store door handle)")
+    place = _workplace(session, workplace)
+    sample = EnvironmentSample(workplace_id=place.id, point=point.strip()[:100], sampled_at=sampled_at, result=result,
+                               resulted_at=resulted_at or (sampled_at if result else None), recorded_by=user_id)
+    session.add(sample)
+    session.flush()
+    return sample
+
+
+def set_environment_result(*, session: Session, sample_id: int, result: str, at: datetime) -> EnvironmentSample:
+    _check_result(result)
+    sample = session.get(EnvironmentSample, sample_id)
+    if sample is None:
+        raise NotFound("sample_id", "没有这个环境样本 (no such environment sample)")
+    if sample.result is not None:
+        raise Conflict("sample_id", "该环境样本已有结果 (the sample already has a result)")
+    session.execute(update(EnvironmentSample).where(EnvironmentSample.id == sample_id).values(result=result, resulted_at=at))
+    session.refresh(sample)
+    return sample
+
+
+@dataclass(frozen=True)
+class OverduePerson:
+    person_id: int
+    name: str
+    id_masked: str
+    phone: str | None
+    workplace: str | None
+    last_tested_at: datetime | None
+    due_at: datetime | None  # None: never tested
+
+
+@dataclass
+class EmployerCompliance:
+    employer: str
+    key_group: str
+    test_every_days: int
+    members: int = 0
+    positives: int = 0  # key-group tests positive within one interval of the date
+    overdue: list[OverduePerson] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WorkplaceEnvironment:
+    code: str
+    name: str
+    employer: str
+    every_days: int
+    last_sampled_at: datetime | None
+    overdue: bool
+    positives: int  # environment samples positive within one interval of the date
+
+
+def compliance(*, session: Session, as_of: datetime, key_group: str | None = None) -> list[EmployerCompliance]:
+    """Per employer and key group: members, and who is overdue for a test as of ``as_of``."""
+    members = select(Person.id).where(Person.key_group_id.is_not(None))
+    if key_group is not None:
+        members = members.where(Person.key_group_id == _group(session, key_group).id)
+    last_kg = select(KeyGroupTest.person_id, func.max(KeyGroupTest.sampled_at).label("at")).where(
+        KeyGroupTest.person_id.in_(members), KeyGroupTest.sampled_at <= as_of).group_by(KeyGroupTest.person_id).subquery()
+    last_round = select(Sample.person_id, func.max(Sample.sampled_at).label("at")).where(
+        Sample.person_id.in_(members), Sample.sampled_at <= as_of).group_by(Sample.person_id).subquery()
+    positive = select(KeyGroupTest.person_id, func.count().label("n")).where(
+        KeyGroupTest.person_id.in_(members), KeyGroupTest.result == "positive").group_by(KeyGroupTest.person_id).subquery()
+    rows = session.execute(
+        select(Person.id, Person.name, Person.id_masked, Person.phone, KeyGroup.name, KeyGroup.test_every_days,
+               Workplace.employer, Workplace.name, last_kg.c.at, last_round.c.at, positive.c.n)
+        .join(KeyGroup, KeyGroup.id == Person.key_group_id)
+        .outerjoin(KeyGroupMember, KeyGroupMember.person_id == Person.id)
+        .outerjoin(Workplace, Workplace.id == KeyGroupMember.workplace_id)
+        .outerjoin(last_kg, last_kg.c.person_id == Person.id)
+        .outerjoin(last_round, last_round.c.person_id == Person.id)
+        .outerjoin(positive, positive.c.person_id == Person.id)
+        .where(Person.id.in_(members))
+        .order_by(Person.id)
+    )
+    by_employer: dict[tuple[str, str], EmployerCompliance] = {}
+    for pid, name, masked, phone, group, every, employer, place, kg_at, round_at, positives in rows:
+        key = (employer or NO_EMPLOYER, group)
+        entry = by_employer.get(key) or by_employer.setdefault(key, EmployerCompliance(key[0], group, every))
+        entry.members += 1
+        entry.positives += positives or 0
+        last = max((t for t in (kg_at, round_at) if t is not None), default=None)
+        due = last + timedelta(days=every) if last is not None else None
+        if due is None or due < as_of:
+            entry.overdue.append(OverduePerson(pid, name, masked, phone, place, last, due))
+    return sorted(by_employer.values(), key=lambda e: (-len(e.overdue), e.employer, e.key_group))
+
+
+def environment_compliance(*, session: Session, as_of: datetime) -> list[WorkplaceEnvironment]:
+    last = dict(session.execute(
+        select(EnvironmentSample.workplace_id, func.max(EnvironmentSample.sampled_at))
+        .where(EnvironmentSample.sampled_at <= as_of).group_by(EnvironmentSample.workplace_id)
+    ).all())
+    positives: dict[int, int] = defaultdict(int)
+    for place_id, at, every in session.execute(
+        select(EnvironmentSample.workplace_id, EnvironmentSample.sampled_at, Workplace.env_every_days)
+        .join(Workplace, Workplace.id == EnvironmentSample.workplace_id)
+        .where(EnvironmentSample.result == "positive", EnvironmentSample.sampled_at <= as_of)
+    ):
+        if at >= as_of - timedelta(days=every):
+            positives[place_id] += 1
+    out = []
+    for place in session.scalars(select(Workplace).order_by(Workplace.employer, Workplace.code)):
+        seen = last.get(place.id)
+        overdue = seen is None or seen + timedelta(days=place.env_every_days) < as_of
+        out.append(WorkplaceEnvironment(place.code, place.name, place.employer, place.env_every_days, seen, overdue, positives[place.id]))
+    return out
+
+
+__all__ = [
+    "EmployerCompliance", "GroupSchedule", "OverduePerson", "WorkplaceEnvironment", "add_workplace", "assign_member", "compliance",
+    "environment_compliance", "record_environment_sample", "record_test", "schedules", "set_environment_result", "set_schedule",
+]

@@ -1,0 +1,65 @@
+"""``sweep inspect …``: the SOP's checklists and the findings still open."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from sweep.errors import DomainError
+
+app = typer.Typer(help="Supervision: checklists, findings, rectification (督导、整改).", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="inspect")
+
+
+@app.command("templates")
+def templates_command() -> None:
+    """Install the SOP's checklist templates (if missing) and list them."""
+    from sweep.cli import fail, out, session_scope
+    from sweep.inspect import service
+
+    try:
+        with session_scope() as session:
+            made = service.install_templates(session=session)
+            found = service.templates(session=session)
+            for t in found:
+                out.print(f"[bold]{t.code}[/bold] {t.name} v{t.version}: {len(t.items)} 项 items ({sum(i.critical for i in t.items)} critical)")
+    except DomainError as exc:
+        fail(exc)
+        return
+    out.print(f"新建 installed {made}")
+
+
+@app.command("findings")
+def findings_command(
+    campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest'.")] = "latest",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Findings not yet rectified, by site, the overdue first."""
+    from sweep.cli import fail, out, session_scope
+    from sweep.inspect import service
+    from sweep.plan.service import get_campaign, parse_campaign_ref
+
+    try:
+        with session_scope() as session:
+            sites = service.open_findings(session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)),
+                                          now=datetime.now())
+    except DomainError as exc:
+        fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps([{**asdict(s), "overdue": s.overdue} for s in sites], ensure_ascii=False, default=str) + "\n")
+        return
+    if not sites:
+        out.print("[green]无未整改问题 no open findings[/green]")
+    for s in sites:
+        out.print(f"[bold]{s.site_code}[/bold] {s.site_name}: {len(s.findings)} 未整改 open, [red]{s.overdue}[/red] 超期 overdue")
+        for f in s.findings:
+            out.print(f"  [{f.severity}] {f.description} (期限 by {f.rectify_by:%m-%d %H:%M})" if f.rectify_by else f"  [{f.severity}] {f.description}")

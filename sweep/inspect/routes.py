@@ -1,0 +1,75 @@
+"""Inspection API: the SOP's checklists, a visit with its findings, rectification, open findings by site."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from sweep.auth.policy import Can
+from sweep.deps import Allowed, SessionDep
+from sweep.field.schemas import ERRORS, CampaignRef, RowId
+from sweep.inspect import service
+from sweep.inspect.models import Finding
+from sweep.inspect.schemas import (
+    ChecklistItemRead,
+    FindingRead,
+    InspectionCreate,
+    InspectionRead,
+    RectifiedRead,
+    RectifyCreate,
+    SiteFindingsRead,
+    TemplateRead,
+)
+from sweep.plan.service import get_campaign, parse_campaign_ref
+
+router = APIRouter(tags=["inspections"], responses=ERRORS)
+
+
+@router.get("/api/inspection-templates", response_model=list[TemplateRead])
+def templates(session: SessionDep, user: Allowed(Can.INSPECT)) -> list[TemplateRead]:  # type: ignore[valid-type]
+    service.install_templates(session=session)
+    return [
+        TemplateRead(code=t.code, name=t.name, version=t.version,
+                     items=[ChecklistItemRead(no=i.no, section=i.section, text=i.text, critical=i.critical) for i in t.items])
+        for t in service.templates(session=session)
+    ]
+
+
+@router.post("/api/campaigns/{campaign}/inspections", response_model=InspectionRead, status_code=201)
+def record(campaign: CampaignRef, body: InspectionCreate, session: SessionDep, user: Allowed(Can.INSPECT)) -> InspectionRead:  # type: ignore[valid-type]
+    service.install_templates(session=session)
+    visit = service.record_inspection(
+        session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)),
+        plan_site_id=body.plan_site_id, template_code=body.template, visited_at=body.visited_at or datetime.now(),
+        checks=[service.CheckIn(c.item_no, c.passed, c.note) for c in body.checks],
+        findings=[service.FindingIn(f.description, f.severity) for f in body.findings],
+        rectify_by=body.rectify_by, notes=body.notes, inspector=user,
+    )
+    found = session.scalar(select(func.count()).where(Finding.inspection_id == visit.id)) or 0
+    return InspectionRead(id=visit.id, plan_site_id=visit.plan_site_id, visited_at=visit.visited_at, status=visit.status,
+                          rectify_by=visit.rectify_by, findings=found)
+
+
+@router.get("/api/campaigns/{campaign}/findings", response_model=list[SiteFindingsRead])
+def open_findings(
+    campaign: CampaignRef,
+    session: SessionDep,
+    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
+    site: int | None = Query(default=None, ge=1, le=2_147_483_647),
+) -> list[SiteFindingsRead]:
+    """Findings not yet put right, by site, the overdue first; an office sees its own sites."""
+    office_id = user.office_id if user.role == "office" else None
+    rows = service.open_findings(session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)),
+                                 now=datetime.now(), plan_site_id=site, office_id=office_id)
+    return [SiteFindingsRead(site_code=s.site_code, site_name=s.site_name, plan_site_id=s.plan_site_id, overdue=s.overdue,
+                             findings=[FindingRead(**asdict(f)) for f in s.findings]) for s in rows]
+
+
+@router.post("/api/findings/{finding_id}/rectify", response_model=RectifiedRead)
+def rectify(finding_id: RowId, body: RectifyCreate, session: SessionDep, user: Allowed(Can.RECTIFY)) -> RectifiedRead:  # type: ignore[valid-type]
+    finding = service.rectify_finding(session=session, finding_id=finding_id, at=body.rectified_at or datetime.now(),
+                                      rectification=body.rectification, user=user)
+    return RectifiedRead(id=finding.id, status=finding.status, rectified_at=finding.rectified_at)

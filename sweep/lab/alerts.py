@@ -1,0 +1,121 @@
+"""The alert board: positive and invalid pools with their people's retest orders, for the HQ and offices.
+
+An office sees only the orders of its own people; a confirmed positive stays on the board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, aliased
+
+from sweep.auth.models import User
+from sweep.field.models import Sample, Tube
+from sweep.lab.models import LabResult, RetestOrder
+from sweep.lab.service import may_see_contacts
+from sweep.plan.models import Campaign, PlanSite
+from sweep.registry.models import Building, Community, Person
+
+
+@dataclass(frozen=True)
+class RetestLine:
+    order_id: int
+    person_id: int
+    name: str | None
+    id_masked: str
+    phone: str | None
+    building: str | None
+    community: str
+    office_id: int
+    due_at: datetime
+    status: str  # open | sampled (an individual sample is on its way to the lab) | closed
+    result: str | None
+    closed_at: datetime | None
+    overdue: bool
+    contacts_shown: bool
+
+
+@dataclass(frozen=True)
+class Alert:
+    tube_code: str
+    site_code: str
+    result: str
+    ct_value: float | None
+    resulted_at: datetime
+    retests: list[RetestLine]
+
+    @property
+    def open(self) -> int:
+        return sum(r.status != "closed" for r in self.retests)
+
+    @property
+    def overdue(self) -> int:
+        return sum(r.overdue for r in self.retests)
+
+    @property
+    def confirmed(self) -> int:
+        return sum(r.result == "positive" for r in self.retests)
+
+
+def alerts(
+    *,
+    session: Session,
+    campaign: Campaign,
+    now: datetime,
+    viewer: User | None = None,
+    office_id: int | None = None,
+    include_closed: bool = False,
+) -> list[Alert]:
+    """Every pool that ordered retests, newest first; by default only those still needing action."""
+    source = aliased(LabResult)
+    retest = aliased(Sample)
+    sampled = (
+        select(retest.id)
+        .where(
+            retest.campaign_id == RetestOrder.campaign_id,
+            retest.person_id == RetestOrder.person_id,
+            retest.kind == "retest",
+            retest.sampled_at >= source.resulted_at,
+        )
+        .exists()
+    )
+    query = (
+        select(
+            RetestOrder.id, RetestOrder.person_id, Person.name, Person.id_masked, Person.phone, Building.name, Community.name,
+            Person.office_id, RetestOrder.due_at, RetestOrder.status, RetestOrder.result, RetestOrder.closed_at, sampled.label("sampled"),
+            Tube.code, PlanSite.code, source.result, source.ct_value, source.resulted_at,
+        )
+        .join(Person, Person.id == RetestOrder.person_id)
+        .join(Building, Building.id == Person.building_id)
+        .join(Community, Community.id == Person.community_id)
+        .join(Tube, Tube.id == RetestOrder.source_tube_id)
+        .join(PlanSite, PlanSite.id == Tube.plan_site_id)
+        .join(source, and_(source.tube_id == Tube.id))
+        .where(RetestOrder.campaign_id == campaign.id)
+        .order_by(source.resulted_at.desc(), Tube.code, RetestOrder.id)
+    )
+    if office_id is not None:
+        query = query.where(Person.office_id == office_id)
+    boards: dict[str, Alert] = {}
+    for row in session.execute(query):
+        (oid, pid, name, masked, phone, building, community, office, due, status, result, closed_at, was_sampled,
+         tube_code, site_code, pool_result, ct, resulted_at) = row
+        shown = may_see_contacts(viewer, office)
+        if status == "open" and was_sampled:
+            status = "sampled"
+        line = RetestLine(
+            oid, pid, name if shown else None, masked, phone if shown else None, building if shown else None, community, office,
+            due, status, result, closed_at, status != "closed" and due < now, shown,
+        )
+        if tube_code not in boards:
+            boards[tube_code] = Alert(tube_code, site_code, pool_result, ct, resulted_at, [])
+        boards[tube_code].retests.append(line)
+    found = list(boards.values())
+    if not include_closed:
+        found = [a for a in found if a.open or a.confirmed]
+    return found
+
+
+__all__ = ["Alert", "RetestLine", "alerts"]

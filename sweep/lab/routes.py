@@ -1,0 +1,154 @@
+"""Lab API: results by hand or from an instrument's file, the trace of a tube, retests, the alert board,
+and a resident's own result (a page and its JSON twin, no log-in, rate-limited)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse
+
+from sweep.auth.models import User
+from sweep.auth.policy import Can, can
+from sweep.auth.ratelimit import RateLimiter
+from sweep.deps import Allowed, CurrentUser, SessionDep, SettingsDep
+from sweep.errors import DomainError, Forbidden, InvalidInput
+from sweep.field.schemas import ERRORS, CampaignRef, PathCode, RowId
+from sweep.lab import service as lab
+from sweep.lab.alerts import alerts
+from sweep.lab.resident import resident_result
+from sweep.lab.results_import import import_results
+from sweep.lab.schemas import (
+    AlertRead,
+    ImportRead,
+    ResidentQuery,
+    ResidentRead,
+    ResultCreate,
+    ResultRead,
+    RetestClose,
+    RetestRead,
+    TubeTraceRead,
+)
+from sweep.plan.models import Campaign
+from sweep.plan.service import get_campaign, parse_campaign_ref
+
+router = APIRouter(tags=["lab"], responses=ERRORS)
+MAX_FILE = 20 * 1024 * 1024  # an instrument export of a day's plates is a few hundred kB
+_lock = threading.Lock()
+
+
+def _campaign(session: SessionDep, ref: str) -> Campaign:
+    return get_campaign(session=session, campaign_id=parse_campaign_ref(ref))
+
+
+def _one_of(user: User, *actions: Can) -> None:
+    if not any(can(user, a) for a in actions):
+        raise Forbidden("role", f"角色 {user.role} 无权查看 (role {user.role} may not see this)")
+
+
+def _office(user: User) -> int | None:
+    return user.office_id if user.role == "office" else None
+
+
+@router.post("/api/campaigns/{campaign}/results", response_model=ResultRead, status_code=201)
+def enter_result(campaign: CampaignRef, body: ResultCreate, session: SessionDep, user: Allowed(Can.RESULTS)) -> ResultRead:  # type: ignore[valid-type]
+    state = lab.record_result(
+        session=session, campaign=_campaign(session, campaign), tube_code=body.tube_code.strip(), result=body.result,
+        ct_values=body.ct_values, at=body.resulted_at or datetime.now(), user_id=user.id,
+    )
+    return ResultRead(**asdict(state))
+
+
+@router.post("/api/campaigns/{campaign}/results/import", response_model=ImportRead)
+async def load_results(
+    campaign: CampaignRef,
+    file: UploadFile,
+    session: SessionDep,
+    user: Allowed(Can.RESULTS),  # type: ignore[valid-type]
+    strict: bool = Query(default=False, description="Any bad row: import nothing."),
+) -> ImportRead:
+    data = await file.read(MAX_FILE + 1)
+    if len(data) > MAX_FILE:
+        raise InvalidInput("file", f"文件超过 {MAX_FILE // 1024 // 1024} MB (the file is larger than {MAX_FILE // 1024 // 1024} MB)")
+    report = import_results(
+        session=session, campaign=_campaign(session, campaign), filename=file.filename or "results.csv", data=data,
+        at=datetime.now(), user_id=user.id, strict=strict,
+    )
+    return ImportRead(**asdict(report))
+
+
+@router.get("/api/campaigns/{campaign}/tubes/{code}/trace", response_model=TubeTraceRead)
+def trace(campaign: CampaignRef, code: PathCode, session: SessionDep, user: CurrentUser) -> TubeTraceRead:
+    _one_of(user, Can.RESULTS, Can.SEE_CONTACTS)
+    found = lab.trace_tube(session=session, campaign=_campaign(session, campaign), tube_code=code, viewer=user)
+    return TubeTraceRead(**asdict(found))
+
+
+@router.get("/api/campaigns/{campaign}/alerts", response_model=list[AlertRead])
+def alert_board(
+    campaign: CampaignRef, session: SessionDep, user: CurrentUser, include_closed: bool = False
+) -> list[AlertRead]:
+    """Positive and invalid pools with their retests: the HQ sees all, an office its own people."""
+    _one_of(user, Can.VIEW_ROUND, Can.RESULTS)
+    board = alerts(session=session, campaign=_campaign(session, campaign), now=datetime.now(), viewer=user,
+                   office_id=_office(user), include_closed=include_closed)
+    return [AlertRead(**asdict(a), open=a.open, overdue=a.overdue, confirmed=a.confirmed) for a in board]
+
+
+@router.post("/api/campaigns/{campaign}/retests/{order_id}/close", response_model=RetestRead)
+def close_retest(
+    campaign: CampaignRef, order_id: RowId, body: RetestClose, session: SessionDep, user: Allowed(Can.RESULTS)  # type: ignore[valid-type]
+) -> RetestRead:
+    order = lab.close_retest(session=session, campaign=_campaign(session, campaign), order_id=order_id, result=body.result,
+                             at=body.closed_at or datetime.now(), user_id=user.id)
+    return RetestRead(id=order.id, person_id=order.person_id, status=order.status, result=order.result, due_at=order.due_at,
+                      closed_at=order.closed_at)
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    with _lock:
+        if not hasattr(state, "resident_limiter"):
+            settings = state.settings
+            state.resident_limiter = RateLimiter(attempts=settings.resident_attempts, per_seconds=settings.resident_window_seconds)
+    return state.resident_limiter
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/api/resident/result", response_model=ResidentRead)
+def resident_api(body: ResidentQuery, request: Request, session: SessionDep, settings: SettingsDep) -> ResidentRead:
+    """A resident's own latest result, by ID number and the last four digits of the phone on record."""
+    found = resident_result(session=session, limiter=_limiter(request), id_number=body.id_number, phone_last4=body.phone_last4,
+                            address=_address(request), key=settings.secret_key)
+    return ResidentRead(**asdict(found))
+
+
+@router.get("/resident", response_class=HTMLResponse, include_in_schema=False)
+def resident_page(request: Request) -> HTMLResponse:
+    from sweep.web.pages import templates
+
+    return templates.TemplateResponse(request, "resident.html", {"result": None, "error": None})
+
+
+@router.post("/resident", response_class=HTMLResponse, include_in_schema=False)
+def resident_form(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    id_number: Annotated[str, Form(max_length=32)],
+    phone_last4: Annotated[str, Form(max_length=8)],
+) -> HTMLResponse:
+    from sweep.web.pages import templates
+
+    try:
+        found = resident_result(session=session, limiter=_limiter(request), id_number=id_number, phone_last4=phone_last4,
+                                address=_address(request), key=settings.secret_key)
+    except DomainError as exc:
+        return templates.TemplateResponse(request, "resident.html", {"result": None, "error": exc}, status_code=exc.status_code)
+    return templates.TemplateResponse(request, "resident.html", {"result": found, "error": None})

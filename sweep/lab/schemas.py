@@ -1,0 +1,142 @@
+"""What the lab API takes and answers: results, the trace of a tube, the alert board, a resident's result."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from sweep.field.schemas import Code, LocalTime
+
+Result = Literal["negative", "positive", "invalid"]
+Ct = Annotated[float, Field(gt=0, le=50)]
+Target = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ResultCreate(BaseModel):
+    tube_code: Code
+    result: Result
+    ct_values: dict[Target, Ct] | None = Field(default=None, max_length=8, description="Ct by target, e.g. {\"ORF1ab\": 31.2, \"N\": 29.8}.")
+    resulted_at: LocalTime | None = Field(default=None, description="Default: now.")
+
+
+class ResultRead(BaseModel):
+    id: int
+    tube_code: str
+    result: str
+    retests_ordered: int
+    retests_closed: int
+
+
+class RowErrorRead(BaseModel):
+    row: int
+    field: str
+    reason: str
+
+
+class ImportRead(BaseModel):
+    import_id: int | None
+    filename: str
+    total_rows: int
+    imported: int
+    unchanged: int
+    rejected: int
+    retests_ordered: int
+    retests_closed: int
+    positive_tubes: list[str]
+    invalid_tubes: list[str]
+    errors: list[RowErrorRead]
+
+
+class TracedPersonRead(BaseModel):
+    person_id: int
+    name: str | None
+    id_masked: str
+    phone: str | None
+    building: str | None
+    unit: int | None
+    room: str | None
+    community: str
+    position: int
+    sampled_at: datetime
+    site_code: str
+    kind: str
+    contacts_shown: bool
+
+
+class TubeTraceRead(BaseModel):
+    tube_code: str
+    site_code: str
+    site_name: str
+    desk_no: int | None
+    sealed_at: datetime | None
+    result: str | None
+    ct_value: float | None
+    resulted_at: datetime | None
+    people: list[TracedPersonRead]
+
+
+class RetestLineRead(BaseModel):
+    order_id: int
+    person_id: int
+    name: str | None
+    id_masked: str
+    phone: str | None
+    building: str | None
+    community: str
+    due_at: datetime
+    status: str
+    result: str | None
+    closed_at: datetime | None
+    overdue: bool
+    contacts_shown: bool
+
+
+class AlertRead(BaseModel):
+    tube_code: str
+    site_code: str
+    result: str
+    ct_value: float | None
+    resulted_at: datetime
+    open: int
+    overdue: int
+    confirmed: int
+    retests: list[RetestLineRead]
+
+
+class RetestClose(BaseModel):
+    result: Result
+    closed_at: LocalTime | None = None
+
+
+class RetestRead(BaseModel):
+    id: int
+    person_id: int
+    status: str
+    result: str | None
+    due_at: datetime
+    closed_at: datetime | None
+
+
+class ResidentQuery(BaseModel):
+    id_number: Annotated[str, Field(min_length=1, max_length=32)]
+    phone_last4: Annotated[str, Field(min_length=1, max_length=8)]
+
+
+class ResidentRead(BaseModel):
+    name_masked: str
+    id_masked: str
+    campaign: str | None
+    status: Literal["not_sampled", "pending", "negative", "retest", "positive", "no_round"]
+    sampled_at: datetime | None
+    site: str | None
+    retest_due_at: datetime | None
+    message_zh: str
+    message_en: str
+
+
+__all__ = [
+    "AlertRead", "ImportRead", "ResidentQuery", "ResidentRead", "ResultCreate", "ResultRead", "RetestClose", "RetestRead",
+    "TubeTraceRead",
+]
