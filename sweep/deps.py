@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from sweep.auth.models import User
 from sweep.auth.policy import Can, require
-from sweep.auth.service import csrf_token, user_for_token
+from sweep.auth.service import audit, csrf_token, user_for_token
 from sweep.config import Settings
 from sweep.errors import Forbidden, Unauthorized
 
@@ -29,7 +30,10 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: the commit happens before the answer leaves. With the default ("request")
+# FastAPI sends the response first and commits after, so a terminal could be told "saved" for a
+# write that then fails to commit, or read its own write back before it is there.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
@@ -48,7 +52,9 @@ async def current_user(request: Request, session: SessionDep, settings: Settings
         from_cookie = raw is not None
     if raw is None:
         raise Unauthorized("authorization", "请先登录 (log in first)")
-    user = user_for_token(session=session, raw=raw)
+    # In a worker thread: this function is async (it may read a form), and a database call made on
+    # the event loop would stall every request while it waits for a pooled connection.
+    user = await run_in_threadpool(user_for_token, session=session, raw=raw)
     if user is None:
         raise Unauthorized("authorization", "登录已失效，请重新登录 (the login has expired or was revoked)")
     if from_cookie and request.method in UNSAFE:
@@ -65,11 +71,18 @@ async def current_user(request: Request, session: SessionDep, settings: Settings
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def allowed(action: Can) -> Callable[[User], User]:
+# Seeing names with phone numbers, full ID numbers or exports: each request is in the audit log.
+PERSONAL_DATA = frozenset({Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT})
+
+
+def allowed(action: Can) -> Callable[..., User]:
     """A dependency that lets through only users whose role may ``action``."""
 
-    def check(user: CurrentUser) -> User:
+    def check(request: Request, user: CurrentUser, session: SessionDep) -> User:
         require(user, action)
+        if action in PERSONAL_DATA:
+            audit(session=session, user_id=user.id, action=f"personal_data.{action.value}", entity="request",
+                  detail={"method": request.method, "path": request.url.path, "query": request.url.query[:500]})
         return user
 
     return check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime, time as clock, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,18 +12,20 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import make_url
+from sqlalchemy import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from sweep import migrate
 from sweep.auth.service import create_user
 from sweep.config import get_settings
 from sweep.coverage.service import round_figures
 from sweep.db import make_engine, make_session_factory, normalise_url, unit_of_work
-from sweep.demo.district import generate_district
+from sweep.demo.district import District, generate_district
 from sweep.demo.load import load_district
 from sweep.demo.play import play_day
 from sweep.plan.models import Campaign
-from sweep.plan.service import create_campaign, make_naive_plan
+from sweep.plan.planning import PlanOutcome, make_plan
+from sweep.plan.service import create_campaign
 
 # Sampling starts at seven in the morning, the usual start of a round in practice.
 START_OF_SAMPLING = clock(7, 0)
@@ -43,11 +46,25 @@ def fresh_database(url: str) -> None:
     migrate.upgrade(url)
 
 
-def run_demo(*, url: str, people: int, seed: int, console: Console | None = None, day: date | None = None) -> dict[str, Any]:
-    console = console or Console(stderr=True, quiet=True)
+@dataclass
+class Prepared:
+    """A generated, loaded and planned district, ready for its day."""
+
+    url: str
+    seed: int
+    engine: Engine
+    factory: sessionmaker[Session]
+    district: District
+    campaign_id: int
+    plan: PlanOutcome
+    password: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare(*, url: str, people: int, seed: int, console: Console, day: date | None = None) -> Prepared:
+    """An empty database, a district of ``people``, and the plan of its first round."""
     settings = get_settings()
     timings: dict[str, float] = {}
-
     t = time.perf_counter()
     fresh_database(url)
     engine = make_engine(url)
@@ -70,31 +87,43 @@ def run_demo(*, url: str, people: int, seed: int, console: Console | None = None
         starts_at = datetime.combine(day or date.today() + timedelta(days=1), START_OF_SAMPLING)
         with unit_of_work(factory) as session:
             campaign = create_campaign(session=session, settings=settings, name="第1轮全员核酸检测 (演示)", starts_at=starts_at)
-            plan = make_naive_plan(session=session, settings=settings, campaign=campaign)
+            plan = make_plan(session=session, settings=settings, campaign=campaign)
             campaign_id = campaign.id
             password = DEMO_PASSWORD if settings.environment == "development" else secrets.token_urlsafe(12)
             create_user(session=session, username=DEMO_USER, display_name="区指挥部 HQ", role="command", password=password)
         timings["plan_seconds"] = time.perf_counter() - t
     console.print(f"[green]✓[/green] 方案 plan: {plan.sites} sites, {plan.desks} desks")
+    return Prepared(url, seed, engine, factory, district, campaign_id, plan, password, timings)
 
+
+def run_demo(*, url: str, people: int, seed: int, console: Console | None = None, day: date | None = None) -> dict[str, Any]:
+    """The whole round through the service layer, as fast as it goes; returns the summary."""
+    console = console or Console(stderr=True, quiet=True)
+    ready = prepare(url=url, people=people, seed=seed, console=console, day=day)
     t = time.perf_counter()
     with Progress(
         TextColumn("采样日 playing the day"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
-        task = bar.add_task("sites", total=plan.sites)
+        task = bar.add_task("sites", total=ready.plan.sites)
         played = play_day(
-            factory=factory,
-            campaign_id=campaign_id,
+            factory=ready.factory,
+            campaign_id=ready.campaign_id,
             rng=np.random.default_rng(seed),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    timings["play_seconds"] = time.perf_counter() - t
+    ready.timings["play_seconds"] = time.perf_counter() - t
+    try:
+        return summarise(ready, no_shows=played.no_shows)
+    finally:
+        ready.engine.dispose()
 
-    with unit_of_work(factory) as session:
-        campaign = session.get(Campaign, campaign_id)
+
+def summarise(ready: Prepared, *, no_shows: int) -> dict[str, Any]:
+    """The summary, counted from the database: what was really played."""
+    with unit_of_work(ready.factory) as session:
+        campaign = session.get(Campaign, ready.campaign_id)
         assert campaign is not None
         fig = round_figures(session=session, campaign=campaign)
-    engine.dispose()
     finish = fig.finish_minutes
     return {
         "people": fig.people,
@@ -107,14 +136,14 @@ def run_demo(*, url: str, people: int, seed: int, console: Console | None = None
         "results": fig.results,
         "positives": fig.positives,
         "retests_open": fig.retests_open,
-        "no_shows": played.no_shows,
-        "home_sampling": plan.home_sampling,
-        "staff_short": plan.staff_short,
+        "no_shows": no_shows,
+        "home_sampling": ready.plan.home_sampling,
+        "staff_short": ready.plan.staff_short,
         "finish_minutes": None if finish is None else round(finish, 1),
         "deadline_minutes": fig.deadline_minutes,
         "on_time": finish is not None and finish <= fig.deadline_minutes,
-        "campaign": campaign_id,
-        "login": {"username": DEMO_USER, "password": password},
-        "database": make_url(normalise_url(url)).render_as_string(hide_password=True),
-        **{k: round(v, 2) for k, v in timings.items()},
+        "campaign": ready.campaign_id,
+        "login": {"username": DEMO_USER, "password": ready.password},
+        "database": make_url(normalise_url(ready.url)).render_as_string(hide_password=True),
+        **{k: round(v, 2) for k, v in ready.timings.items()},
     }

@@ -1,1 +1,1 @@
-
+"""The round's report: HTML that prints well, and XLSX workbooks of its tables."""

@@ -13,6 +13,7 @@ from sweep.auth.policy import Can, can, require
 from sweep.auth.service import csrf_token
 from sweep.deps import SESSION_COOKIE, CurrentUser, SessionDep
 from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.web import i18n
 
 HERE = Path(__file__).parent
 
@@ -23,7 +24,13 @@ def _csrf(request: Request) -> dict[str, str | None]:
     return {"csrf_token": csrf_token(raw, key=request.app.state.settings.secret_key) if raw else None}
 
 
-templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_csrf])
+def _language(request: Request) -> dict[str, str]:
+    return {"lang": i18n.current.get()}
+
+
+templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_csrf, _language])
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 router = APIRouter(include_in_schema=False)
 
 
