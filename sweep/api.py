@@ -10,12 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from sweep import __version__
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
 from sweep.auth.ratelimit import RateLimiter
 from sweep.errors import DomainError, Unauthorized
+from sweep.web import i18n
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -54,16 +56,53 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
             return HTMLResponse(f"<p>{field}: {first['msg']}</p>", status_code=422)
         return JSONResponse(jsonable(body), status_code=422)
 
+    @app.exception_handler(DataError)
+    async def refused_by_database(request: Request, exc: DataError) -> Response:
+        # The last line of defence: a value the schema let through but the database cannot hold
+        # (an id past 32 bits, a NUL character). The request's transaction is already rolled back.
+        reason = "数值超出范围或含非法字符 (a value is out of range or holds a character the database refuses)"
+        return JSONResponse({"error": "invalid", "field": "request", "reason": reason}, status_code=422)
+
+    @app.middleware("http")
+    async def language(request: Request, call_next):  # type: ignore[no-untyped-def]
+        asked = request.query_params.get("lang")
+        token = i18n.current.set(i18n.choose(asked, request.cookies.get(i18n.COOKIE)))
+        try:
+            response = await call_next(request)
+        finally:
+            i18n.current.reset(token)
+        if asked in i18n.LANGUAGES:
+            response.set_cookie(i18n.COOKIE, asked, max_age=365 * 86400, samesite="lax")
+        return response
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     from sweep.auth.routes import router as auth_router
+    from sweep.coverage.keygroup_routes import router as keygroup_router
     from sweep.coverage.routes import router as coverage_router
+    from sweep.plan.routes import router as plan_router
+    from sweep.dashboard.routes import router as dashboard_router
+    from sweep.field.pages import router as terminal_router
+    from sweep.field.routes import router as field_router
+    from sweep.inspect.routes import router as inspect_router
+    from sweep.lab.routes import router as lab_router
+    from sweep.registry.routes import registry_router
+    from sweep.simulate.routes import router as simulate_router
     from sweep.web.pages import router as pages_router
 
     app.include_router(auth_router)
     app.include_router(coverage_router)
+    app.include_router(plan_router)
+    app.include_router(keygroup_router)
+    app.include_router(dashboard_router)
+    app.include_router(field_router)
+    app.include_router(lab_router)
+    app.include_router(inspect_router)
+    app.include_router(terminal_router)
+    app.include_router(registry_router)
+    app.include_router(simulate_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

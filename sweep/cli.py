@@ -16,13 +16,27 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from sweep.auth.cli import app as user_app
+from sweep.report.cli import report as report_command
 from sweep.config import get_settings
 from sweep.errors import DomainError
+from sweep.registry import cli as registry_cli
+from sweep.simulate import cli as simulate_cli
+from sweep.plan import cli as plan_cli
+from sweep.coverage import cli as coverage_cli
+from sweep.inspect import cli as inspect_cli
+from sweep.lab import cli as lab_cli
 
 app = typer.Typer(help="Sweep: plan and command a district-wide mass testing round (全员核酸检测).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.command("report")(report_command)
+registry_cli.register(app)  # sweep import …, sweep registry …
+simulate_cli.register(app)  # sweep simulate
+app.add_typer(plan_cli.app, name="plan")  # sweep plan, sweep plan export
+lab_cli.register(app)  # sweep lab …
+coverage_cli.register(app)  # sweep coverage …, sweep rounds …, sweep keygroups …
+inspect_cli.register(app)  # sweep inspect …
 console = Console(stderr=True)
 out = Console()
 
@@ -89,20 +103,33 @@ def db_current(
 def demo(
     people: Annotated[int, typer.Option(min=100, help="People in the synthetic district.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same district and day.")] = 1,
-    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the round's page when done.")] = True,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Play the day live over HTTP with the dashboard open, then keep serving.")
+    ] = True,
+    speed: Annotated[float, typer.Option(min=1, help="Live day's clock against the wall clock (360: six hours in a minute).")] = 360,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     database: Annotated[
         Optional[str], typer.Option(help="Database for the demo; it is emptied first. Default: sweep-demo.db here.")
     ] = None,
+    report_dir: Annotated[Path, typer.Option("--report-dir", help="Where the live demo writes the round's report.")] = Path("sweep-demo-report"),
     host: Annotated[Optional[str], typer.Option(help="Address to serve on (default: SWEEP_HOST).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to serve on (default: SWEEP_PORT).")] = None,
 ) -> None:
-    """Generate a district, plan a round, play its day, print the summary and serve the page."""
-    from sweep.demo.run import run_demo
+    """Generate a district and plan a round; play its day (live over HTTP, or at once with --no-serve); summarise."""
+    from sweep.demo.run import prepare, run_demo
 
     url = database or f"sqlite:///{Path.cwd() / 'sweep-demo.db'}"
+    settings = get_settings()
     try:
-        summary = run_demo(url=url, people=people, seed=seed, console=console)
+        if not serve:
+            summary = run_demo(url=url, people=people, seed=seed, console=console)
+        else:
+            from sweep.demo.live import run_live
+
+            ready = prepare(url=url, people=people, seed=seed, console=console)
+            summary, server = run_live(
+                ready=ready, host=host or settings.host, port=port or settings.port, speed=speed, report_dir=report_dir, console=console
+            )
     except DomainError as exc:
         fail(exc)
         return
@@ -112,9 +139,12 @@ def demo(
     else:
         _print_summary(summary)
     if serve:
-        login = summary["login"]
-        console.print(f"登录 log in: [bold]{login['username']}[/bold] / [bold]{login['password']}[/bold]")
-        _serve(url, host, port)
+        console.print(f"[green]报告 report:[/green] {', '.join(summary['report'])}")
+        console.print(f"[green]serving {summary['url']}/dashboard[/green] (Ctrl+C to stop)")
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            server.stop()
 
 
 def _print_summary(summary: dict) -> None:

@@ -47,10 +47,44 @@ class Settings(BaseSettings):
     slot_minutes: int = Field(default=30, gt=0)
     # 15-minute walking circle (采样圈); about 1,000 m at a walking pace.
     max_walk_m: float = Field(default=1000.0, gt=0)
+    # The plan (sweep plan): queueing target, rotation, transport limit, spares, solver time.
+    wait_target_minutes: float = Field(default=10.0, gt=0, description="Mean wait in line a site is sized for.")
+    sampler_rotation_minutes: int = Field(default=120, gt=0, description="A sampler's longest stretch in gear (heat, 2022).")
+    sample_wait_limit_minutes: int = Field(default=120, gt=0, description="Longest a sample waits before leaving for the lab.")
+    spare_fraction: float = Field(default=0.10, ge=0, le=1, description="Spare swabs and tubes for breakage and re-swabs.")
+    staff_ready_before_minutes: int = Field(default=60, ge=0, description="Staff in place before sampling opens.")
+    plan_time_limit_seconds: float = Field(default=30.0, gt=0, description="Time the site placement may take.")
+    # The simulation of the day (sweep simulate); sources and reasons in docs/configuration.md.
+    sim_runs: int = Field(default=200, ge=1, le=100_000, description="Simulated days per Monte Carlo estimate.")
+    sim_p_target: float = Field(default=0.95, gt=0, lt=1, description="P(done by the deadline) each site must reach.")
+    sim_no_show: float = Field(default=0.012, ge=0, lt=1, description="Share of the called who never come.")
+    sim_late_share: float = Field(default=0.3, ge=0, lt=1, description="Share who come after their slot opens plus a delay.")
+    sim_late_mean_minutes: float = Field(default=8.0, ge=0, description="Mean delay of those late (exponential).")
+    sim_late_max_minutes: float = Field(default=60.0, gt=0, description="Latest a late person still comes.")
+    sim_early_share: float = Field(default=0.1, ge=0, lt=1, description="Share who come before their slot.")
+    sim_early_mean_minutes: float = Field(default=10.0, ge=0, description="Mean lead of those early (exponential).")
+    sim_walk_in_share: float = Field(default=0.02, ge=0, description="Walk-ins not on a site's list, per person called.")
+    sim_swab_cv: float = Field(default=0.3, ge=0, description="Coefficient of variation of the swab time (gamma).")
+    sim_tube_seal_seconds: float = Field(default=20.0, ge=0, description="Seal a full tube and scan a new one.")
+    sim_changeover_minutes: float = Field(default=10.0, ge=0, description="Desk pause when one sampler relieves another.")
+    sim_break_every_minutes: float = Field(default=60.0, gt=0, description="Time between a sampler's short breaks.")
+    sim_break_minutes: float = Field(default=0.0, ge=0, description="Length of a short break (0: none).")
+    sim_handover_minutes: float = Field(default=5.0, ge=0, description="From a full box to its hand-over to the courier.")
+    sim_transit_minutes: float = Field(default=40.0, ge=0, description="Mean trip from a site to the lab.")
+    sim_transit_cv: float = Field(default=0.3, ge=0, description="Coefficient of variation of the trip (gamma).")
+    sim_lab_tubes_per_hour: float = Field(default=4000.0, gt=0, description="Tubes the round's labs take in per hour.")
+    sim_lab_turnaround_minutes: float = Field(default=150.0, ge=0, description="From intake to a tube's result.")
 
     # Login guessing: at most this many attempts per account and per address in the window.
     login_attempts: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=300, gt=0)
+    # A resident's own result: look-ups per ID number and per address in the window.
+    resident_attempts: int = Field(default=5, ge=1)
+    resident_window_seconds: int = Field(default=900, gt=0)
+
+    # The dashboard's map draws the district's own GeoJSON; a tile server is optional.
+    map_tile_url: str | None = Field(default=None, description="e.g. https://tiles.example/{z}/{x}/{y}.png")
+    dashboard_poll_seconds: int = Field(default=5, ge=1, le=300)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

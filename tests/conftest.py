@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -118,6 +119,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
         terminalreporter.line(f"PostgreSQL: database tests ran on {_pg_state['used']} (dropped afterwards)")
 
 
+@contextmanager
+def scratch_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test or module, dropped afterwards."""
+    request.getfixturevalue("pg_url")  # skips (or fails under CI) when there is no server
+    admin_engine = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"sweep_empty_{uuid.uuid4().hex[:10]}"
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(_admin_url()).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_engine.dispose()
+
+
 @pytest.fixture
 def empty_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """An empty database of the backend named by the test's ``backend`` parameter."""
@@ -125,12 +142,5 @@ def empty_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    request.getfixturevalue("pg_url")  # skips (or fails under CI) when there is no server
-    admin_engine = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
-    name = f"sweep_empty_{uuid.uuid4().hex[:10]}"
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(_admin_url()).set(database=name).render_as_string(hide_password=False)
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin_engine.dispose()
+    with scratch_postgres(request) as url:
+        yield url

@@ -23,18 +23,24 @@ class Can(StrEnum):
     PLAN = "plan"  # make and change the plan of a round
     INSPECT = "inspect"  # supervision visits and findings
     VIEW_ROUND = "view_round"  # the round's figures, coverage, map
+    FOLLOW_UP = "follow_up"  # exemptions and home-sampling tasks (the offices' door-to-door work)
+    RECTIFY = "rectify"  # report a finding put right (a site leader at their own site)
+    KEY_GROUPS = "key_groups"  # key-group workplaces, members, schedules and their tests
     MANAGE_USERS = "manage_users"
 
 
 POLICY: dict[str, frozenset[Can]] = {
     "admin": frozenset(Can),
-    "command": frozenset({Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.PLAN, Can.VIEW_ROUND, Can.RESULTS, Can.CHECK_IN}),
-    "office": frozenset({Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.VIEW_ROUND, Can.CHECK_IN}),
-    "site_leader": frozenset({Can.SCAN, Can.CHECK_IN, Can.HAND_OVER, Can.SEE_CONTACTS, Can.VIEW_ROUND}),
+    "command": frozenset(
+        {Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.PLAN, Can.VIEW_ROUND, Can.RESULTS, Can.CHECK_IN, Can.FOLLOW_UP,
+         Can.RECTIFY, Can.KEY_GROUPS}
+    ),
+    "office": frozenset({Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.VIEW_ROUND, Can.CHECK_IN, Can.FOLLOW_UP}),
+    "site_leader": frozenset({Can.SCAN, Can.CHECK_IN, Can.HAND_OVER, Can.SEE_CONTACTS, Can.VIEW_ROUND, Can.RECTIFY}),
     "site_staff": frozenset({Can.SCAN, Can.CHECK_IN, Can.HAND_OVER}),
     "courier": frozenset({Can.HAND_OVER}),
     "lab": frozenset({Can.RECEIVE, Can.RESULTS}),
-    "inspector": frozenset({Can.INSPECT, Can.VIEW_ROUND}),
+    "inspector": frozenset({Can.INSPECT, Can.RECTIFY, Can.VIEW_ROUND}),
 }
 
 ROLE_LABELS_ZH = {

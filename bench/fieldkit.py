@@ -1,0 +1,240 @@
+"""Shared by bench/ingest.py and bench/crash.py: a round in a fresh database, terminals' tokens,
+the real server as a subprocess on 127.0.0.1, and simulated terminals over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, make_url, select, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sweep import migrate  # noqa: E402
+from sweep.auth.service import create_user, issue_token  # noqa: E402
+from sweep.config import Settings  # noqa: E402
+from sweep.db import make_engine, make_session_factory, normalise_url, unit_of_work  # noqa: E402
+from sweep.demo.district import generate_district  # noqa: E402
+from sweep.demo.load import load_district  # noqa: E402
+from sweep.plan.models import PlanSite  # noqa: E402
+from sweep.plan.service import create_campaign, make_naive_plan  # noqa: E402
+
+KEY = "bench-secret-key"
+PG_ADMIN = os.environ.get("SWEEP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def fresh_database(kind: str) -> Iterator[str]:
+    """An empty database of the kind asked for, removed afterwards."""
+    if kind == "sqlite":
+        folder = tempfile.mkdtemp(prefix="sweep-bench-")
+        yield f"sqlite:///{folder}/bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(folder, "bench.db" + suffix).unlink(missing_ok=True)
+        os.rmdir(folder)
+        return
+    admin = create_engine(normalise_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
+    name = f"sweep_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(normalise_url(PG_ADMIN)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Terminal:
+    site_id: int
+    token: str
+    numbers: list[str]
+
+
+@dataclass
+class Round:
+    url: str
+    campaign_id: int
+    terminals: list[Terminal]
+
+
+def prepare(url: str, *, terminals: int, people: int, seed: int = 1) -> Round:
+    """Schema, a district, a planned round that started an hour ago, one site user per terminal."""
+    migrate.upgrade(url)
+    settings = Settings(database_url=url, secret_key=KEY)
+    engine = make_engine(url)
+    district = generate_district(people=people, seed=seed)
+    with engine.begin() as conn:
+        load_district(conn, district, key=KEY)
+    numbers = list(district.people.id_number)
+    share = len(numbers) // terminals
+    out: list[Terminal] = []
+    with unit_of_work(make_session_factory(engine)) as session:
+        campaign = create_campaign(session=session, settings=settings, name="基准测试轮", starts_at=datetime.now() - timedelta(hours=1))
+        make_naive_plan(session=session, settings=settings, campaign=campaign)
+        sites = session.scalars(select(PlanSite.id).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).all()
+        for k in range(terminals):
+            site = sites[k % len(sites)]
+            user = create_user(session=session, username=f"bench-{k}", display_name=f"终端{k}", role="site_staff", plan_site_id=site)
+            token = issue_token(session=session, user=user, kind="api", label=f"bench terminal {k}")
+            out.append(Terminal(site, token, numbers[k * share : (k + 1) * share]))
+        campaign_id = campaign.id
+    engine.dispose()
+    return Round(url, campaign_id, out)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``uvicorn sweep.api:create_app`` in its own process group, so kill -9 takes its workers too."""
+
+    def __init__(self, url: str, *, workers: int, port: int | None = None) -> None:
+        self.url = url
+        self.workers = workers
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        env = {**os.environ, "SWEEP_DATABASE_URL": self.url, "SWEEP_SECRET_KEY": KEY, "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "sweep.api:create_app", "--host", "127.0.0.1",
+               "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"]
+        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the server did not come up")
+
+    def kill(self) -> None:
+        """kill -9, the whole group: no shutdown, no flush, as a power cut would leave it."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@dataclass
+class Tally:
+    scans: int = 0
+    errors: int = 0
+    requests: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    acknowledged: set[str] = field(default_factory=set)
+    retries: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def failed(self, what: str) -> None:
+        if len(self.examples) < 3:
+            self.examples.append(what[:300])
+
+
+class Desk:
+    """One terminal's stream of work: tubes of ``pool`` people, sent in batches of ``batch`` scans."""
+
+    def __init__(self, campaign_id: int, terminal: Terminal, index: int, *, batch: int, pool: int = 10) -> None:
+        self.terminal = terminal
+        self.api = f"/api/campaigns/{campaign_id}/sites/{terminal.site_id}"
+        self.headers = {"authorization": f"Bearer {terminal.token}"}
+        self.index = index
+        self.batch = batch
+        self.pool = pool
+        self.next_person = 0
+        self.tube_no = 0
+        self.in_tube = pool  # no tube open yet
+
+    def exhausted(self) -> bool:
+        return self.next_person + self.batch > len(self.terminal.numbers)
+
+    def plan(self) -> tuple[list[str], list[dict]]:
+        """The tubes to open and the scans of the next batch."""
+        opens: list[str] = []
+        scans: list[dict] = []
+        now = datetime.now().isoformat()
+        for _ in range(self.batch):
+            if self.in_tube >= self.pool:
+                self.tube_no += 1
+                self.in_tube = 0
+                opens.append(f"BENCH-{self.index}-{self.tube_no:06d}")
+            code = f"BENCH-{self.index}-{self.tube_no:06d}"
+            scans.append({"client_uuid": str(uuid.uuid4()), "tube_code": code, "id_number": self.terminal.numbers[self.next_person],
+                          "sampled_at": now})
+            self.next_person += 1
+            self.in_tube += 1
+        return opens, scans
+
+
+async def send(client: httpx.AsyncClient, desk: Desk, opens: list[str], scans: list[dict], tally: Tally) -> None:
+    """Send a batch of scans with the tubes it opens, as the terminal does; a batch of one opens
+    its tube first and uses the single-scan endpoint."""
+    for code in opens if len(scans) == 1 else ():
+        r = await client.post(desk.api + "/tubes", json={"code": code}, headers=desk.headers)
+        tally.requests += 1
+        if r.status_code not in (200, 201):
+            raise httpx.HTTPStatusError(f"open {code}: {r.status_code}", request=r.request, response=r)
+    t = time.perf_counter()
+    if len(scans) == 1:
+        r = await client.post(desk.api + "/scans", json=scans[0], headers=desk.headers)
+        if r.status_code >= 500:
+            raise httpx.HTTPStatusError(f"scan: {r.status_code}", request=r.request, response=r)
+        results = [{"client_uuid": scans[0]["client_uuid"], "status": "error" if r.status_code >= 400 else r.json()["status"]}]
+    else:
+        tubes = [{"code": code} for code in opens]
+        r = await client.post(desk.api + "/scans/batch", json={"tubes": tubes, "scans": scans}, headers=desk.headers)
+        if r.status_code != 200:
+            raise httpx.HTTPStatusError(f"batch: {r.status_code}", request=r.request, response=r)
+        results = r.json()["results"]
+    tally.latencies_ms.append((time.perf_counter() - t) * 1000)
+    tally.requests += 1
+    for item in results:
+        if item["status"] == "error":
+            tally.errors += 1
+            tally.failed(str(item.get("error")))
+        else:
+            tally.scans += 1
+            tally.acknowledged.add(item["client_uuid"])
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def client(connections: int) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=httpx.Timeout(30.0), limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections))
+
+
+__all__ = ["Desk", "Round", "Server", "Tally", "asyncio", "client", "fresh_database", "percentile", "prepare", "send"]
