@@ -27,12 +27,16 @@ def plan(
     time_limit: Annotated[Optional[float], typer.Option(min=1, help="Seconds for site placement (default: SWEEP_PLAN_TIME_LIMIT_SECONDS).")] = None,
     new_round: Annotated[bool, typer.Option("--new-round", help="Start the next round from the latest one's sites.")] = False,
     starts_at: Annotated[Optional[str], typer.Option(help="Start of sampling for a new campaign, 'YYYY-MM-DD HH:MM'.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated days that check the deadline.")] = 1,
 ) -> None:
     """Make the plan of the latest (or named) round and store it; differences from the last round are shown."""
     if ctx.invoked_subcommand is not None:
         return
     from sweep.cli import console, fail, session_scope
     from sweep.config import get_settings
+    import numpy as np
+
+    from sweep.plan.deadline import check_deadline
     from sweep.plan.planning import make_plan
     from sweep.plan.service import choose_campaign
 
@@ -48,10 +52,12 @@ def plan(
                 outcome = make_plan(session=session, settings=settings, campaign=current, max_sites=max_sites,
                                     max_samplers=max_samplers, time_limit=time_limit,
                                     progress=lambda msg: status.update(f"制定方案 planning: {msg}"))
+                status.update(f"模拟检验 checking the deadline over {settings.sim_runs} simulated days…")
+                deadline = check_deadline(session=session, settings=settings, campaign=current, rng=np.random.default_rng(seed))
     except DomainError as exc:
         fail(exc)
         return
-    data = {**outcome.as_json(), "created_campaign": created}
+    data = {**outcome.as_json(), "created_campaign": created, "deadline_check": deadline.as_json()}
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         sys.stdout.flush()
@@ -100,6 +106,15 @@ def _print(data: dict[str, Any]) -> None:
     for s in data["shortfalls"][:20]:
         roles = ", ".join(f"{k} {v}" for k, v in s.items() if k not in ("site", "name"))
         out.print(f"[red]缺员 short[/red] {s['name']} ({s['site']}): {roles}")
+    check = data["deadline_check"]
+    out.print(f"按时完成 on time: 最差采样点 worst site P = {check['p_min_site']:.1%}, 全部采样点 all sites P = {check['p_all_sites']:.1%} "
+              f"({check['runs']} simulated days, target {check['p_target']:.0%} a site)")
+    for c in check["desks_added"]:
+        out.print(f"[green]加台 desks added[/green] {c['site']}: {c['desks_before']} → {c['desks_after']} "
+                  f"(P {c['p_before']:.0%} → {c['p_after']:.0%}); the roster needs a registrar and two samplers for each")
+    for c in check["still_short"]:
+        out.print(f"[red]仍难按时 still short[/red] {c['site']}: {c['desks_after']} desks (its space's most) reach P {c['p_after']:.0%}; "
+                  "call fewer people to it or open a site nearby")
     if data["diff"]:
         d = data["diff"]
         out.print(f"与第{d['previous_campaign']}号轮次相比 vs campaign {d['previous_campaign']}: 保留 kept {d['sites_kept']}, "
