@@ -78,14 +78,24 @@ def settings() -> Settings:
     return Settings(database_url="sqlite://", secret_key="test-secret")
 
 
-@pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session whose every change, commits included, is rolled back after the test."""
+@contextmanager
+def rolled_back_session(engine: Engine) -> Iterator[Session]:
+    """A session whose every change, commits and savepoints included, is rolled back at the end."""
     with engine.connect() as conn:
         outer = conn.begin()
+        if conn.dialect.name == "sqlite":
+            # The driver starts SQLite's transaction lazily, at the first write; a SAVEPOINT sent
+            # first would open (and its RELEASE commit) a real transaction. Begin it now.
+            conn.exec_driver_sql("BEGIN")
         with Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
             yield s
         outer.rollback()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with rolled_back_session(engine) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")
