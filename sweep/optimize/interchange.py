@@ -117,10 +117,16 @@ def solve_uncapacitated(problem: PlacementProblem, *, deadline: float, start: np
         if len(movable) == 0 or len(closed) == 0:
             break
         trial[rng.choice(movable, size=min(k, len(movable)), replace=False)] = False
-        trial[rng.choice(closed, size=min(k, len(closed)), replace=False)] = True
+        # Re-open among the sites that would gain most now, not anywhere: a kick that lands near good ground.
+        c1 = cost[:, trial].min(axis=1) if trial.any() else np.full(len(cost), BIG)
+        gain = np.maximum(c1[:, None] - cost, 0.0).sum(axis=0)
+        gain[trial] = -1.0
+        top = np.argsort(-gain, kind="stable")[: max(k, 8)]
+        trial[rng.choice(top, size=min(k, len(top)), replace=False)] = True
         trial = _descend(cost, trial, fixed, deadline)
         c = _cost_of(cost, trial)
-        if c < best_cost - 1e-9:
+        # Equal cost moves on: a plateau walked is a wider search than a plateau stood on.
+        if c <= best_cost + 1e-9:
             best, best_cost = trial, c
     if problem.extra_site_cost is not None:
         best = _add_while_it_pays(cost, best, problem.extra_site_cost)
