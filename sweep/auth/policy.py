@@ -20,6 +20,7 @@ class Can(StrEnum):
     SEE_CONTACTS = "see_contacts"  # names with phone numbers and addresses
     REVEAL_ID = "reveal_id"  # full ID numbers (audited)
     EXPORT = "export"  # spreadsheets of personal data (audited)
+    IMPORT = "import"  # load the registry from the communities' spreadsheets
     PLAN = "plan"  # make and change the plan of a round
     INSPECT = "inspect"  # supervision visits and findings
     VIEW_ROUND = "view_round"  # the round's figures, coverage, map
@@ -32,10 +33,10 @@ class Can(StrEnum):
 POLICY: dict[str, frozenset[Can]] = {
     "admin": frozenset(Can),
     "command": frozenset(
-        {Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.PLAN, Can.VIEW_ROUND, Can.RESULTS, Can.CHECK_IN, Can.FOLLOW_UP,
+        {Can.IMPORT, Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.PLAN, Can.VIEW_ROUND, Can.RESULTS, Can.CHECK_IN, Can.FOLLOW_UP,
          Can.RECTIFY, Can.KEY_GROUPS}
     ),
-    "office": frozenset({Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.VIEW_ROUND, Can.CHECK_IN, Can.FOLLOW_UP}),
+    "office": frozenset({Can.IMPORT, Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT, Can.VIEW_ROUND, Can.CHECK_IN, Can.FOLLOW_UP}),
     "site_leader": frozenset({Can.SCAN, Can.CHECK_IN, Can.HAND_OVER, Can.SEE_CONTACTS, Can.VIEW_ROUND, Can.RECTIFY}),
     "site_staff": frozenset({Can.SCAN, Can.CHECK_IN, Can.HAND_OVER}),
     "courier": frozenset({Can.HAND_OVER}),

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from sweep.deps import SessionDep, SettingsDep
+from sweep.auth.policy import Can, require
+from sweep.deps import Allowed, CurrentUser, SessionDep, SettingsDep
 from sweep.registry import geojson, importer, summary
 from sweep.registry.export import export_bytes
 from sweep.registry.lookup import community_scope
@@ -25,6 +26,7 @@ def upload(
     kind: Kind,
     session: SessionDep,
     settings: SettingsDep,
+    user: Allowed(Can.IMPORT),  # type: ignore[valid-type]
     file: Annotated[UploadFile, File(description="CSV (UTF-8, UTF-8 BOM, GBK/GB18030), XLSX or GeoJSON")],
     community: Annotated[str | None, Form(description="Limit the import to one community (its code)")] = None,
 ) -> ImportReportRead:
@@ -35,13 +37,13 @@ def upload(
 
 
 @router.get("/imports/{import_id}", response_model=ImportReportRead)
-def import_report(import_id: int, session: SessionDep) -> ImportReportRead:
+def import_report(import_id: int, session: SessionDep, user: Allowed(Can.IMPORT)) -> ImportReportRead:  # type: ignore[valid-type]
     stored = importer.get_import(session=session, import_id=import_id).report
     return ImportReportRead(**{k: v for k, v in stored.items() if k in ImportReportRead.model_fields})
 
 
 @router.get("/imports/{import_id}/rejected.xlsx")
-def import_rejected(import_id: int, session: SessionDep) -> Response:
+def import_rejected(import_id: int, session: SessionDep, user: Allowed(Can.IMPORT)) -> Response:  # type: ignore[valid-type]
     """The rejected rows as an XLSX with a reason column (ID numbers masked)."""
     record = importer.get_import(session=session, import_id=import_id)
     return Response(rejected_xlsx(record.report), media_type=XLSX,
@@ -49,13 +51,14 @@ def import_rejected(import_id: int, session: SessionDep) -> Response:
 
 
 @router.get("/summary", response_model=RegistrySummaryRead)
-def registry_summary(session: SessionDep, community: str | None = None) -> RegistrySummaryRead:
+def registry_summary(session: SessionDep, user: Allowed(Can.VIEW_ROUND), community: str | None = None) -> RegistrySummaryRead:  # type: ignore[valid-type]
     return RegistrySummaryRead(**summary.registry_summary(session=session, community_code=community))
 
 
 @router.get("/map")
 def map_layer(
     session: SessionDep,
+    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
     level: Annotated[Literal["grid", "building"], Query(description="grid polygons or building points")] = "grid",
     community: str | None = None,
 ) -> JSONResponse:
@@ -68,6 +71,7 @@ def map_layer(
 def export(
     session: SessionDep,
     settings: SettingsDep,
+    user: Allowed(Can.EXPORT),  # type: ignore[valid-type]
     community: str | None = None,
     format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
@@ -76,7 +80,7 @@ def export(
 
     scope = community_scope(session, community)
     data = export_bytes(session=session, community=scope, fmt=format, key=settings.secret_key)
-    audit(session=session, user_id=None, action="registry.export", entity="community", entity_id=scope.id if scope else None,
+    audit(session=session, user_id=user.id, action="registry.export", entity="community", entity_id=scope.id if scope else None,
           detail={"people": data.count, "format": format, "full_id_numbers": False})
     name = f"registry-{community or 'all'}.{format}"
     media = XLSX if format == "xlsx" else "text/csv; charset=utf-8"
@@ -84,8 +88,10 @@ def export(
 
 
 @pages.get("/registry/map", response_class=HTMLResponse)
-def map_page(request: Request, session: SessionDep, community: str | None = None) -> HTMLResponse:
+def map_page(request: Request, session: SessionDep, user: CurrentUser, community: str | None = None) -> HTMLResponse:
     from sweep.registry.mapsvg import SHADES, draw
+
+    require(user, Can.VIEW_ROUND)
     from sweep.web.pages import templates
 
     grids = geojson.map_layer(session=session, level="grid", community_code=community)

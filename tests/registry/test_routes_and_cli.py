@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from sweep import migrate
 from sweep.api import create_app
+from sweep.auth.service import create_user
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.demo.district import generate_district
@@ -47,7 +48,18 @@ def test_the_registry_through_the_api(empty_database):
     p_rows[10][1] = p_rows[10][1][:17] + ("1" if p_rows[10][1][17] != "1" else "2")
     p_rows[20][2] = "call me"
     app = create_app(settings=Settings(database_url=empty_database, secret_key=KEY))
+    with unit_of_work(make_session_factory(app.state.engine)) as session:
+        create_user(session=session, username="hq", display_name="指挥部", role="command", password="registry password")
+        create_user(session=session, username="lab", display_name="检测机构", role="lab", password="registry password")
     with TestClient(app) as client:
+        # Personal data behind a log-in: nobody anonymous, and not a lab.
+        assert client.get("/api/registry/summary").status_code == 401
+        assert client.get("/api/registry/export").status_code == 401
+        lab = client.post("/api/auth/token", json={"username": "lab", "password": "registry password"}).json()["token"]
+        assert client.get("/api/registry/export", headers={"authorization": f"Bearer {lab}"}).status_code == 403
+        token = client.post("/api/auth/token", json={"username": "hq", "password": "registry password"}).json()["token"]
+        client.headers["authorization"] = f"Bearer {token}"
+        client.cookies.clear()
         r = client.post("/api/registry/imports/buildings", files={"file": ("楼栋.csv", csv_bytes(b_header, b_rows), "text/csv")})
         assert r.status_code == 200, r.text
         assert r.json()["imported"] == len(b_rows)
