@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
-import tempfile
 import time
-import uuid
 
-from sqlalchemy import create_engine, make_url, text
+from fieldkit import fresh_database
 
 from sweep import migrate
-from sweep.db import make_engine, normalise_url
+from sweep.db import make_engine
 from sweep.demo.district import generate_district
 from sweep.demo.load import load_district
-
-PG_ADMIN = os.environ.get("SWEEP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def main() -> None:
@@ -33,17 +28,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
-    admin = None
-    tmp = tempfile.TemporaryDirectory()
-    if args.db == "sqlite":
-        url = f"sqlite:///{tmp.name}/bench.db"
-    else:
-        admin = create_engine(normalise_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
-        name = f"sweep_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(normalise_url(PG_ADMIN)).set(database=name).render_as_string(hide_password=False)
-    try:
+    with fresh_database(args.db) as url:
         migrate.upgrade(url)
         engine = make_engine(url)
         t0 = time.perf_counter()
@@ -53,11 +38,6 @@ def main() -> None:
             load_district(conn, district, key="bench-secret")
         t2 = time.perf_counter()
         engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        tmp.cleanup()
     result = {
         "db": args.db,
         "people": args.people,
