@@ -23,7 +23,6 @@ from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.registry.models import Building, Community, Grid, Office, Person
 
 LEVELS = ("office", "community", "grid", "building")
-_CHUNK = 10_000  # bound parameters per IN list; SQLite allows 32,766
 STATUSES = ("resulted", "sampled", "exempt", "missing")
 
 
@@ -328,30 +327,31 @@ def missing_list(
 ) -> list[MissingPerson]:
     """Everyone due with no sample this round, for door-to-door follow-up (未检人员名单).
 
-    The ids come from the missing set kept by the tallies; only those few are then read in full.
+    The query starts from the missing set kept by the tallies, so only those few people are read.
     """
     tallies.refresh(session=session, campaign=campaign)
-    ids = list(session.scalars(missing_query(
+    ids = missing_query(
         campaign=campaign, community_id=_area_id(session, Community, community_code, "community"),
         grid_id=_area_id(session, Grid, grid_code, "grid"), building_id=_area_id(session, Building, building_code, "building"),
         office_id=office_id,
-    )))
-    rows = []
-    for i in range(0, len(ids), _CHUNK):
-        rows += session.execute(
-            select(
-                Community.code, Building.code, Person.id, Person.name, Person.id_masked, Office.name, Community.name, Building.name,
-                Person.unit, Person.room, Person.home_sampling, Grid.name, Building.code, Person.phone, HomeSamplingTask.status,
-            )
-            .join(Building, Building.id == Person.building_id)
-            .join(Grid, Grid.id == Person.grid_id)
-            .join(Community, Community.id == Person.community_id)
-            .join(Office, Office.id == Person.office_id)
-            .outerjoin(HomeSamplingTask, and_(HomeSamplingTask.person_id == Person.id, HomeSamplingTask.campaign_id == campaign.id))
-            .where(Person.id.in_(ids[i : i + _CHUNK]))
-        ).all()
-    rows.sort(key=lambda r: (r[0], r[1], r[8] is not None, r[8] or 0, r[9] or "", r[2]))
-    return [MissingPerson(*row[2:]) for row in rows[:limit]]
+    ).subquery()
+    query = (
+        select(
+            Person.id, Person.name, Person.id_masked, Office.name, Community.name, Building.name, Person.unit, Person.room,
+            Person.home_sampling, Grid.name, Building.code, Person.phone, HomeSamplingTask.status,
+        )
+        .select_from(ids)
+        .join(Person, Person.id == ids.c.person_id)
+        .join(Building, Building.id == Person.building_id)
+        .join(Grid, Grid.id == Person.grid_id)
+        .join(Community, Community.id == Person.community_id)
+        .join(Office, Office.id == Person.office_id)
+        .outerjoin(HomeSamplingTask, and_(HomeSamplingTask.person_id == Person.id, HomeSamplingTask.campaign_id == campaign.id))
+        .order_by(Community.code, Building.code, Person.unit, Person.room, Person.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [MissingPerson(*row) for row in session.execute(query)]
 
 
 __all__ = [
