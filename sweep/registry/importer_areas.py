@@ -120,6 +120,17 @@ def _changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [getattr(obj, k), v] for k, v in values.items() if getattr(obj, k) != v}
 
 
+def unique_code(raw: str | None, *, seen: dict[str, int], row: int, longest: int, what: str, what_en: str) -> str:
+    """A row's code: present, not too long, and not already on an earlier row of the file."""
+    code = fold(raw)
+    if not code or len(code) > longest:
+        raise BadCell(f"{what}编码为空或超过{longest}个字符 ({what_en} code missing or longer than {longest})", field="code")
+    if code in seen:
+        raise BadCell(f"与第{seen[code]}行重复 (duplicate of row {seen[code]})", field="code")
+    seen[code] = row
+    return code
+
+
 def _record(session: Session, report: ImportReport, user_id: int | None, entity: str, obj: Any,
             values: dict[str, Any]) -> None:
     """Insert, update with the change audited, or leave alone: the same row twice changes nothing."""
@@ -150,12 +161,7 @@ def import_buildings(*, session: Session, rows: Iterable[Row], report: ImportRep
         report.rows += 1
         get = lambda name: header.get(cells, name)  # noqa: E731
         try:
-            code = fold(get("code"))
-            if not code or len(code) > 48:
-                raise BadCell("楼栋编码为空或超过48个字符 (building code missing or longer than 48)", field="code")
-            if code in seen:
-                raise BadCell(f"与第{seen[code]}行重复 (duplicate of row {seen[code]})", field="code")
-            seen[code] = number
+            code = unique_code(get("code"), seen=seen, row=number, longest=48, what="楼栋", what_en="building")
             comm = fold(get("community"))
             community_id = maker.community(comm, fold(get("community_name")), fold(get("office")), fold(get("office_name"))) if comm or community else None
             grid_id = maker.grid(fold(get("grid")), fold(get("grid_name")), community_id)
@@ -192,12 +198,7 @@ def import_grids(*, session: Session, rows: Iterable[Row], report: ImportReport,
         report.rows += 1
         get = lambda name: header.get(cells, name)  # noqa: E731
         try:
-            code = fold(get("code"))
-            if not code or len(code) > 40:
-                raise BadCell("网格编码为空或超过40个字符 (grid code missing or longer than 40)", field="code")
-            if code in seen:
-                raise BadCell(f"与第{seen[code]}行重复 (duplicate of row {seen[code]})", field="code")
-            seen[code] = number
+            code = unique_code(get("code"), seen=seen, row=number, longest=40, what="网格", what_en="grid")
             community_id = maker.community(fold(get("community")), fold(get("community_name")), fold(get("office")),
                                            fold(get("office_name")))
             geometry = _geometry(get("geometry"))

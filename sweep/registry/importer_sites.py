@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sweep.registry.fields import BadCell, fold, parse_float, parse_int, parse_phone
 from sweep.registry.headers import Row
-from sweep.registry.importer_areas import _record, _rows, parse_kind, parse_lon_lat
+from sweep.registry.importer_areas import _record, _rows, parse_kind, parse_lon_lat, unique_code
 from sweep.registry.lookup import load_areas
 from sweep.registry.models import CandidateSite, Community, Staff
 from sweep.registry.report import ImportReport
@@ -55,12 +55,7 @@ def import_sites(*, session: Session, rows: Iterable[Row], report: ImportReport,
         report.rows += 1
         get = lambda name: header.get(cells, name)  # noqa: E731
         try:
-            code = fold(get("code"))
-            if not code or len(code) > 48:
-                raise BadCell("采样点编码为空或超过48个字符 (site code missing or longer than 48)", field="code")
-            if code in seen:
-                raise BadCell(f"与第{seen[code]}行重复 (duplicate of row {seen[code]})", field="code")
-            seen[code] = number
+            code = unique_code(get("code"), seen=seen, row=number, longest=48, what="采样点", what_en="site")
             name = fold(get("name"))
             if not name:
                 raise BadCell("采样点名称为空 (site name missing)", field="name")
