@@ -206,11 +206,11 @@ def status(
 ) -> None:
     """The round's figures: sampled, coverage, tubes, boxes, results, finish time."""
     from sweep.coverage.service import round_figures
-    from sweep.plan.service import get_campaign, parse_campaign_ref
+    from sweep.plan.service import campaign_by_ref
 
     try:
         with session_scope() as session:
-            current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+            current = campaign_by_ref(session=session, ref=campaign)
             fig = round_figures(session=session, campaign=current)
     except DomainError as exc:
         fail(exc)

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from sweep.errors import DomainError
+from sweep.plan.service import campaign_by_ref
 
 coverage_app = typer.Typer(help="Coverage and the missing list (应检尽检、未检人员名单).", no_args_is_help=True)
 rounds_app = typer.Typer(help="Round over round (多轮起底式).", no_args_is_help=True)
@@ -33,12 +34,6 @@ def _print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
 
-def _campaign(session, ref: str):  # type: ignore[no-untyped-def]
-    from sweep.plan.service import get_campaign, parse_campaign_ref
-
-    return get_campaign(session=session, campaign_id=parse_campaign_ref(ref))
-
-
 @coverage_app.command("table")
 def table_command(
     campaign: CampaignOpt = "latest",
@@ -51,7 +46,7 @@ def table_command(
 
     try:
         with session_scope() as session:
-            rows = coverage_by(session=session, campaign=_campaign(session, campaign), level=by)
+            rows = coverage_by(session=session, campaign=campaign_by_ref(session=session, ref=campaign), level=by)
     except DomainError as exc:
         fail(exc)
         return
@@ -84,7 +79,7 @@ def missing_command(
 
     try:
         with session_scope() as session:
-            current = _campaign(session, campaign)
+            current = campaign_by_ref(session=session, ref=campaign)
             if out_file is not None:
                 with console.status("生成名单 writing the list…"):
                     made = missing_workbook(session=session, campaign=current, key=get_settings().secret_key,
@@ -120,7 +115,7 @@ def refresh_command(
 
     try:
         with console.status("统计 counting…"), session_scope() as session:
-            counts = tallies.refresh(session=session, campaign=_campaign(session, campaign), full=full)
+            counts = tallies.refresh(session=session, campaign=campaign_by_ref(session=session, ref=campaign), full=full)
     except DomainError as exc:
         fail(exc)
         return
@@ -142,7 +137,7 @@ def compare_command(
     try:
         with session_scope() as session:
             before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
-            found = compare_rounds(session=session, campaign=_campaign(session, campaign), previous=before, low=low, now=datetime.now())
+            found = compare_rounds(session=session, campaign=campaign_by_ref(session=session, ref=campaign), previous=before, low=low, now=datetime.now())
     except DomainError as exc:
         fail(exc)
         return
@@ -172,7 +167,7 @@ def carry_over_command(
 
     try:
         with session_scope() as session:
-            rows = carry_over(session=session, campaign=_campaign(session, campaign))
+            rows = carry_over(session=session, campaign=campaign_by_ref(session=session, ref=campaign))
     except DomainError as exc:
         fail(exc)
         return

@@ -33,16 +33,13 @@ from sweep.deps import Allowed, SessionDep, SettingsDep
 from sweep.errors import NotFound
 from sweep.field.schemas import ERRORS, CampaignRef, PathCode, RowId
 from sweep.plan.models import Campaign
-from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.plan.service import campaign_by_ref, get_campaign
 from sweep.registry.models import Building, Person
 
 router = APIRouter(prefix="/api/campaigns", tags=["coverage"], responses=ERRORS)
 AreaCode = Annotated[str | None, Query(max_length=48, pattern=r"^[A-Za-z0-9_-]+$")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-
-def _campaign(session: SessionDep, ref: str) -> Campaign:
-    return get_campaign(session=session, campaign_id=parse_campaign_ref(ref))
 
 
 def _office(user: User) -> int | None:
@@ -56,7 +53,7 @@ def _area(r: service.AreaCoverage) -> AreaCoverageRead:
 
 @router.get("/{campaign}/figures", response_model=RoundFiguresRead)
 def figures(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> RoundFiguresRead:  # type: ignore[valid-type]
-    fig = service.round_figures(session=session, campaign=_campaign(session, campaign))
+    fig = service.round_figures(session=session, campaign=campaign_by_ref(session=session, ref=campaign))
     return RoundFiguresRead(**asdict(fig), coverage=fig.coverage, finish_minutes=fig.finish_minutes)
 
 
@@ -68,7 +65,7 @@ def coverage(
     by: Literal["office", "community", "grid", "building"] = "community",
 ) -> list[AreaCoverageRead]:
     """Everyone's standing (called, sampled, resulted, exempt, missing) summed by area."""
-    rows = service.coverage_by(session=session, campaign=_campaign(session, campaign), level=by, office_id=_office(user))
+    rows = service.coverage_by(session=session, campaign=campaign_by_ref(session=session, ref=campaign), level=by, office_id=_office(user))
     return [_area(r) for r in rows]
 
 
@@ -83,7 +80,7 @@ def missing(
     limit: int = Query(default=500, ge=1, le=100_000),
 ) -> list[MissingPersonRead]:
     rows = service.missing_list(
-        session=session, campaign=_campaign(session, campaign), community_code=community, grid_code=grid, building_code=building,
+        session=session, campaign=campaign_by_ref(session=session, ref=campaign), community_code=community, grid_code=grid, building_code=building,
         office_id=_office(user), limit=limit,
     )
     return [MissingPersonRead(**asdict(r)) for r in rows]
@@ -100,7 +97,7 @@ def missing_xlsx(
     building: AreaCode = None,
     full_ids: bool = Query(default=False, description="Full ID numbers, for roles allowed to see them (audited)."),
 ) -> Response:
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     made = missing_workbook(session=session, campaign=current, key=settings.secret_key, viewer=user, full_ids=full_ids,
                             community_code=community, grid_code=grid, building_code=building)
     name = f"未检人员名单-第{current.id}轮{'-' + community if community else ''}.xlsx"
@@ -120,7 +117,7 @@ def building_roll(
     if office_id is None:
         raise NotFound("building", f"没有这个楼栋 (no such building): {code}")
     require_office(user, office_id)
-    rows = service.people_status(session=session, campaign=_campaign(session, campaign), building_code=code)
+    rows = service.people_status(session=session, campaign=campaign_by_ref(session=session, ref=campaign), building_code=code)
     return [PersonStatusRead(**asdict(r)) for r in rows]
 
 
@@ -130,13 +127,13 @@ def person_status(campaign: CampaignRef, person_id: RowId, session: SessionDep, 
     if office_id is None:
         raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
     require_office(user, office_id)
-    (row,) = service.people_status(session=session, campaign=_campaign(session, campaign), person_id=person_id)
+    (row,) = service.people_status(session=session, campaign=campaign_by_ref(session=session, ref=campaign), person_id=person_id)
     return PersonStatusRead(**asdict(row))
 
 
 @router.post("/{campaign}/exemptions", response_model=ExemptionRead, status_code=201)
 def exempt(campaign: CampaignRef, body: ExemptionCreate, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> ExemptionRead:  # type: ignore[valid-type]
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     made = followup.add_exemption(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
                                   proof=body.proof, note=body.note, at=datetime.now(), user=user)
     row = next(e for e in followup.list_exemptions(session=session, campaign=current) if e.id == made.id)
@@ -145,13 +142,13 @@ def exempt(campaign: CampaignRef, body: ExemptionCreate, session: SessionDep, us
 
 @router.get("/{campaign}/exemptions", response_model=list[ExemptionRead])
 def exemptions(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> list[ExemptionRead]:  # type: ignore[valid-type]
-    rows = followup.list_exemptions(session=session, campaign=_campaign(session, campaign), office_id=_office(user))
+    rows = followup.list_exemptions(session=session, campaign=campaign_by_ref(session=session, ref=campaign), office_id=_office(user))
     return [ExemptionRead(**asdict(r)) for r in rows]
 
 
 @router.delete("/{campaign}/exemptions/{exemption_id}", status_code=204)
 def withdraw(campaign: CampaignRef, exemption_id: RowId, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> Response:  # type: ignore[valid-type]
-    followup.remove_exemption(session=session, campaign=_campaign(session, campaign), exemption_id=exemption_id, at=datetime.now(), user=user)
+    followup.remove_exemption(session=session, campaign=campaign_by_ref(session=session, ref=campaign), exemption_id=exemption_id, at=datetime.now(), user=user)
     return Response(status_code=204)
 
 
@@ -162,7 +159,7 @@ def _task(session: SessionDep, campaign: Campaign, task_id: int) -> HomeTaskRead
 
 @router.post("/{campaign}/home-tasks", response_model=HomeTaskRead, status_code=201)
 def add_home_task(campaign: CampaignRef, body: HomeTaskCreate, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> HomeTaskRead:  # type: ignore[valid-type]
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     task = followup.add_home_task(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
                                   due_at=body.due_at, team=body.team, at=datetime.now(), user=user)
     return _task(session, current, task.id)
@@ -173,7 +170,7 @@ def home_tasks_from_registry(
     campaign: CampaignRef, body: HomeTasksFromRegistry, session: SessionDep, user: Allowed(Can.FOLLOW_UP)  # type: ignore[valid-type]
 ) -> CreatedCount:
     """A task for everyone the registry flags for home sampling (an office: its own)."""
-    made = followup.tasks_from_registry(session=session, campaign=_campaign(session, campaign), due_at=body.due_at, at=datetime.now(), user=user)
+    made = followup.tasks_from_registry(session=session, campaign=campaign_by_ref(session=session, ref=campaign), due_at=body.due_at, at=datetime.now(), user=user)
     return CreatedCount(created=made)
 
 
@@ -182,7 +179,7 @@ def home_tasks(
     campaign: CampaignRef, session: SessionDep, user: Allowed(Can.FOLLOW_UP),  # type: ignore[valid-type]
     status: Literal["open", "done", "cancelled"] | None = None,
 ) -> list[HomeTaskRead]:
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     followup.sync_home_tasks(session=session, campaign=current, at=datetime.now())
     rows = followup.list_home_tasks(session=session, campaign=current, office_id=_office(user), status=status)
     return [HomeTaskRead(**asdict(r)) for r in rows]
@@ -190,7 +187,7 @@ def home_tasks(
 
 @router.post("/{campaign}/home-tasks/{task_id}/done", response_model=HomeTaskRead)
 def home_task_done(campaign: CampaignRef, task_id: RowId, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> HomeTaskRead:  # type: ignore[valid-type]
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     followup.complete_home_task(session=session, campaign=current, task_id=task_id, at=datetime.now(), user=user)
     return _task(session, current, task_id)
 
@@ -204,7 +201,7 @@ def compare(
     low: float = Query(default=rounds.LOW_COVERAGE, gt=0, le=1),
 ) -> RoundComparisonRead:
     """Round over round: who was missed twice, which buildings stay low, which sites were late."""
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
     found = rounds.compare_rounds(session=session, campaign=current, previous=before, low=low, now=datetime.now(), office_id=_office(user))
     return RoundComparisonRead(**asdict(found))
@@ -213,5 +210,5 @@ def compare(
 @router.get("/{campaign}/carry-over", response_model=list[CarryOverRead])
 def carry_over(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.SEE_CONTACTS)) -> list[CarryOverRead]:  # type: ignore[valid-type]
     """Those the next round's call-up must reach on purpose: this round's missing, and the away and in hospital."""
-    rows = rounds.carry_over(session=session, campaign=_campaign(session, campaign), office_id=_office(user))
+    rows = rounds.carry_over(session=session, campaign=campaign_by_ref(session=session, ref=campaign), office_id=_office(user))
     return [CarryOverRead(**asdict(r)) for r in rows]

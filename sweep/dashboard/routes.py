@@ -12,7 +12,7 @@ from sweep.auth.policy import Can, require
 from sweep.coverage.service import round_figures
 from sweep.dashboard import service
 from sweep.deps import Allowed, CurrentUser, SessionDep, SettingsDep
-from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.plan.service import campaign_by_ref
 
 router = APIRouter(tags=["dashboard"])
 
@@ -37,13 +37,13 @@ def snapshot(*, session, campaign) -> dict[str, Any]:  # type: ignore[no-untyped
 @router.get("/api/campaigns/{campaign}/dashboard")
 def dashboard_data(campaign: str, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> dict[str, Any]:  # type: ignore[valid-type]
     """The round at a glance: figures, sites and their state, late readiness items, the curve."""
-    return snapshot(session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)))
+    return snapshot(session=session, campaign=campaign_by_ref(session=session, ref=campaign))
 
 
 @router.get("/api/campaigns/{campaign}/grids")
 def grids(campaign: str, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> dict[str, Any]:  # type: ignore[valid-type]
     """GeoJSON of the district's grids with expected and sampled counts."""
-    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    current = campaign_by_ref(session=session, ref=campaign)
     return service.grid_coverage_geojson(session=session, campaign=current)
 
 
@@ -52,7 +52,7 @@ def dashboard_page(request: Request, session: SessionDep, settings: SettingsDep,
     from sweep.web.pages import templates
 
     require(user, Can.VIEW_ROUND)
-    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    current = campaign_by_ref(session=session, ref=campaign)
     return templates.TemplateResponse(
         request, "dashboard.html", {"campaign": current, "user": user, "tile_url": settings.map_tile_url, "poll_seconds": settings.dashboard_poll_seconds}
     )

@@ -49,15 +49,12 @@ from sweep.field.schemas import (
     TubeRead,
 )
 from sweep.plan.models import Campaign
-from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.plan.service import campaign_by_ref
 
 router = APIRouter(prefix="/api/campaigns/{campaign}", tags=["field"], responses=ERRORS)
 # Pre-registration is open to residents: limit it per address, like log-in.
 PREREG_ATTEMPTS, PREREG_WINDOW_SECONDS = 30, 300
 
-
-def _campaign(session: SessionDep, ref: str) -> Campaign:
-    return get_campaign(session=session, campaign_id=parse_campaign_ref(ref))
 
 
 def _site_scope(session: SessionDep, campaign: Campaign, site_id: int, user: User) -> None:
@@ -89,7 +86,7 @@ def _item(o: ScanOutcome) -> ScanItemRead:
 @router.get("/sites/{site_id}/terminal", response_model=TerminalRead)
 def terminal_state(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.SCAN)) -> TerminalRead:  # type: ignore[valid-type]
     """The terminal's start-up state: the latest tubes with their fill, and the last scans (masked)."""
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     site = queries.site_of(session=session, campaign=current, plan_site_id=site_id)
     return TerminalRead(
@@ -104,7 +101,7 @@ def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, response:
               user: Allowed(Can.SCAN)) -> TubeRead:  # type: ignore[valid-type]
     """Open a tube (its code scanned) at the site. Resending the same open answers 200 with ``replayed``."""
     require_site(user, site_id)
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     tube = field.open_tube(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
                            user_id=user.id, desk_no=body.desk_no)
     if tube.replayed:
@@ -117,7 +114,7 @@ def seal_tube(campaign: CampaignRef, site_id: RowId, tube_code: PathCode, body: 
               user: Allowed(Can.SCAN)) -> TubeRead:  # type: ignore[valid-type]
     """Seal a tube by hand before it is full (the last tube of a desk)."""
     require_site(user, site_id)
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     t = field.seal_tube(session=session, campaign=current, plan_site_id=site_id, tube_code=tube_code,
                         at=body.sealed_at or datetime.now(), user_id=user.id)
     return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status)
@@ -128,7 +125,7 @@ def scan(campaign: CampaignRef, site_id: RowId, body: ScanCreate, response: Resp
          user: Allowed(Can.SCAN)) -> ScanRead:  # type: ignore[valid-type]
     """Scan one person into an open tube. A replay of the same ``client_uuid`` answers 200 with the first answer."""
     require_site(user, site_id)
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     (outcome,) = scan_batch(session=session, campaign=current, plan_site_id=site_id, scans=[_scan_in(body)],
                             key=settings.secret_key, user_id=user.id)
     if outcome.error is not None:
@@ -144,7 +141,7 @@ def scan_many(campaign: CampaignRef, site_id: RowId, body: ScanBatchCreate, sess
               user: Allowed(Can.SCAN)) -> ScanBatchRead:  # type: ignore[valid-type]
     """Scans queued by a terminal, answered per item in order: ``ok``, ``replayed`` or ``error`` with its field and reason."""
     require_site(user, site_id)
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     tubes: list[TubeItemRead] = []
     if body.tubes:
         opened = open_tubes(session=session, campaign=current, plan_site_id=site_id, user_id=user.id,
@@ -166,7 +163,7 @@ def scan_many(campaign: CampaignRef, site_id: RowId, body: ScanBatchCreate, sess
 @router.get("/sites/{site_id}/scans/recent", response_model=list[RecentScanRead])
 def recent(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.SCAN),  # type: ignore[valid-type]
            limit: int = Query(default=20, ge=1, le=200)) -> list[RecentScanRead]:
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     return [RecentScanRead(**r) for r in queries.recent_scans(session=session, campaign=current, plan_site_id=site_id, limit=limit)]
 
@@ -174,7 +171,7 @@ def recent(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: All
 @router.post("/sites/{site_id}/boxes", response_model=BoxRead, status_code=201)
 def open_box(campaign: CampaignRef, site_id: RowId, body: BoxCreate, session: SessionDep, user: Allowed(Can.SCAN)) -> BoxRead:  # type: ignore[valid-type]
     require_site(user, site_id)
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
                          user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
@@ -185,7 +182,7 @@ def pack(campaign: CampaignRef, site_id: RowId, box_code: PathCode, body: PackCr
          user: Allowed(Can.SCAN)) -> BoxRead:  # type: ignore[valid-type]
     """Pack a sealed tube into an open box."""
     require_site(user, site_id)
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     box = field.pack_tube(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, tube_code=body.tube_code,
                           at=datetime.now(), user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
@@ -196,7 +193,7 @@ def hand_over(campaign: CampaignRef, site_id: RowId, box_code: PathCode, body: H
               user: Allowed(Can.HAND_OVER)) -> HandoverRead:  # type: ignore[valid-type]
     """The site signs the box over to the courier (the first of the two signatures, 双签收)."""
     require_site(user, site_id)
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, courier_name=body.courier_name,
                         at=body.handed_at or datetime.now(), user_id=user.id)
     box = session.get(Box, h.box_id)
@@ -211,7 +208,7 @@ def receive(campaign: CampaignRef, box_code: PathCode, body: ReceiptCreate, sess
     from sweep.auth.service import audit
     from sweep.lab.service import receive_box
 
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     at = body.received_at or datetime.now()
     box = receive_box(session=session, campaign=current, box_code=box_code, at=at, user_id=user.id)
     audit(session=session, user_id=user.id, action="box.received", entity="box", entity_id=box.id, campaign_id=current.id, at=at)
@@ -225,7 +222,7 @@ def _readiness(s: readiness.ReadinessState) -> ReadinessRead:
 @router.get("/sites/{site_id}/readiness", response_model=list[ReadinessRead])
 def site_readiness(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.CHECK_IN)) -> list[ReadinessRead]:  # type: ignore[valid-type]
     """The site's board of the four things in place, each with its deadline and state."""
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     return [_readiness(s) for s in readiness.site_board(session=session, campaign=current, plan_site_id=site_id, now=datetime.now())]
 
@@ -234,7 +231,7 @@ def site_readiness(campaign: CampaignRef, site_id: RowId, session: SessionDep, u
 def check_in(campaign: CampaignRef, item_id: RowId, body: CheckInCreate, session: SessionDep,
              user: Allowed(Can.CHECK_IN)) -> ReadinessRead:  # type: ignore[valid-type]
     """Check an item in: the quantity counted in place (materials), or just done (disinfection, waste)."""
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     site = readiness.item_site(session=session, campaign=current, item_id=item_id)
     _site_scope(session, current, site.id, user)
     state = readiness.check_in(session=session, campaign=current, item_id=item_id, at=body.at or datetime.now(),
@@ -245,14 +242,14 @@ def check_in(campaign: CampaignRef, item_id: RowId, body: CheckInCreate, session
 @router.get("/readiness/flagged", response_model=list[ReadinessRead])
 def flagged(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> list[ReadinessRead]:  # type: ignore[valid-type]
     """Every late or short item of the round, for the HQ (an office sees its own sites)."""
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     office_id = user.office_id if user.role == "office" else None
     return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=datetime.now(), office_id=office_id)]
 
 
 @router.get("/sites/{site_id}/staff", response_model=list[RosterRead])
 def site_roster(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.CHECK_IN)) -> list[RosterRead]:  # type: ignore[valid-type]
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     return [RosterRead(**vars(e)) for e in readiness.roster(session=session, campaign=current, plan_site_id=site_id)]
 
@@ -261,7 +258,7 @@ def site_roster(campaign: CampaignRef, site_id: RowId, session: SessionDep, user
 def staff_arrival(campaign: CampaignRef, site_id: RowId, staff_id: RowId, body: ArrivalCreate, session: SessionDep,
                   user: Allowed(Can.CHECK_IN)) -> ArrivalRead:  # type: ignore[valid-type]
     """A rostered staff member is in place; the site's staff item counts them against its deadline."""
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     entry, again = readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,
                                            at=body.at or datetime.now(), user_id=user.id)
@@ -275,7 +272,7 @@ def preregister(campaign: CampaignRef, body: PreregCreate, request: Request, ses
     if limiter is None:
         limiter = request.app.state.prereg_limiter = RateLimiter(attempts=PREREG_ATTEMPTS, per_seconds=PREREG_WINDOW_SECONDS)
     limiter.hit(f"addr:{request.client.host if request.client else 'unknown'}", field="id_number")
-    current = _campaign(session, campaign)
+    current = campaign_by_ref(session=session, ref=campaign)
     state = prereg.preregister(session=session, campaign=current, id_number=body.id_number, key=settings.secret_key, now=datetime.now())
     return PreregRead(code=state.code, id_masked=state.id_masked, replayed=state.replayed)
 

@@ -45,11 +45,11 @@ def findings_command(
     """Findings not yet rectified, by site, the overdue first."""
     from sweep.cli import fail, out, session_scope
     from sweep.inspect import service
-    from sweep.plan.service import get_campaign, parse_campaign_ref
+    from sweep.plan.service import campaign_by_ref
 
     try:
         with session_scope() as session:
-            sites = service.open_findings(session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)),
+            sites = service.open_findings(session=session, campaign=campaign_by_ref(session=session, ref=campaign),
                                           now=datetime.now())
     except DomainError as exc:
         fail(exc)

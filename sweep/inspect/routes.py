@@ -23,7 +23,7 @@ from sweep.inspect.schemas import (
     SiteFindingsRead,
     TemplateRead,
 )
-from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.plan.service import campaign_by_ref
 
 router = APIRouter(tags=["inspections"], responses=ERRORS)
 
@@ -42,7 +42,7 @@ def templates(session: SessionDep, user: Allowed(Can.INSPECT)) -> list[TemplateR
 def record(campaign: CampaignRef, body: InspectionCreate, session: SessionDep, user: Allowed(Can.INSPECT)) -> InspectionRead:  # type: ignore[valid-type]
     service.install_templates(session=session)
     visit = service.record_inspection(
-        session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)),
+        session=session, campaign=campaign_by_ref(session=session, ref=campaign),
         plan_site_id=body.plan_site_id, template_code=body.template, visited_at=body.visited_at or datetime.now(),
         checks=[service.CheckIn(c.item_no, c.passed, c.note) for c in body.checks],
         findings=[service.FindingIn(f.description, f.severity) for f in body.findings],
@@ -62,7 +62,7 @@ def open_findings(
 ) -> list[SiteFindingsRead]:
     """Findings not yet put right, by site, the overdue first; an office sees its own sites."""
     office_id = user.office_id if user.role == "office" else None
-    rows = service.open_findings(session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)),
+    rows = service.open_findings(session=session, campaign=campaign_by_ref(session=session, ref=campaign),
                                  now=datetime.now(), plan_site_id=site, office_id=office_id)
     return [SiteFindingsRead(site_code=s.site_code, site_name=s.site_name, plan_site_id=s.plan_site_id, overdue=s.overdue,
                              findings=[FindingRead(**asdict(f)) for f in s.findings]) for s in rows]

@@ -37,11 +37,11 @@ def import_results_command(
     """Load results per tube from a CSV (tube_code, result, optional Ct values and time); bad rows are listed."""
     from sweep.cli import console, fail, out, session_scope
     from sweep.lab.results_import import import_results
-    from sweep.plan.service import get_campaign, parse_campaign_ref
+    from sweep.plan.service import campaign_by_ref
 
     try:
         with console.status(f"导入检测结果 loading {file.name}…"), session_scope() as session:
-            current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+            current = campaign_by_ref(session=session, ref=campaign)
             report = import_results(session=session, campaign=current, filename=file.name, data=file.read_bytes(), at=datetime.now(), strict=strict)
     except DomainError as exc:
         fail(exc)
@@ -68,11 +68,11 @@ def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campa
     """The people in a tube, with where and when they were sampled."""
     from sweep.cli import fail, out, session_scope
     from sweep.lab.service import trace_tube
-    from sweep.plan.service import get_campaign, parse_campaign_ref
+    from sweep.plan.service import campaign_by_ref
 
     try:
         with session_scope() as session:
-            found = trace_tube(session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)), tube_code=tube)
+            found = trace_tube(session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=tube)
     except DomainError as exc:
         fail(exc)
         return
@@ -93,11 +93,11 @@ def alerts_command(campaign: CampaignOpt = "latest", as_json: JsonOpt = False) -
     """Positive and invalid pools with their retest orders still open."""
     from sweep.cli import fail, out, session_scope
     from sweep.lab.alerts import alerts
-    from sweep.plan.service import get_campaign, parse_campaign_ref
+    from sweep.plan.service import campaign_by_ref
 
     try:
         with session_scope() as session:
-            board = alerts(session=session, campaign=get_campaign(session=session, campaign_id=parse_campaign_ref(campaign)), now=datetime.now())
+            board = alerts(session=session, campaign=campaign_by_ref(session=session, ref=campaign), now=datetime.now())
     except DomainError as exc:
         fail(exc)
         return

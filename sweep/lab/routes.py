@@ -32,16 +32,12 @@ from sweep.lab.schemas import (
     RetestRead,
     TubeTraceRead,
 )
-from sweep.plan.models import Campaign
-from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.plan.service import campaign_by_ref
 
 router = APIRouter(tags=["lab"], responses=ERRORS)
 MAX_FILE = 20 * 1024 * 1024  # an instrument export of a day's plates is a few hundred kB
 _lock = threading.Lock()
 
-
-def _campaign(session: SessionDep, ref: str) -> Campaign:
-    return get_campaign(session=session, campaign_id=parse_campaign_ref(ref))
 
 
 def _one_of(user: User, *actions: Can) -> None:
@@ -56,7 +52,7 @@ def _office(user: User) -> int | None:
 @router.post("/api/campaigns/{campaign}/results", response_model=ResultRead, status_code=201)
 def enter_result(campaign: CampaignRef, body: ResultCreate, session: SessionDep, user: Allowed(Can.RESULTS)) -> ResultRead:  # type: ignore[valid-type]
     state = lab.record_result(
-        session=session, campaign=_campaign(session, campaign), tube_code=body.tube_code.strip(), result=body.result,
+        session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=body.tube_code.strip(), result=body.result,
         ct_values=body.ct_values, at=body.resulted_at or datetime.now(), user_id=user.id,
     )
     return ResultRead(**asdict(state))
@@ -76,7 +72,7 @@ def load_results(
     if len(data) > MAX_FILE:
         raise InvalidInput("file", f"文件超过 {MAX_FILE // 1024 // 1024} MB (the file is larger than {MAX_FILE // 1024 // 1024} MB)")
     report = import_results(
-        session=session, campaign=_campaign(session, campaign), filename=file.filename or "results.csv", data=data,
+        session=session, campaign=campaign_by_ref(session=session, ref=campaign), filename=file.filename or "results.csv", data=data,
         at=datetime.now(), user_id=user.id, strict=strict,
     )
     return ImportRead(**asdict(report))
@@ -85,7 +81,7 @@ def load_results(
 @router.get("/api/campaigns/{campaign}/tubes/{code}/trace", response_model=TubeTraceRead)
 def trace(campaign: CampaignRef, code: PathCode, session: SessionDep, user: CurrentUser) -> TubeTraceRead:
     _one_of(user, Can.RESULTS, Can.SEE_CONTACTS)
-    found = lab.trace_tube(session=session, campaign=_campaign(session, campaign), tube_code=code, viewer=user)
+    found = lab.trace_tube(session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=code, viewer=user)
     return TubeTraceRead(**asdict(found))
 
 
@@ -95,7 +91,7 @@ def alert_board(
 ) -> list[AlertRead]:
     """Positive and invalid pools with their retests: the HQ sees all, an office its own people."""
     _one_of(user, Can.VIEW_ROUND, Can.RESULTS)
-    board = alerts(session=session, campaign=_campaign(session, campaign), now=datetime.now(), viewer=user,
+    board = alerts(session=session, campaign=campaign_by_ref(session=session, ref=campaign), now=datetime.now(), viewer=user,
                    office_id=_office(user), include_closed=include_closed)
     return [AlertRead(**asdict(a), open=a.open, overdue=a.overdue, confirmed=a.confirmed) for a in board]
 
@@ -104,7 +100,7 @@ def alert_board(
 def close_retest(
     campaign: CampaignRef, order_id: RowId, body: RetestClose, session: SessionDep, user: Allowed(Can.RESULTS)  # type: ignore[valid-type]
 ) -> RetestRead:
-    order = lab.close_retest(session=session, campaign=_campaign(session, campaign), order_id=order_id, result=body.result,
+    order = lab.close_retest(session=session, campaign=campaign_by_ref(session=session, ref=campaign), order_id=order_id, result=body.result,
                              at=body.closed_at or datetime.now(), user_id=user.id)
     return RetestRead(id=order.id, person_id=order.person_id, status=order.status, result=order.result, due_at=order.due_at,
                       closed_at=order.closed_at)

@@ -130,11 +130,11 @@ def export(
     """Write the work plan (HTML), the roster and call-up workbooks (XLSX) and the notices per grid."""
     from sweep.cli import console, fail, session_scope
     from sweep.plan.export import write_all
-    from sweep.plan.service import get_campaign, parse_campaign_ref
+    from sweep.plan.service import campaign_by_ref
 
     try:
         with session_scope() as session:
-            current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+            current = campaign_by_ref(session=session, ref=campaign)
             written = write_all(session=session, campaign=current, folder=out_dir)
     except DomainError as exc:
         fail(exc)

@@ -65,6 +65,11 @@ def parse_campaign_ref(ref: str) -> int | None:
     return int(ref)
 
 
+def campaign_by_ref(*, session: Session, ref: str) -> Campaign:
+    """The campaign a URL or a command names: its number, or ``latest``."""
+    return get_campaign(session=session, campaign_id=parse_campaign_ref(ref))
+
+
 def get_campaign(*, session: Session, campaign_id: int | None = None) -> Campaign:
     """The campaign named, or the latest one."""
     if campaign_id is None:

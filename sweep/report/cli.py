@@ -18,7 +18,7 @@ def report(
     """Write the round's report: report.html, report.xlsx (and report.pdf)."""
     from sweep.cli import console, fail, session_scope
     from sweep.errors import DomainError, InvalidInput
-    from sweep.plan.service import get_campaign, parse_campaign_ref
+    from sweep.plan.service import campaign_by_ref
     from sweep.report.render import write_html, write_xlsx
     from sweep.report.service import build_report
     from sweep.web.i18n import LANGUAGES
@@ -28,7 +28,7 @@ def report(
             raise InvalidInput("lang", f"语言应为 {'/'.join(LANGUAGES)} (language must be one of those)")
         out.mkdir(parents=True, exist_ok=True)
         with session_scope(database) as session:
-            current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+            current = campaign_by_ref(session=session, ref=campaign)
             data = build_report(session=session, campaign=current)
             written = [write_html(data, out / "report.html", lang=lang), write_xlsx(data, out / "report.xlsx")]
         if pdf:

@@ -26,7 +26,7 @@ def simulate(
     """Simulate the plan's day: P(all sampled by the deadline), finish times, the sites likely late."""
     from sweep.cli import console, fail, out, session_scope
     from sweep.config import get_settings
-    from sweep.plan.service import get_campaign, parse_campaign_ref
+    from sweep.plan.service import campaign_by_ref
     from sweep.simulate.model import DayModel
     from sweep.simulate.montecarlo import simulate_day
     from sweep.simulate.schemas import SimulationRead
@@ -36,7 +36,7 @@ def simulate(
     runs = runs or settings.sim_runs
     try:
         with session_scope() as session:
-            current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+            current = campaign_by_ref(session=session, ref=campaign)
             campaign_id, name = current.id, current.name
             day = day_input(session=session, campaign=current)
         model = DayModel.from_settings(settings)

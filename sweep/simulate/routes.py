@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from sweep.auth.policy import Can, require
 from sweep.auth.service import csrf_token
 from sweep.deps import SESSION_COOKIE, Allowed, CurrentUser, SessionDep, SettingsDep
-from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.plan.service import campaign_by_ref
 from sweep.simulate.chart import chart
 from sweep.simulate.forecast import forecast_day
 from sweep.simulate.model import DayInput, DayModel
@@ -49,7 +49,7 @@ def simulation(
     series: bool = Query(default=False, description="Include each site's series, not only the round's."),
 ) -> SimulationRead:
     """The plan's day simulated ``runs`` times: finish-time distribution, P(on time), the sites likely late."""
-    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    current = campaign_by_ref(session=session, ref=campaign)
     day = day_input(session=session, campaign=current)
     runs = runs or default_runs(day, settings.sim_runs)
     outcome = simulate_day(day, model=DayModel.from_settings(settings), runs=runs, rng=np.random.default_rng(seed))
@@ -67,7 +67,7 @@ def forecast(
     seed: int = SEED,
 ) -> ForecastRead:
     """Expected finish per site and for the round, with a 90% interval, from the scans so far."""
-    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    current = campaign_by_ref(session=session, ref=campaign)
     day = day_input(session=session, campaign=current)
     progress, at = site_progress(session=session, campaign=current, day=day, now=now)
     result = forecast_day(
@@ -84,7 +84,7 @@ def simulation_page(
     require(user, Can.VIEW_ROUND)
     from sweep.web.pages import templates
 
-    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    current = campaign_by_ref(session=session, ref=campaign)
     day = day_input(session=session, campaign=current)
     outcome = simulate_day(day, model=DayModel.from_settings(settings), runs=default_runs(day, PAGE_RUNS), rng=np.random.default_rng(seed))
     raw = request.cookies.get(SESSION_COOKIE)

@@ -12,7 +12,7 @@ from sweep.coverage import service as coverage
 from sweep.auth.policy import Can, can, require
 from sweep.auth.service import csrf_token
 from sweep.deps import SESSION_COOKIE, CurrentUser, SessionDep
-from sweep.plan.service import get_campaign, parse_campaign_ref
+from sweep.plan.service import campaign_by_ref
 from sweep.web import i18n
 
 HERE = Path(__file__).parent
@@ -42,7 +42,7 @@ def home(request: Request, session: SessionDep, user: CurrentUser) -> HTMLRespon
 @router.get("/rounds/{campaign}", response_class=HTMLResponse)
 def round_page(request: Request, campaign: str, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     require(user, Can.VIEW_ROUND)
-    current = get_campaign(session=session, campaign_id=parse_campaign_ref(campaign))
+    current = campaign_by_ref(session=session, ref=campaign)
     figures = coverage.round_figures(session=session, campaign=current)
     areas = coverage.coverage_by_community(session=session, campaign=current)
     missing = []
