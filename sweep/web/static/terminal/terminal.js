@@ -264,9 +264,11 @@
 
   // The server's word on the current tube, once nothing of ours is waiting to be sent.
   function refresh() {
+    // Counted before the queue is read: a scan made while the queue is being read (its write not yet
+    // in the queue) must still make the server's older answer void.
+    var seen = edits;
     return queued().then(function (ops) {
-      if (ops.length || !online) return;
-      var seen = edits;
+      if (ops.length || !online || edits !== seen) return;
       return fetch(API + "/terminal", { credentials: "same-origin" }).then(function (r) {
         if (!r.ok) return;
         return r.json().then(function (s) {
