@@ -17,6 +17,7 @@ from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
 from sweep.auth.ratelimit import RateLimiter
 from sweep.errors import DomainError, Unauthorized
+from sweep.registry.idnumber import load_regions
 from sweep.web import i18n
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -33,6 +34,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    load_regions()
     app.state.login_limiter = RateLimiter(attempts=settings.login_attempts, per_seconds=settings.login_window_seconds)
 
     @app.exception_handler(DomainError)
@@ -63,17 +65,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         reason = "数值超出范围或含非法字符 (a value is out of range or holds a character the database refuses)"
         return JSONResponse({"error": "invalid", "field": "request", "reason": reason}, status_code=422)
 
-    @app.middleware("http")
-    async def language(request: Request, call_next):  # type: ignore[no-untyped-def]
-        asked = request.query_params.get("lang")
-        token = i18n.current.set(i18n.choose(asked, request.cookies.get(i18n.COOKIE)))
-        try:
-            response = await call_next(request)
-        finally:
-            i18n.current.reset(token)
-        if asked in i18n.LANGUAGES:
-            response.set_cookie(i18n.COOKIE, asked, max_age=365 * 86400, samesite="lax")
-        return response
+    app.add_middleware(i18n.LanguageMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

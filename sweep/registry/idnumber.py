@@ -27,6 +27,7 @@ __all__ = [
     "IdCheck",
     "InvalidIdNumber",
     "check_digit",
+    "load_regions",
     "region_check",
     "validate_id_number",
     "mask_id_number",
@@ -138,6 +139,12 @@ def _normalise(raw: str) -> str:
     # NFKC folds full-width digits and "Ｘ" typed with a Chinese IME.
     text = unicodedata.normalize("NFKC", raw)
     return "".join(text.split()).upper()
+
+
+def load_regions() -> None:
+    """Read the region table now: the first ID checks of a busy server would otherwise all read
+    and parse it at once, one copy per thread, and hold every early scan for a second or two."""
+    numdb.get("cn/loc")
 
 
 @lru_cache(maxsize=4096)

@@ -15,6 +15,10 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOCALES = Path(__file__).parent / "locale"
 LANGUAGES = ("zh", "en")
@@ -51,3 +55,33 @@ def choose(query: str | None, cookie: str | None) -> str:
         if candidate in LANGUAGES:
             return candidate  # type: ignore[return-value]
     return DEFAULT
+
+
+class LanguageMiddleware:
+    """Sets the language for the request; ``?lang=`` is also kept in a cookie for the next ones.
+
+    Plain ASGI rather than ``@app.middleware("http")``: that wrapper runs every request, the
+    terminals' scans included, through an extra task and a stream of messages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = HTTPConnection(scope)
+        asked = request.query_params.get("lang")
+        token = current.set(choose(asked, request.cookies.get(COOKIE)))
+
+        async def remembering(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = Response()
+                kept.set_cookie(COOKIE, asked or DEFAULT, max_age=365 * 86400, samesite="lax")
+                MutableHeaders(scope=message).append("set-cookie", kept.headers["set-cookie"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remembering if asked in LANGUAGES else send)
+        finally:
+            current.reset(token)
