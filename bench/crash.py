@@ -58,8 +58,7 @@ async def _load(server: Server, round_, batch: int, seconds: float, kills: int) 
             await asyncio.to_thread(server.start)
             restarts += 1
 
-    async with client(len(desks)) as http:
-        http.base_url = server.base  # type: ignore[assignment]
+    async with client(server.base, len(desks)) as http:
         await asyncio.gather(killer(), *(terminal(d, http) for d in desks))
     return tally, restarts
 

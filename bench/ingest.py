@@ -37,8 +37,7 @@ async def _terminals(server: Server, round_, batch: int, seconds: float) -> tupl
                 tally.errors += len(scans)
                 tally.failed(repr(exc))
 
-    async with client(len(desks)) as http:
-        http.base_url = server.base  # type: ignore[assignment]
+    async with client(server.base, len(desks)) as http:
         started = time.monotonic()
         await asyncio.gather(*(run(d, http) for d in desks))
         elapsed = time.monotonic() - started
@@ -50,8 +49,7 @@ async def _drain(server: Server, round_, batch: int, queued: int) -> tuple[Tally
     tally = Tally()
     desk = Desk(round_.campaign_id, round_.terminals[0], 0, batch=batch)
     work = [desk.plan() for _ in range(queued // batch)]
-    async with client(1) as http:
-        http.base_url = server.base  # type: ignore[assignment]
+    async with client(server.base, 1) as http:
         started = time.monotonic()
         for opens, scans in work:
             await send(http, desk, opens, scans, tally)
