@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     sim_no_show: float = Field(default=0.012, ge=0, lt=1, description="Share of the called who never come.")
     sim_late_share: float = Field(default=0.3, ge=0, lt=1, description="Share who come after their slot opens plus a delay.")
     sim_late_mean_minutes: float = Field(default=8.0, ge=0, description="Mean delay of those late (exponential).")
-    sim_late_max_minutes: float = Field(default=60.0, gt=0, description="Latest a late person still comes.")
+    sim_late_max_minutes: float = Field(default=60.0, gt=0, description="Latest a late person still comes; calling stops this long before the deadline.")
     sim_early_share: float = Field(default=0.1, ge=0, lt=1, description="Share who come before their slot.")
     sim_early_mean_minutes: float = Field(default=10.0, ge=0, description="Mean lead of those early (exponential).")
     sim_walk_in_share: float = Field(default=0.02, ge=0, description="Walk-ins not on a site's list, per person called.")

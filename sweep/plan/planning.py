@@ -109,6 +109,14 @@ def _infeasible(exc: PlacementInfeasible, reg: Registry, clients: np.ndarray, se
                         f"{exc.reason}; relax max_sites or max_samplers)")
 
 
+def calling_window(deadline_minutes: int, settings: Settings) -> int:
+    """Minutes from the start in which people are called: calling stops early enough for the last
+    slot's late comers (the latest come ``sim_late_max_minutes`` after their slot) and the line
+    left then to be swabbed by the deadline, and never later than the last slot."""
+    margin = max(settings.slot_minutes, math.ceil(settings.sim_late_max_minutes))
+    return deadline_minutes - margin if deadline_minutes >= margin + 2 * settings.slot_minutes else deadline_minutes
+
+
 def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_sites: int | None = None,
               max_samplers: int | None = None, time_limit: float | None = None,
               progress: Progress | None = None) -> PlanOutcome:
@@ -128,8 +136,7 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     if len(reg.site_id) == 0:
         raise InvalidInput("candidate_sites", "没有候选采样点 (no candidate sites in the registry)")
     window = campaign.deadline_minutes
-    # The last slot of the window stays free: late comers and the line left then finish by the deadline.
-    calling = window - settings.slot_minutes if window >= 3 * settings.slot_minutes else window
+    calling = calling_window(window, settings)
     service = 60.0 / settings.desk_people_per_hour
     desk_capacity = settings.desk_people_per_hour * calling / 60.0 * callup_mod.CallupInput.__dataclass_fields__["fill"].default
     prev_id, prev_desks, prev_site_of = _previous(session, campaign)
