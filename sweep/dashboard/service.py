@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sweep.field.readiness import flagged, late_by
 from sweep.field.models import ReadinessItem, Sample
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.registry.models import CandidateSite, Community, Grid, Person
@@ -82,10 +83,7 @@ def site_progress(*, session: Session, campaign: Campaign, now: datetime) -> lis
             ReadinessItem.plan_site_id,
             func.count(),
             func.count(ReadinessItem.done_at),
-            func.count().filter(
-                ((ReadinessItem.done_at.is_not(None)) & (ReadinessItem.done_at > ReadinessItem.due_at))
-                | ((ReadinessItem.done_at.is_(None)) & (ReadinessItem.due_at < now))
-            ),
+            func.count().filter(late_by(now)),
             # Ready means everything due by the start is in; waste is collected afterwards.
             func.count().filter(ReadinessItem.done_at.is_(None), ReadinessItem.due_at <= campaign.starts_at),
         )
@@ -158,20 +156,9 @@ class LateItem:
 
 def late_readiness(*, session: Session, campaign: Campaign, now: datetime, limit: int = 50) -> list[LateItem]:
     """Readiness items done after their deadline, or still not done past it (四个到位, in red)."""
-    rows = session.execute(
-        select(PlanSite.code, ReadinessItem.kind, ReadinessItem.label, ReadinessItem.due_at, ReadinessItem.done_at)
-        .join(PlanSite, PlanSite.id == ReadinessItem.plan_site_id)
-        .where(
-            ReadinessItem.campaign_id == campaign.id,
-            ((ReadinessItem.done_at.is_not(None)) & (ReadinessItem.done_at > ReadinessItem.due_at))
-            | ((ReadinessItem.done_at.is_(None)) & (ReadinessItem.due_at < now)),
-        )
-        .order_by(ReadinessItem.due_at)
-        .limit(limit)
-    ).all()
     return [
-        LateItem(code, kind, label, due, done, ((done or now) - due) / timedelta(minutes=1))
-        for code, kind, label, due, done in rows
+        LateItem(s.site_code, s.kind, s.label, s.due_at, s.done_at, ((s.done_at or now) - s.due_at) / timedelta(minutes=1))
+        for s in flagged(session=session, campaign=campaign, now=now, late_only=True, limit=limit)
     ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from sweep.auth.service import audit
@@ -72,18 +72,21 @@ def site_board(*, session: Session, campaign: Campaign, plan_site_id: int, now: 
     return [_state(r, now) for r in rows]
 
 
-def flagged(*, session: Session, campaign: Campaign, now: datetime, office_id: int | None = None) -> list[ReadinessState]:
-    """Every late or short item of the round (the HQ's list), or of one office's sites."""
-    query = _ITEMS.where(
-        ReadinessItem.campaign_id == campaign.id,
-        # Late (done after or not done by the deadline) or short: the rest is on time.
-        ((ReadinessItem.done_at.is_(None)) & (ReadinessItem.due_at < now))
-        | (ReadinessItem.done_at > ReadinessItem.due_at)
-        | (ReadinessItem.checked_at.is_not(None) & (func.coalesce(ReadinessItem.quantity_done, 0) < ReadinessItem.quantity_planned)),
-    )
+def late_by(now: datetime) -> ColumnElement[bool]:
+    """An item late at ``now``: done after its deadline, or not done by it."""
+    return (ReadinessItem.done_at.is_(None) & (ReadinessItem.due_at < now)) | (ReadinessItem.done_at > ReadinessItem.due_at)
+
+
+def flagged(*, session: Session, campaign: Campaign, now: datetime, office_id: int | None = None, late_only: bool = False,
+            limit: int | None = None) -> list[ReadinessState]:
+    """Every late or short item of the round (the HQ's list), or of one office's sites; the
+    earliest due first. ``late_only`` leaves out items on time but short."""
+    late = late_by(now)
+    short = ReadinessItem.checked_at.is_not(None) & (func.coalesce(ReadinessItem.quantity_done, 0) < ReadinessItem.quantity_planned)
+    query = _ITEMS.where(ReadinessItem.campaign_id == campaign.id, late if late_only else late | short)
     if office_id is not None:
         query = query.where(PlanSite.office_id == office_id)
-    rows = session.execute(query.order_by(ReadinessItem.due_at, PlanSite.code, ReadinessItem.id)).all()
+    rows = session.execute(query.order_by(ReadinessItem.due_at, PlanSite.code, ReadinessItem.id).limit(limit)).all()
     return [_state(r, now) for r in rows]
 
 
@@ -190,4 +193,4 @@ def staff_arrived(
     return RosterEntry(entry.staff_id, entry.name, entry.role, entry.desk_no, at), False
 
 
-__all__ = ["STATES", "ReadinessState", "RosterEntry", "check_in", "flagged", "item_site", "roster", "site_board", "staff_arrived"]
+__all__ = ["STATES", "ReadinessState", "RosterEntry", "check_in", "flagged", "item_site", "late_by", "roster", "site_board", "staff_arrived"]

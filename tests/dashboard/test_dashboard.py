@@ -12,7 +12,8 @@ from sweep.api import create_app
 from sweep.config import Settings
 from sweep.db import make_session_factory, unit_of_work, make_engine
 from sweep.demo.run import run_demo
-from sweep.field.models import Sample
+from sweep.field.models import ReadinessItem, Sample
+from sweep.plan.models import PlanSite
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -74,3 +75,21 @@ def test_page_in_both_languages(played):
     assert "Mass testing command dashboard" in cookie_client.get("/dashboard").text
     for asset in ("/static/vendor/leaflet/leaflet.js", "/static/vendor/echarts/echarts.min.js", "/static/dashboard.js"):
         assert cookie_client.get(asset).status_code == 200
+
+
+def test_late_readiness_lists_exactly_the_items_done_after_their_deadline(played):
+    client, _, url = played
+    data = client.get("/api/campaigns/latest/dashboard").json()
+    # The day is over: every item is in, so late means checked in after its deadline.
+    with unit_of_work(make_session_factory(make_engine(url))) as session:
+        late = session.execute(
+            select(PlanSite.code, ReadinessItem.label).join(PlanSite, PlanSite.id == ReadinessItem.plan_site_id)
+            .where(ReadinessItem.done_at > ReadinessItem.due_at)
+        ).all()
+        open_items = session.scalar(select(func.count()).select_from(ReadinessItem).where(ReadinessItem.done_at.is_(None)))
+    shown = data["late_items"]
+    assert late and open_items == 0
+    assert len(shown) == min(len(late), 50)
+    assert {(i["site_code"], i["label"]) for i in shown} <= set(late)
+    assert all(i["minutes_late"] > 0 for i in shown)
+    assert [i["due_at"] for i in shown] == sorted(i["due_at"] for i in shown)
