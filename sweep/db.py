@@ -65,7 +65,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def is_postgresql(conn: Connection | Session) -> bool:
-    return conn.get_bind().dialect.name == "postgresql"
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    return bind.dialect.name == "postgresql"
 
 
 def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -11,7 +11,9 @@ from sqlalchemy import Connection, func, select, text
 from sweep.db import bulk_insert
 from sweep.demo.district import District
 from sweep.registry.idcrypt import encrypt_id_numbers
+from sweep.registry.bulkload import first_load
 from sweep.registry.idnumber import mask_id_number
+from sweep.registry.models import Person
 from sweep.registry.service import id_lookup_hash
 
 Progress = Callable[[str], None]
@@ -98,33 +100,35 @@ def load_district(conn: Connection, district: District, *, key: str, progress: P
     kg_lookup = np.array([None] + [key_group_id.get(KEY_GROUP_IDS[i]) for i in (1, 2, 3)], dtype=object)
     birth = (np.datetime64("1970-01-01") + p.birth_days.astype("timedelta64[D]")).astype(object)
     p0 = _first_id(conn, "people")
-    bulk_insert(
-        conn,
-        "people",
-        [
-            "id", "building_id", "grid_id", "community_id", "office_id", "name", "doc_type", "id_hash", "id_masked",
-            "id_encrypted", "birth_date", "sex", "phone", "unit", "room", "home_sampling", "key_group_id",
-        ],
-        zip(
-            range(p0, p0 + n),
-            (b0 + p.building).tolist(),
-            (g0 + p_grid).tolist(),
-            (c0 + p_comm).tolist(),
-            office_of_community[p_comm].tolist(),
-            p.name,
-            ["id_card"] * n,
-            (id_lookup_hash(x, key=key) for x in p.id_number),
-            (mask_id_number(x) for x in p.id_number),
-            encrypt_id_numbers(p.id_number, key=key, count=n),
-            birth.tolist(),
-            list(p.sex),
-            p.phone,
-            p.unit.tolist(),
-            p.room,
-            p.home_sampling.tolist(),
-            kg_lookup[p.key_group].tolist(),
-        ),
-    )
+    # An empty registry takes the rows first and builds its indexes (and keys) once afterwards.
+    with first_load(conn, Person.__table__):
+        bulk_insert(
+            conn,
+            "people",
+            [
+                "id", "building_id", "grid_id", "community_id", "office_id", "name", "doc_type", "id_hash", "id_masked",
+                "id_encrypted", "birth_date", "sex", "phone", "unit", "room", "home_sampling", "key_group_id",
+            ],
+            zip(
+                range(p0, p0 + n),
+                (b0 + p.building).tolist(),
+                (g0 + p_grid).tolist(),
+                (c0 + p_comm).tolist(),
+                office_of_community[p_comm].tolist(),
+                p.name,
+                ["id_card"] * n,
+                (id_lookup_hash(x, key=key) for x in p.id_number),
+                (mask_id_number(x) for x in p.id_number),
+                encrypt_id_numbers(p.id_number, key=key, count=n),
+                birth.tolist(),
+                list(p.sex),
+                p.phone,
+                p.unit.tolist(),
+                p.room,
+                p.home_sampling.tolist(),
+                kg_lookup[p.key_group].tolist(),
+            ),
+        )
     _sync_sequence(conn, "people")
     counts["people"] = n
 

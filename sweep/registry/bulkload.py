@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from sqlalchemy import Index, Table, exists, select, text
+from sqlalchemy import Connection, Index, Table, exists, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex, ForeignKeyConstraint
 
@@ -23,13 +23,13 @@ from sweep.db import is_postgresql
 
 
 @contextlib.contextmanager
-def first_load(session: Session, table: Table) -> Iterator[bool]:
+def first_load(session: Session | Connection, table: Table) -> Iterator[bool]:
     """Yields True when the table was empty and its checks are off until the block ends."""
     if session.scalar(select(exists().select_from(table))):
         yield False
         return
     postgresql = is_postgresql(session)
-    conn = session.connection()
+    conn = session.connection() if isinstance(session, Session) else session
     if not postgresql:
         raw = conn.connection.dbapi_connection
         if raw is not None and not raw.in_transaction:
@@ -52,8 +52,8 @@ def first_load(session: Session, table: Table) -> Iterator[bool]:
     _restore(session, keys, indexes)
 
 
-def _restore(session: Session, keys: list[ForeignKeyConstraint], indexes: list[Index]) -> None:
-    conn = session.connection()
+def _restore(session: Session | Connection, keys: list[ForeignKeyConstraint], indexes: list[Index]) -> None:
+    conn = session.connection() if isinstance(session, Session) else session
     if is_postgresql(session):
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     for ix in indexes:

@@ -52,3 +52,20 @@ def test_first_load_keeps_the_schema_whole(empty_database, tmp_path, monkeypatch
     assert {ix.name for ix in Person.__table__.indexes} <= names
     assert len(inspect(engine).get_foreign_keys("people")) == 5
     engine.dispose()
+
+
+@pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)
+def test_the_demo_district_loads_through_the_first_load_and_keeps_the_schema_whole(empty_database):
+    from sweep.demo.district import generate_district
+    from sweep.demo.load import load_district
+
+    migrate.upgrade(empty_database)
+    engine = make_engine(empty_database)
+    with engine.begin() as conn:
+        counts = load_district(conn, generate_district(people=800, seed=3), key="k")
+    with unit_of_work(make_session_factory(engine)) as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == counts["people"] == 800
+    assert _schema_matches(engine) == []
+    assert {ix.name for ix in Person.__table__.indexes} <= {ix["name"] for ix in inspect(engine).get_indexes("people")}
+    assert len(inspect(engine).get_foreign_keys("people")) == 5
+    engine.dispose()
