@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sweep.db import make_engine
-from sweep.field.models import Sample, Tube
+from sweep.field.models import Box, Handover, Sample, Tube
 from tests.web.conftest import PASSWORD, Served
 
 CHROMIUM = "/usr/bin/chromium"
@@ -131,4 +131,68 @@ def test_the_terminal_fills_a_tube_seals_it_and_refuses_an_eleventh(browser, ser
     _scan(page, served.id_numbers[10])
     page.wait_for_function("document.querySelectorAll('#recent li[data-state=error]').length === 1")
     assert "已采样" in page.locator("#recent li[data-state=error]").text_content()
+    context.close()
+
+
+def _stored_box(served: Served, box_code: str) -> tuple[int, str, str | None]:
+    engine = make_engine(served.db_url)
+    with engine.connect() as conn:
+        tubes, status = conn.execute(select(Box.tubes, Box.status).where(Box.code == box_code)).one()
+        courier = conn.scalar(select(Handover.courier_name).join(Box, Box.id == Handover.box_id).where(Box.code == box_code))
+    engine.dispose()
+    return tubes, status, courier
+
+
+def test_the_terminal_packs_sealed_tubes_into_a_box_and_hands_it_over(browser, served: Served):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{served.base}/login?next=/terminal/")
+    page.fill("input[name=username]", served.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/terminal/")
+    # Two tubes: one filled to ten (sealed by itself), one of three sealed by hand.
+    _scan(page, "WEB-TUBE-0101")
+    for number in served.id_numbers[40:50]:
+        _scan(page, number)
+    page.wait_for_function("document.getElementById('fill').textContent === '10/10'")
+    _scan(page, "WEB-TUBE-0102")
+    for number in served.id_numbers[50:53]:
+        _scan(page, number)
+    _scan(page, "WEB-TUBE-0103")  # an open tube of three: refused until sealed
+    assert page.locator("#message").get_attribute("data-kind") == "error"
+    page.click("#seal")
+    _scan(page, "WEB-TUBE-0103")
+    _scan(page, served.id_numbers[53])  # the next tube stays open
+
+    page.click("#mode-pack")
+    assert page.locator(".tube").is_hidden() and page.locator(".box").is_visible()
+    _scan(page, served.id_numbers[54])  # an ID number while packing: refused, nothing sent
+    assert page.locator("#message").get_attribute("data-kind") == "error"
+    assert page.locator("#handover").is_disabled()
+    _scan(page, "WEB-BOX-01")
+    page.wait_for_function("document.getElementById('box-code').textContent === 'WEB-BOX-01'")
+    _scan(page, "WEB-TUBE-0101")
+    _scan(page, "WEB-TUBE-0102")
+    _scan(page, "WEB-TUBE-0103")  # still open: refused on the terminal
+    assert "封管" in page.locator("#message").text_content()
+    assert page.locator("#box-fill").text_content() == "2/50"
+    page.click("#handover")  # no courier named yet
+    assert page.locator("#message").get_attribute("data-kind") == "error"
+    page.fill("#courier", "王师傅")
+    page.click("#handover")
+    page.wait_for_function("document.getElementById('box-code').textContent === '—'")
+    # Sent: the hand-over heads the list, answered, and nothing waits in the queue.
+    page.wait_for_function("document.querySelector('#recent li').dataset.state === 'ok'", timeout=20_000)
+    assert "王师傅" in page.locator("#recent li").first.text_content()
+    page.wait_for_function("document.getElementById('queue-count').textContent === '0'")
+    assert page.locator("#recent li[data-state=error]").count() == 0
+    assert _stored_box(served, "WEB-BOX-01") == (2, "in_transit", "王师傅")
+
+    # A box code the round already used: the server's reason is shown and the box is dropped.
+    _scan(page, "WEB-BOX-01")
+    page.wait_for_function("document.getElementById('message').textContent.includes('已使用')", timeout=20_000)
+    assert page.locator("#box-code").text_content() == "—"
+    page.click("#mode-sample")
+    assert page.locator(".tube").is_visible()
     context.close()

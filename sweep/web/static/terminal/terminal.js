@@ -8,6 +8,7 @@
   var CAMPAIGN = root.dataset.campaign;
   var SITE = root.dataset.site;
   var POOL = parseInt(root.dataset.poolSize, 10);
+  var BOX = parseInt(root.dataset.boxSize, 10);
   var CSRF = root.dataset.csrf;
   var API = "/api/campaigns/" + CAMPAIGN + "/sites/" + SITE;
   var STATE_KEY = "sweep-terminal:" + CAMPAIGN + ":" + SITE + ":" + root.dataset.user;
@@ -32,9 +33,9 @@
   function load() {
     try {
       var s = JSON.parse(localStorage.getItem(STATE_KEY) || "null");
-      if (s && typeof s === "object") return s;
+      if (s && typeof s === "object") return Object.assign({ mode: "sample", box: null }, s);
     } catch (e) { /* a damaged entry starts afresh */ }
-    return { tube: null, recent: [] };
+    return { tube: null, recent: [], mode: "sample", box: null };
   }
   function save() { edits += 1; localStorage.setItem(STATE_KEY, JSON.stringify(state)); }
 
@@ -78,6 +79,13 @@
     el("fill-bar").value = filled;
     document.querySelector(".tube").dataset.full = String(!!t && (t.sealed || filled >= POOL));
     el("seal").disabled = !t || t.sealed || filled === 0;
+    root.dataset.mode = state.mode;
+    ["sample", "pack"].forEach(function (m) { el("mode-" + m).setAttribute("aria-pressed", String(state.mode === m)); });
+    var b = state.box;
+    el("box-code").textContent = b ? b.code : "—";
+    el("box-fill").textContent = (b ? b.tubes : 0) + "/" + BOX;
+    document.querySelector(".box").dataset.full = String(!!b && b.tubes >= BOX);
+    el("handover").disabled = !b || b.tubes === 0;
     var list = el("recent");
     list.textContent = "";
     state.recent.forEach(function (r) {
@@ -117,6 +125,7 @@
   function handle(raw) {
     var v = String(raw || "").replace(/\s+/g, "").toUpperCase();
     if (!v) return Promise.resolve();
+    if (state.mode === "pack") return packing(v);
     if (ID18.test(v) || ID15.test(v)) return person(v, null);
     if (PREREG.test(v)) return person(null, v);
     if (CODE.test(v)) return openTube(v);
@@ -161,6 +170,56 @@
     save();
     say("已封管 " + t.code + " (sealed)", "ok");
     return enqueue({ type: "seal", uuid: uuid(), code: t.code, at: new Date().toISOString() }).then(kick);
+  }
+
+  // ---- boxes: open one by its code, pack sealed tubes into it, hand it over to the courier ----------
+  function packing(v) {
+    if (ID18.test(v) || ID15.test(v) || PREREG.test(v) || !CODE.test(v)) {
+      say("装箱时只扫箱码和管码，采样请切换到“采样” (packing takes box and tube codes; switch to sampling)", "error");
+      return Promise.resolve();
+    }
+    if (!state.box) return openBox(v);
+    return packTube(v);
+  }
+
+  function openBox(code) {
+    state.box = { code: code, tubes: 0 };
+    save();
+    say("已开箱 " + code + "，请逐管扫码 (box opened: scan the sealed tubes)", "ok");
+    return enqueue({ type: "open_box", uuid: uuid(), code: code, at: new Date().toISOString() }).then(kick);
+  }
+
+  function packTube(code) {
+    var b = state.box;
+    if (code === b.code) return Promise.resolve();  // the box's own label scanned twice
+    if (b.tubes >= BOX) {
+      say("箱 " + b.code + " 已满 " + BOX + " 管，请交接 (box full: hand it over)", "error");
+      return Promise.resolve();
+    }
+    if (state.tube && state.tube.code === code && !state.tube.sealed) {
+      say("管 " + code + " 尚未封管，请先封管 (seal the tube before packing it)", "error");
+      return Promise.resolve();
+    }
+    b.tubes += 1;
+    var op = { type: "pack", uuid: uuid(), box: b.code, code: code, at: new Date().toISOString() };
+    remember({ uuid: op.uuid, label: "管 " + code, tube: "箱 " + b.code, position: b.tubes, state: "queued" });
+    say("第 " + b.tubes + " 管已装箱 (tube " + b.tubes + " packed)", "ok");
+    return enqueue(op).then(kick);
+  }
+
+  function handOver() {
+    var b = state.box;
+    var courier = el("courier").value.trim();
+    if (!b || b.tubes === 0) { say("空箱不交接 (an empty box is not handed over)", "error"); return Promise.resolve(); }
+    if (!courier) { say("请填写转运员姓名 (name the courier)", "error"); el("courier").focus(); return Promise.resolve(); }
+    var op = { type: "handover", uuid: uuid(), box: b.code, courier: courier, at: new Date().toISOString() };
+    remember({ uuid: op.uuid, label: "交接 箱 " + b.code + " · " + courier, tube: b.tubes + " 管", state: "queued" });
+    state.box = null;
+    el("courier").value = "";
+    save();
+    say("箱 " + b.code + " 已交接给 " + courier + " (handed over)", "ok");
+    render();
+    return enqueue(op).then(kick);
   }
 
   // ---- sending the queue ----------------------------------------------------------------------------
@@ -211,18 +270,33 @@
     });
   }
 
+  function request(op) {
+    var box = "/boxes/" + encodeURIComponent(op.box || op.code);
+    switch (op.type) {
+      case "open_tube": return post("/tubes", { code: op.code, opened_at: op.at });
+      case "seal": return post("/tubes/" + encodeURIComponent(op.code) + "/seal", { sealed_at: op.at });
+      case "open_box": return post("/boxes", { code: op.code, opened_at: op.at });
+      case "pack": return post(box + "/tubes", { tube_code: op.code });
+      default: return post(box + "/handover", { courier_name: op.courier, handed_at: op.at });
+    }
+  }
+
   function sendOne(op) {
-    var request = op.type === "open_tube"
-      ? post("/tubes", { code: op.code, opened_at: op.at })
-      : post("/tubes/" + encodeURIComponent(op.code) + "/seal", { sealed_at: op.at });
-    return request.then(function (r) {
+    return request(op).then(function (r) {
       if (r.status >= 500 || r.status === 401 || r.status === 429) return r;
-      var done = function () { return drop([op.seq]).then(function () { return r; }); };
-      if (r.ok || (op.type === "seal" && r.status === 409)) return done();
-      // Refused for good (a code used elsewhere): say so, and stop scanning into it.
-      return r.json().then(function (e) {
+      var done = function () { save(); return drop([op.seq]).then(function () { return r; }); };
+      if (r.ok || (op.type === "seal" && r.status === 409)) {
+        mark(op.uuid, { state: "ok" });
+        return done();
+      }
+      // Refused for good (a code used elsewhere, a tube not sealed, a box handed over already):
+      // say so; resending cannot help.
+      return r.json().catch(function () { return {}; }).then(function (e) {
         say(e.reason || ("错误 " + r.status), "error");
-        if (state.tube && state.tube.code === op.code) { state.tube.sealed = true; save(); }
+        mark(op.uuid, { state: "error", note: e.reason || String(r.status) });
+        if (op.type === "open_tube" && state.tube && state.tube.code === op.code) state.tube.sealed = true;
+        if (op.type === "open_box" && state.box && state.box.code === op.code) state.box = null;
+        if (op.type === "pack" && state.box && state.box.code === op.box) state.box.tubes = Math.max(0, state.box.tubes - 1);
         return done();
       });
     });
@@ -235,9 +309,10 @@
     var step = function () {
       return queued().then(function (ops) {
         if (!ops.length) return null;
-        // The leading run of opens and scans goes in one request; a seal waits for the scans before it.
+        // The leading run of opens and scans goes in one request; a seal, and the boxes, wait for
+        // the scans before them and go one by one.
         var opens = [], scans = [];
-        for (var i = 0; i < ops.length && ops[i].type !== "seal" && scans.length < BATCH; i++) {
+        for (var i = 0; i < ops.length && (ops[i].type === "scan" || ops[i].type === "open_tube") && scans.length < BATCH; i++) {
           (ops[i].type === "scan" ? scans : opens).push(ops[i]);
         }
         var send = scans.length ? sendScans(opens, scans) : sendOne(ops[0]);
@@ -320,6 +395,10 @@
     handle(value);
   });
   el("seal").addEventListener("click", function () { sealTube(); el("scan").focus(); });
+  ["sample", "pack"].forEach(function (m) {
+    el("mode-" + m).addEventListener("click", function () { state.mode = m; save(); render(); el("scan").focus(); });
+  });
+  el("handover-form").addEventListener("submit", function (ev) { ev.preventDefault(); handOver(); });
   el("sync").addEventListener("click", function () { flush(); });
   window.addEventListener("online", function () { online = true; flush(); });
   window.addEventListener("offline", function () { online = false; render(); });
