@@ -3,9 +3,10 @@
 A capacitated p-median on a sparse set of arcs (client → site within reach): minimise the
 demand-weighted cost, every client served by exactly one open site, each site's load within
 its capacity, fixed sites kept open, optionally at most ``max_sites`` open (hard, or soft
-with a price per extra site) and at most ``max_desks_total`` desks. Solved exactly by HiGHS
-when the model is small enough for the time limit; otherwise by greedy + interchange (and a
-capacity-aware repair) under a Lagrangian lower bound. Every answer carries a lower bound.
+with a price per extra site) and at most ``max_desks_total`` desks. Solved by HiGHS when the
+model is small enough for the time limit (with capacities, first on a few sites at a time,
+then whole); otherwise by greedy + interchange (and a capacity-aware repair) under a
+Lagrangian lower bound. Every answer carries a lower bound.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sweep.optimize import interchange, lagrange
+from sweep.optimize import interchange, lagrange, neighbourhood
 
 # Above this many arcs HiGHS's root LP alone may eat the time limit; the heuristic takes over.
 # Uncapacitated models keep the assignments continuous and solve much faster than capacitated ones.
 EXACT_MAX_ARCS = 40_000
 EXACT_MAX_ARCS_CAPACITATED = 50_000
 ILS_ROUNDS = 60
+# With capacities: the whole MIP first gets this share of the time limit (a district's plan
+# usually closes in it); if it does not, MIPs over a few sites at a time run until LNS_SHARE,
+# and the whole model gets the rest.
+QUICK_MIP_SHARE = 0.15
+LNS_SHARE = 0.85
 
 
 @dataclass(frozen=True)
@@ -161,13 +167,16 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
     small = problem.n_arcs <= exact_max_arcs
     if uncapacitated:
         incumbent, ub, bound = _uncapacitated(problem, t0, time_limit, small, gap_target)
+        via_mip = False
     else:
-        incumbent, ub, bound = _capacitated(problem, t0, time_limit, small, gap_target)
+        incumbent, ub, bound, via_mip = _capacitated(problem, t0, time_limit, small, gap_target)
     if not feasible(problem, incumbent):
         incumbent, ub = None, math.inf
 
     status = "heuristic"
     method = ("greedy+interchange" if uncapacitated else "Lagrangian sites, LP assignment, relocation") + "; Lagrangian bound"
+    if via_mip:
+        method = "HiGHS MIP; start: " + method.split(";")[0]
     if incumbent is not None and _proven(ub, bound, gap_target, problem):
         status = "optimal"
     elif small and time.perf_counter() < deadline - 0.5:
@@ -247,12 +256,13 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
 
     # Small instances stop the subgradient by count, not by clock, so that a plan is the same run after run.
     steps = 300 if small else 100_000
-    lag = lagrange.bound(problem, upper=ub, deadline=t0 + 0.15 * limit, gap_target=gap_target, max_iterations=steps)
+    lag = lagrange.bound(problem, upper=ub, deadline=t0 + (0.08 if small else 0.15) * limit, gap_target=gap_target,
+                         max_iterations=steps)
     bound = lag.value
     if not _proven(ub, bound, gap_target, problem):
         p = problem.max_sites or int(np.count_nonzero(lag.open_share > 0.5))
-        improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + (0.3 if small else 0.4) * limit)
-        lag = lagrange.bound(problem, upper=ub, deadline=t0 + (0.4 if small else 0.6) * limit, gap_target=gap_target,
+        improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + (0.15 if small else 0.4) * limit)
+        lag = lagrange.bound(problem, upper=ub, deadline=t0 + (0.2 if small else 0.6) * limit, gap_target=gap_target,
                              start=lag.multipliers, max_iterations=steps)
         bound = max(bound, lag.value)
     if small and best is not None:
@@ -260,7 +270,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
         rng = np.random.default_rng(0)
         fixed = problem.fixed_mask()
         for _ in range(ILS_ROUNDS):
-            if _proven(ub, bound, gap_target, problem) or time.perf_counter() > t0 + 0.55 * limit:
+            if _proven(ub, bound, gap_target, problem) or time.perf_counter() > t0 + 0.25 * limit:
                 break
             is_open = np.zeros(problem.n_sites, dtype=bool)
             is_open[problem.arc_site[best]] = True
@@ -270,9 +280,29 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
             k = int(rng.integers(1, 3))
             is_open[rng.choice(movable, size=min(k, len(movable)), replace=False)] = False
             is_open[rng.choice(closed, size=min(k, len(closed)), replace=False)] = True
-            improve(np.flatnonzero(is_open), t0 + 0.55 * limit)
+            improve(np.flatnonzero(is_open), t0 + 0.25 * limit)
+    via_mip = False
+    if small and best is not None and not _proven(ub, bound, gap_target, problem):
+        # The whole MIP, briefly: most plans close here, and the search below would only confirm them.
+        from sweep.optimize import exact
+
+        quick = exact.solve_mip(problem, deadline=min(t0 + LNS_SHARE * limit, time.perf_counter() + QUICK_MIP_SHARE * limit),
+                                start=best, gap_target=gap_target)
+        if quick.client_arc is not None and feasible(problem, quick.client_arc) and solution_cost(problem, quick.client_arc) <= ub:
+            best, ub = quick.client_arc, solution_cost(problem, quick.client_arc)
+        bound, via_mip = max(bound, quick.bound), True
+    if small and best is not None and not _proven(ub, bound, gap_target, problem):
+        # The MIP over a few sites at a time, then the whole MIP (in solve) with what is left.
+        def cost_of(arcs: np.ndarray) -> float:
+            return solution_cost(problem, arcs) if feasible(problem, arcs) else math.inf
+
+        floor_ = math.ceil(bound - 1e-6) if _integral(problem) else bound
+        trial = neighbourhood.search(problem, best, deadline=t0 + LNS_SHARE * limit, cost_of=cost_of, good_enough=floor_,
+                                     favoured=np.argsort(-lag.open_share, kind="stable"))
+        if cost_of(trial) < ub:
+            best, ub = trial, cost_of(trial)
     if not small and not _proven(ub, bound, gap_target, problem):
         improve(lag.open_hint, t0 + 0.8 * limit)
         p = problem.max_sites or int(np.count_nonzero(lag.open_share > 0.5))
         improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + 0.95 * limit)
-    return best, ub, bound
+    return best, ub, bound, via_mip

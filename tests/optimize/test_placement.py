@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import numpy as np
 import pytest
 
-from sweep.optimize.placement import PlacementInfeasible, PlacementProblem, feasible, solve
+from sweep.optimize import neighbourhood
+from sweep.optimize.placement import PlacementInfeasible, PlacementProblem, feasible, solution_cost, solve
 
 
 def _dense(cost: np.ndarray, demand: np.ndarray, **kw) -> PlacementProblem:
@@ -156,3 +158,29 @@ def test_big_capacitated_instance_takes_the_heuristic_with_a_bound():
     result = solve(problem, time_limit=8, exact_max_arcs=100)
     assert "HiGHS" not in result.method and feasible(problem, result.client_arc)
     assert 0 < result.bound <= result.objective and result.gap < 0.05
+
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_neighbourhood_search_reaches_the_capacitated_optimum(seed):
+    cost, demand = _instance(np.random.default_rng(300 + seed), n=7, m=5)
+    cap = np.full(5, demand.sum() / 1.8)
+    problem = _dense(cost, demand, capacity=cap, max_sites=2)
+    best = _brute(cost, demand, p=2, capacity=cap)
+
+    def cost_of(arcs):
+        return solution_cost(problem, arcs) if feasible(problem, arcs) else math.inf
+
+    everything = neighbourhood.restricted(problem, np.ones(5, dtype=bool), None, time.perf_counter() + 10)
+    assert cost_of(everything) == pytest.approx(best)
+    # Start from the worst pair of sites that can hold everyone, each pair assigned at its best.
+    starts = []
+    for pair in itertools.combinations(range(5), 2):
+        keep = np.isin(np.arange(5), pair)
+        arcs = neighbourhood.restricted(problem, keep, None, time.perf_counter() + 10)
+        if arcs is not None and feasible(problem, arcs):
+            assert set(problem.arc_site[arcs].tolist()) <= set(pair)
+            starts.append(arcs)
+    worst = max(starts, key=cost_of)
+    found = neighbourhood.search(problem, worst, deadline=time.perf_counter() + 30, cost_of=cost_of, good_enough=best)
+    assert feasible(problem, found) and cost_of(found) == pytest.approx(best)
