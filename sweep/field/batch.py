@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from sweep.auth.service import audit
-from sweep.db import is_postgresql
+from sweep.db import is_postgresql, take_writer_turn
 from sweep.errors import AlreadySampled, Conflict, DomainError, InvalidInput, NotFound, TubeFull, TubeSealed, WrongSite
 from sweep.field.models import Preregistration, Sample, Tube
 from sweep.field.queries import site_of
@@ -112,8 +112,10 @@ def hold_write_lock(session: Session) -> None:
     """
     if is_postgresql(session):
         return
-    raw = session.connection().connection.dbapi_connection
+    conn = session.connection()
+    raw = conn.connection.dbapi_connection
     if raw is not None and not raw.in_transaction:
+        take_writer_turn(conn)
         raw.execute("BEGIN IMMEDIATE")
 
 
