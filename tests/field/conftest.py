@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sweep.auth.service import create_user
@@ -49,8 +50,11 @@ class Round:
 
 
 @pytest.fixture(scope="module")
-def committed_round(engine, district_loaded) -> Round:
-    """A planned round committed to the database, with a user per role; the app reads it over its own connections."""
+def committed_round(engine, district_loaded) -> Iterator[Round]:
+    """A planned round committed to the database, with a user per role; the app reads it over its own connections.
+
+    Removed afterwards (its rows go with it, by the schema's cascades), so that later modules
+    looking back at earlier rounds find only their own."""
     settings = Settings(database_url="sqlite://", secret_key="test-secret")
     factory = make_session_factory(engine)
     tag = uuid.uuid4().hex[:6]
@@ -74,7 +78,9 @@ def committed_round(engine, district_loaded) -> Round:
             create_user(session=session, username=name, display_name=name, role=role, password=PASSWORD, **scope)
             users[label] = name
         result = Round(campaign.id, a.id, b.id, a.office_id, users)
-    return result
+    yield result
+    with unit_of_work(factory) as session:
+        session.execute(delete(Campaign).where(Campaign.id == result.campaign_id))
 
 
 def load_campaign(session: Session, campaign_id: int) -> Campaign:
