@@ -33,6 +33,18 @@ def _scan(page, value: str) -> None:  # type: ignore[no-untyped-def]
     page.keyboard.press("Enter")
 
 
+def _logged_in_phone(browser, served: Served, **options):  # type: ignore[no-untyped-def]
+    """A phone-sized page, logged in as the desk's registrar, on the terminal."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, **options)
+    page = context.new_page()
+    page.goto(f"{served.base}/login?next=/terminal/")
+    page.fill("input[name=username]", served.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/terminal/")
+    return context, page
+
+
 def _stored(served: Served, tube_code: str) -> tuple[int, int, int, int]:
     engine = make_engine(served.db_url)
     with engine.connect() as conn:
@@ -111,13 +123,7 @@ def test_the_terminal_scans_online_offline_and_back_without_duplicates(browser, 
 
 
 def test_the_terminal_fills_a_tube_seals_it_and_refuses_an_eleventh(browser, served: Served):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(f"{served.base}/login?next=/terminal/")
-    page.fill("input[name=username]", served.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/terminal/")
+    context, page = _logged_in_phone(browser, served)
     _scan(page, "WEB-TUBE-0002")
     for number in served.id_numbers[10:20]:
         _scan(page, number)
@@ -144,13 +150,7 @@ def _stored_box(served: Served, box_code: str) -> tuple[int, str, str | None]:
 
 
 def test_the_terminal_packs_sealed_tubes_into_a_box_and_hands_it_over(browser, served: Served):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{served.base}/login?next=/terminal/")
-    page.fill("input[name=username]", served.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/terminal/")
+    context, page = _logged_in_phone(browser, served, locale="zh-CN")
     # Two tubes: one filled to ten (sealed by itself), one of three sealed by hand.
     _scan(page, "WEB-TUBE-0101")
     for number in served.id_numbers[40:50]:
