@@ -186,7 +186,8 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
         if feasible(problem, result.client_arc) and (incumbent is None or result.objective <= ub + 1e-6):
             incumbent, ub = result.client_arc, solution_cost(problem, result.client_arc)
         bound = max(bound, result.bound)
-        method = "HiGHS MIP; start: " + method.split(";")[0]
+        if not via_mip:
+            method = "HiGHS MIP; start: " + method.split(";")[0]
         status = "optimal" if result.optimal or _proven(ub, bound, gap_target, problem) else "time_limit"
         if result.infeasible:
             raise PlacementInfeasible("the solver proved the constraints cannot all hold", kind="solver_infeasible")

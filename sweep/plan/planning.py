@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -192,7 +192,8 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
         site_x=reg.site_x[opened], site_y=reg.site_y[opened], site_desks=desks, window_minutes=calling,
         slot_minutes=settings.slot_minutes, service_minutes=service,
     )
-    calls = _schedule(data, desks, reg.site_max_desks[opened], reg, opened, warnings)
+    latest = window - settings.slot_minutes if window >= 3 * settings.slot_minutes else window
+    calls = _schedule(data, desks, reg.site_max_desks[opened], reg, opened, warnings, latest_window=latest)
 
     say("分工表 roster")
     comm_index = {int(c): i for i, c in enumerate(reg.community_id)}
@@ -238,20 +239,26 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     return outcome
 
 
-def _schedule(data, desks, max_desks, reg, opened, warnings):  # type: ignore[no-untyped-def]
-    """The call-up; a site whose people do not fit before the deadline gets another desk if its space allows."""
-    for _ in range(int(max_desks.sum())):
+def _schedule(data, desks, max_desks, reg, opened, warnings, *, latest_window):  # type: ignore[no-untyped-def]
+    """The call-up; a site whose people do not fit before the deadline gets another desk if its space
+    allows, and else calls into the hour kept for late comers, a slot at a time, up to the last slot."""
+    while True:
         try:
             return callup_mod.schedule(data)
         except callup_mod.CallupOverflow as exc:
-            if desks[exc.site] >= max_desks[exc.site]:
-                name = reg.site_name[int(opened[exc.site])]
-                raise InvalidInput("candidate_sites", f"{name} 在截止前容纳不下，约 {exc.people_left:.0f} 人无时段；请扩大场地或增设附近候选点 "
-                                   f"({name}: about {exc.people_left:.0f} people get no slot before the deadline; "
-                                   "add space or a candidate site nearby)") from exc
-            desks[exc.site] += 1
-            warnings.append(f"{reg.site_name[int(opened[exc.site])]}: +1 desk so every slot ends before the deadline")
-    raise InvalidInput("plan", "通知时段无法排定 (the call-up cannot be scheduled)")
+            name = reg.site_name[int(opened[exc.site])]
+            if desks[exc.site] < max_desks[exc.site]:
+                desks[exc.site] += 1
+                warnings.append(f"{name}: +1 desk so every slot ends before the deadline")
+                continue
+            if data.window_minutes + data.slot_minutes <= latest_window:
+                data = replace(data, window_minutes=data.window_minutes + data.slot_minutes)
+                warnings.append(f"{name}: 通知至开始后 {data.window_minutes} 分钟，最后一批迟到者可能超时 (called until minute "
+                                f"{data.window_minutes}, into the hour kept for late comers: its last slot's late comers may miss the deadline)")
+                continue
+            raise InvalidInput("candidate_sites", f"{name} 在截止前容纳不下，约 {exc.people_left:.0f} 人无时段；请扩大场地或增设附近候选点 "
+                               f"({name}: about {exc.people_left:.0f} people get no slot before the deadline; "
+                               "add space or a candidate site nearby)") from exc
 
 
 def _community_centres(reg: Registry, comm_index: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
