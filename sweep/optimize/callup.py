@@ -36,6 +36,10 @@ class CallupInput:
     slot_minutes: int
     service_minutes: float  # mean swab time per person at one desk
     fill: float = 0.9  # share of the desks' throughput the call-up plans for
+    site_window_minutes: np.ndarray | None = None  # per site, where one calls longer than window_minutes
+
+    def window_of(self, site: int) -> int:
+        return self.window_minutes if self.site_window_minutes is None else int(self.site_window_minutes[site])
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def _place(room: np.ndarray, start: int, people: float, least: float) -> list[tu
 
 
 def _site_slots(data: CallupInput, site: int, members: list[int], fill: float):
-    n_slots = data.window_minutes // data.slot_minutes
+    n_slots = data.window_of(site) // data.slot_minutes
     full = float(data.site_desks[site]) * data.slot_minutes / data.service_minutes
     room = np.full(n_slots, full * fill)
     placed: dict[int, tuple[int, int]] = {}
@@ -143,8 +147,8 @@ def _site_slots(data: CallupInput, site: int, members: list[int], fill: float):
 
 def schedule(data: CallupInput) -> Callup:
     n_b, n_s = len(data.building_people), len(data.site_desks)
-    n_slots = data.window_minutes // data.slot_minutes
-    if n_slots < 1:
+    n_slots = max([data.window_minutes] + [data.window_of(k) for k in range(n_s)]) // data.slot_minutes
+    if data.window_minutes // data.slot_minutes < 1:
         raise ValueError("the window is shorter than one slot")
     slot_start = np.zeros(n_b, dtype=np.int64)
     slot_len = np.full(n_b, data.slot_minutes, dtype=np.int64)
@@ -169,7 +173,7 @@ def schedule(data: CallupInput) -> Callup:
             slot_start[b] = s * data.slot_minutes
             slot_len[b] = k * data.slot_minutes
         key_minutes[site] = key_span * data.slot_minutes
-        arrivals[site] = arr
+        arrivals[site, : len(arr)] = arr
         capacity[site] = full
         teams[site] = _home_round(data, site, members, visit, team)
     return Callup(slot_start, slot_len, key_minutes, arrivals, capacity, visit, team, teams)

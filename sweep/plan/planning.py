@@ -251,10 +251,14 @@ def _schedule(data, desks, max_desks, reg, opened, warnings, *, latest_window): 
                 desks[exc.site] += 1
                 warnings.append(f"{name}: +1 desk so every slot ends before the deadline")
                 continue
-            if data.window_minutes + data.slot_minutes <= latest_window:
-                data = replace(data, window_minutes=data.window_minutes + data.slot_minutes)
-                warnings.append(f"{name}: 通知至开始后 {data.window_minutes} 分钟，最后一批迟到者可能超时 (called until minute "
-                                f"{data.window_minutes}, into the hour kept for late comers: its last slot's late comers may miss the deadline)")
+            windows = np.full(len(desks), data.window_minutes) if data.site_window_minutes is None else data.site_window_minutes.copy()
+            if windows[exc.site] + data.slot_minutes <= latest_window:
+                # This site alone calls later: the others keep the hour for their late comers.
+                windows[exc.site] += data.slot_minutes
+                data = replace(data, site_window_minutes=windows)
+                minute = int(windows[exc.site])
+                warnings.append(f"{name}: 通知至开始后 {minute} 分钟，最后一批迟到者可能超时 (called until minute "
+                                f"{minute}, into the hour kept for late comers: its last slot's late comers may miss the deadline)")
                 continue
             raise InvalidInput("candidate_sites", f"{name} 在截止前容纳不下，约 {exc.people_left:.0f} 人无时段；请扩大场地或增设附近候选点 "
                                f"({name}: about {exc.people_left:.0f} people get no slot before the deadline; "
