@@ -58,25 +58,35 @@ def _state(*, expected: int, sampled: int, ready: bool, minute: float, last_slot
     return "sampling"
 
 
-def site_progress(*, session: Session, campaign: Campaign, now: datetime) -> list[SiteProgress]:
-    cid = campaign.id
-    sampled = dict(
-        session.execute(
-            select(Sample.plan_site_id, func.count()).where(Sample.campaign_id == cid, Sample.kind != "retest").group_by(Sample.plan_site_id)
-        ).all()
-    )
-    last_scan = dict(
-        session.execute(
-            select(Sample.plan_site_id, func.max(Sample.sampled_at)).where(Sample.campaign_id == cid).group_by(Sample.plan_site_id)
-        ).all()
-    )
-    slot_end = dict(
+def site_samples(*, session: Session, campaign: Campaign, last_kind: str | None = None) -> tuple[dict[int, int], dict[int, datetime]]:
+    """Per site, in one pass over the samples: people sampled (retests apart), and the time of the
+    last swab (of ``last_kind`` only, when given)."""
+    last = func.max(Sample.sampled_at)
+    if last_kind is not None:
+        last = last.filter(Sample.kind == last_kind)
+    rows = session.execute(
+        select(Sample.plan_site_id, func.count().filter(Sample.kind != "retest"), last)
+        .where(Sample.campaign_id == campaign.id)
+        .group_by(Sample.plan_site_id)
+    ).all()
+    return {site: n for site, n, _ in rows}, {site: at for site, _, at in rows if at is not None}
+
+
+def last_slot_ends(*, session: Session, campaign: Campaign) -> dict[int, int]:
+    """Per site, the minute its last call-up slot ends."""
+    return dict(
         session.execute(
             select(PlanBuilding.plan_site_id, func.max(PlanBuilding.slot_start_minute + PlanBuilding.slot_minutes))
-            .where(PlanBuilding.campaign_id == cid)
+            .where(PlanBuilding.campaign_id == campaign.id)
             .group_by(PlanBuilding.plan_site_id)
         ).all()
     )
+
+
+def site_progress(*, session: Session, campaign: Campaign, now: datetime) -> list[SiteProgress]:
+    cid = campaign.id
+    sampled, last_scan = site_samples(session=session, campaign=campaign)
+    slot_end = last_slot_ends(session=session, campaign=campaign)
     readiness: dict[int, tuple[int, int, int, int]] = {}
     for site_id, total, done, late, pending in session.execute(
         select(

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sweep.coverage.service import AreaCoverage, RoundFigures, coverage_by_community, round_figures
-from sweep.dashboard.service import Curve, LateItem, late_readiness, progress_curve
-from sweep.field.models import Sample, Tube
+from sweep.dashboard.service import Curve, LateItem, last_slot_ends, late_readiness, progress_curve, site_samples
+from sweep.field.models import Tube
 from sweep.lab.models import LabResult, RetestOrder
-from sweep.plan.models import Campaign, PlanBuilding, PlanSite
+from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import CandidateSite, Community
 
 
@@ -74,25 +74,8 @@ class RoundReport:
 
 def site_timeliness(*, session: Session, campaign: Campaign) -> list[SiteTimeliness]:
     cid = campaign.id
-    done = dict(
-        session.execute(
-            select(Sample.plan_site_id, func.count()).where(Sample.campaign_id == cid, Sample.kind != "retest").group_by(Sample.plan_site_id)
-        ).all()
-    )
-    last = dict(
-        session.execute(
-            select(Sample.plan_site_id, func.max(Sample.sampled_at))
-            .where(Sample.campaign_id == cid, Sample.kind == "pooled")
-            .group_by(Sample.plan_site_id)
-        ).all()
-    )
-    planned = dict(
-        session.execute(
-            select(PlanBuilding.plan_site_id, func.max(PlanBuilding.slot_start_minute + PlanBuilding.slot_minutes))
-            .where(PlanBuilding.campaign_id == cid)
-            .group_by(PlanBuilding.plan_site_id)
-        ).all()
-    )
+    done, last = site_samples(session=session, campaign=campaign, last_kind="pooled")
+    planned = last_slot_ends(session=session, campaign=campaign)
     rows = session.execute(
         select(PlanSite.id, PlanSite.code, CandidateSite.name, Community.name, PlanSite.desks, PlanSite.expected_people)
         .join(CandidateSite, CandidateSite.id == PlanSite.candidate_site_id)
