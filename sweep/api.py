@@ -13,12 +13,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
 from sweep import __version__
+from sweep.auth.ratelimit import RateLimiter
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
-from sweep.auth.ratelimit import RateLimiter
 from sweep.errors import DomainError, Unauthorized
 from sweep.registry.idnumber import load_regions
 from sweep.web import i18n
+from sweep.web.templating import templates
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -42,7 +43,6 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         if _wants_html(request) and isinstance(exc, Unauthorized):
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         if _wants_html(request):
-            from sweep.web.pages import templates
 
             return templates.TemplateResponse(
                 request, "error.html", {"error": exc, "status": exc.status_code}, status_code=exc.status_code
@@ -74,12 +74,12 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from sweep.auth.routes import router as auth_router
     from sweep.coverage.keygroup_routes import router as keygroup_router
     from sweep.coverage.routes import router as coverage_router
-    from sweep.plan.routes import router as plan_router
     from sweep.dashboard.routes import router as dashboard_router
     from sweep.field.pages import router as terminal_router
     from sweep.field.routes import router as field_router
     from sweep.inspect.routes import router as inspect_router
     from sweep.lab.routes import router as lab_router
+    from sweep.plan.routes import router as plan_router
     from sweep.registry.routes import registry_router
     from sweep.simulate.routes import router as simulate_router
     from sweep.web.pages import router as pages_router

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from sqlalchemy.orm import Session
-
 from sweep.auth.cli import app as user_app
-from sweep.report.cli import report as report_command
+from sweep.clikit import console, fail, out, session_scope
+from sweep.clikit import database_url as _url
 from sweep.config import get_settings
-from sweep.errors import DomainError
-from sweep.registry import cli as registry_cli
-from sweep.simulate import cli as simulate_cli
-from sweep.plan import cli as plan_cli
 from sweep.coverage import cli as coverage_cli
+from sweep.errors import DomainError
 from sweep.inspect import cli as inspect_cli
 from sweep.lab import cli as lab_cli
+from sweep.plan import cli as plan_cli
+from sweep.plan.service import campaign_by_ref
+from sweep.registry import cli as registry_cli
+from sweep.report.cli import report as report_command
+from sweep.simulate import cli as simulate_cli
 
 app = typer.Typer(help="Sweep: plan and command a district-wide mass testing round (全员核酸检测).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -37,37 +35,10 @@ app.add_typer(plan_cli.app, name="plan")  # sweep plan, sweep plan export
 lab_cli.register(app)  # sweep lab …
 coverage_cli.register(app)  # sweep coverage …, sweep rounds …, sweep keygroups …
 inspect_cli.register(app)  # sweep inspect …
-console = Console(stderr=True)
-out = Console()
-
-
-def fail(exc: DomainError) -> None:
-    """Print a domain error as the field and the reason, and exit 2: nothing was changed."""
-    console.print(f"[red]错误 error[/red] [bold]{exc.field}[/bold]: {exc.reason}")
-    raise typer.Exit(code=2)
-
-
-@contextmanager
-def session_scope(database: str | None = None) -> Iterator[Session]:
-    """One unit of work on the configured database, for a CLI command."""
-    from sweep.db import make_engine, make_session_factory, unit_of_work
-
-    engine = make_engine(_url(database))
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _url(database: str | None) -> str:
-    return database or get_settings().database_url
-
-
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
-    database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
+    database: Annotated[str | None, typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
 ) -> None:
     """Create or upgrade the schema."""
     from sweep import migrate
@@ -79,7 +50,7 @@ def db_upgrade(
 @db_app.command("downgrade")
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision; 'base' removes the schema.")],
-    database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
+    database: Annotated[str | None, typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
 ) -> None:
     """Step the schema back to a revision."""
     from sweep import migrate
@@ -90,7 +61,7 @@ def db_downgrade(
 
 @db_app.command("current")
 def db_current(
-    database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
+    database: Annotated[str | None, typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
 ) -> None:
     """Print the schema revision the database is at."""
     from sweep import migrate
@@ -109,11 +80,11 @@ def demo(
     speed: Annotated[float, typer.Option(min=1, help="Live day's clock against the wall clock (360: six hours in a minute).")] = 360,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     database: Annotated[
-        Optional[str], typer.Option(help="Database for the demo; it is emptied first. Default: sweep-demo.db here.")
+        str | None, typer.Option(help="Database for the demo; it is emptied first. Default: sweep-demo.db here.")
     ] = None,
     report_dir: Annotated[Path, typer.Option("--report-dir", help="Where the live demo writes the round's report.")] = Path("sweep-demo-report"),
-    host: Annotated[Optional[str], typer.Option(help="Address to serve on (default: SWEEP_HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port to serve on (default: SWEEP_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to serve on (default: SWEEP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to serve on (default: SWEEP_PORT).")] = None,
 ) -> None:
     """Generate a district and plan a round; play its day (live over HTTP, or at once with --no-serve); summarise."""
     from sweep.demo.run import prepare, run_demo
@@ -192,8 +163,8 @@ def _serve(url: str, host: str | None, port: int | None) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address (default: SWEEP_HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default: SWEEP_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address (default: SWEEP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: SWEEP_PORT).")] = None,
 ) -> None:
     """Serve the pages and the API on the configured database."""
     _serve(get_settings().database_url, host, port)
@@ -206,7 +177,6 @@ def status(
 ) -> None:
     """The round's figures: sampled, coverage, tubes, boxes, results, finish time."""
     from sweep.coverage.service import round_figures
-    from sweep.plan.service import campaign_by_ref
 
     try:
         with session_scope() as session:

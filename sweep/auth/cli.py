@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from sweep.auth.models import USER_ROLES
+from sweep.clikit import console, fail, session_scope
 
 app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 
@@ -24,8 +25,6 @@ def create(
 ) -> None:
     """Create a user. There is no default account: the first admin is made here."""
     from sweep.auth.service import create_user
-    from sweep.cli import console, fail, session_scope
-
     from sweep.errors import DomainError
 
     try:

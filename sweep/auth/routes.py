@@ -8,10 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sweep.auth import service
-from sweep.auth.policy import Can
 from sweep.auth.schemas import TokenCreate, TokenRead, UserCreate, UserRead
-from sweep.deps import SESSION_COOKIE, Allowed, CurrentUser, SessionDep, SettingsDep, _bearer
+from sweep.deps import SESSION_COOKIE, CanManageUsers, CurrentUser, SessionDep, SettingsDep, _bearer
 from sweep.errors import Unauthorized
+from sweep.web.templating import templates
 
 router = APIRouter(tags=["auth"])
 
@@ -51,14 +51,13 @@ def me(user: CurrentUser) -> UserRead:
 
 
 @router.post("/api/users", response_model=UserRead, status_code=201)
-def create_user(body: UserCreate, session: SessionDep, admin: Allowed(Can.MANAGE_USERS)) -> UserRead:  # type: ignore[valid-type]
+def create_user(body: UserCreate, session: SessionDep, admin: CanManageUsers) -> UserRead:
     user = service.create_user(session=session, created_by=admin.id, **body.model_dump())
     return UserRead.model_validate(user)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    from sweep.web.pages import templates
 
     return templates.TemplateResponse(request, "login.html", {"next": _safe_next(next), "error": None})
 
@@ -72,7 +71,6 @@ def login_form(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    from sweep.web.pages import templates
 
     try:
         user = _login(request, session, username, password)

@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from sweep.clikit import console, fail, out, session_scope
 from sweep.errors import DomainError
 from sweep.plan.service import campaign_by_ref
 
@@ -41,7 +42,6 @@ def table_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Everyone's standing summed by area: expected, called, sampled, resulted, exempt, missing."""
-    from sweep.cli import fail, out, session_scope
     from sweep.coverage.service import coverage_by
 
     try:
@@ -72,7 +72,6 @@ def missing_command(
     as_json: JsonOpt = False,
 ) -> None:
     """The missing list: everyone due with no sample this round."""
-    from sweep.cli import console, fail, out, session_scope
     from sweep.config import get_settings
     from sweep.coverage.export import missing_workbook
     from sweep.coverage.service import missing_list
@@ -110,7 +109,6 @@ def refresh_command(
     full: Annotated[bool, typer.Option(help="Count everything again (after a registry import moved people).")] = False,
 ) -> None:
     """Bring the coverage tallies up to date (the pages and API do this on every look)."""
-    from sweep.cli import console, fail, session_scope
     from sweep.coverage import tallies
 
     try:
@@ -130,7 +128,6 @@ def compare_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Who was missed twice, which buildings stay low, which sites were late."""
-    from sweep.cli import fail, out, session_scope
     from sweep.coverage.rounds import compare_rounds
     from sweep.plan.service import get_campaign
 
@@ -162,7 +159,6 @@ def carry_over_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Those the next round's call-up must reach on purpose: the missing, and the away and in hospital."""
-    from sweep.cli import console, fail, out, session_scope
     from sweep.coverage.rounds import carry_over
 
     try:
@@ -187,7 +183,6 @@ def carry_over_command(
 @keygroups_app.command("schedules")
 def schedules_command(as_json: JsonOpt = False) -> None:
     """Each key group's test interval, members and workplaces."""
-    from sweep.cli import fail, out, session_scope
     from sweep.coverage.keygroups import schedules
 
     try:
@@ -210,7 +205,6 @@ def compliance_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Who is overdue for a test, by employer."""
-    from sweep.cli import fail, out, session_scope
     from sweep.coverage.keygroups import compliance
 
     try:

@@ -24,9 +24,9 @@ from sweep.coverage.schemas import (
     WorkplaceEnvironmentRead,
     WorkplaceRead,
 )
-from sweep.deps import Allowed, CurrentUser, SessionDep
+from sweep.deps import CanKeyGroups, CanSeeContacts, CanViewRound, CurrentUser, SessionDep
 from sweep.errors import Forbidden
-from sweep.field.schemas import ERRORS, LocalTime, RowId
+from sweep.params import ERRORS, LocalTime, RowId
 
 router = APIRouter(prefix="/api/key-groups", tags=["key groups"], responses=ERRORS)
 
@@ -38,27 +38,27 @@ def _tester(user: User) -> None:
 
 
 @router.get("", response_model=list[GroupScheduleRead])
-def schedules(session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> list[GroupScheduleRead]:  # type: ignore[valid-type]
+def schedules(session: SessionDep, user: CanViewRound) -> list[GroupScheduleRead]:
     return [GroupScheduleRead(**asdict(g)) for g in keygroups.schedules(session=session)]
 
 
 @router.put("/{code}/schedule", response_model=GroupScheduleRead)
 def set_schedule(
     code: str = Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$"), *, body: ScheduleUpdate, session: SessionDep,
-    user: Allowed(Can.KEY_GROUPS),  # type: ignore[valid-type]
+    user: CanKeyGroups,
 ) -> GroupScheduleRead:
     keygroups.set_schedule(session=session, key_group=code, test_every_days=body.test_every_days)
     return next(GroupScheduleRead(**asdict(g)) for g in keygroups.schedules(session=session) if g.code == code)
 
 
 @router.post("/workplaces", response_model=WorkplaceRead, status_code=201)
-def add_workplace(body: WorkplaceCreate, session: SessionDep, user: Allowed(Can.KEY_GROUPS)) -> WorkplaceRead:  # type: ignore[valid-type]
+def add_workplace(body: WorkplaceCreate, session: SessionDep, user: CanKeyGroups) -> WorkplaceRead:
     place = keygroups.add_workplace(session=session, **body.model_dump())
     return WorkplaceRead(id=place.id, code=place.code, name=place.name, employer=place.employer, env_every_days=place.env_every_days)
 
 
 @router.post("/members", response_model=RecordedRead)
-def assign_member(body: MemberCreate, session: SessionDep, user: Allowed(Can.KEY_GROUPS)) -> RecordedRead:  # type: ignore[valid-type]
+def assign_member(body: MemberCreate, session: SessionDep, user: CanKeyGroups) -> RecordedRead:
     member = keygroups.assign_member(session=session, person_id=body.person_id, workplace=body.workplace)
     return RecordedRead(id=member.id, result=None)
 
@@ -89,7 +89,7 @@ def environment_result(sample_id: RowId, body: EnvironmentResult, session: Sessi
 @router.get("/compliance", response_model=list[EmployerComplianceRead])
 def compliance(
     session: SessionDep,
-    user: Allowed(Can.SEE_CONTACTS),  # type: ignore[valid-type]
+    user: CanSeeContacts,
     as_of: LocalTime | None = None,
     key_group: str | None = Query(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$"),
 ) -> list[EmployerComplianceRead]:
@@ -99,6 +99,6 @@ def compliance(
 
 
 @router.get("/environment", response_model=list[WorkplaceEnvironmentRead])
-def environment(session: SessionDep, user: Allowed(Can.VIEW_ROUND), as_of: LocalTime | None = None) -> list[WorkplaceEnvironmentRead]:  # type: ignore[valid-type]
+def environment(session: SessionDep, user: CanViewRound, as_of: LocalTime | None = None) -> list[WorkplaceEnvironmentRead]:
     rows = keygroups.environment_compliance(session=session, as_of=as_of or datetime.now())
     return [WorkplaceEnvironmentRead(**asdict(r)) for r in rows]

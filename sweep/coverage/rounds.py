@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sweep.coverage.models import CoverageMissing, Exemption, HomeSamplingTask
 from sweep.coverage import tallies
+from sweep.coverage.models import CoverageMissing, Exemption, HomeSamplingTask
 from sweep.coverage.service import coverage_by, missing_query
 from sweep.errors import InvalidInput, NotFound
 from sweep.field.models import ReadinessItem, Sample

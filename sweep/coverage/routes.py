@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from sweep.auth.models import User
-from sweep.auth.policy import Can, require_office
+from sweep.auth.policy import require_office
 from sweep.coverage import followup, rounds, service
 from sweep.coverage.export import missing_workbook
 from sweep.coverage.schemas import (
@@ -29,11 +29,12 @@ from sweep.coverage.schemas import (
     RoundComparisonRead,
     RoundFiguresRead,
 )
-from sweep.deps import Allowed, SessionDep, SettingsDep
+from sweep.deps import CanExport, CanFollowUp, CanSeeContacts, CanViewRound, SessionDep, SettingsDep
 from sweep.errors import NotFound
-from sweep.field.schemas import ERRORS, CampaignRef, PathCode, RowId
+from sweep.params import ERRORS, PathCode, RowId
+from sweep.plan.current import CurrentCampaign
 from sweep.plan.models import Campaign
-from sweep.plan.service import campaign_by_ref, get_campaign
+from sweep.plan.service import get_campaign
 from sweep.registry.models import Building, Person
 
 router = APIRouter(prefix="/api/campaigns", tags=["coverage"], responses=ERRORS)
@@ -52,35 +53,35 @@ def _area(r: service.AreaCoverage) -> AreaCoverageRead:
 
 
 @router.get("/{campaign}/figures", response_model=RoundFiguresRead)
-def figures(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> RoundFiguresRead:  # type: ignore[valid-type]
-    fig = service.round_figures(session=session, campaign=campaign_by_ref(session=session, ref=campaign))
+def figures(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> RoundFiguresRead:
+    fig = service.round_figures(session=session, campaign=current)
     return RoundFiguresRead(**asdict(fig), coverage=fig.coverage, finish_minutes=fig.finish_minutes)
 
 
 @router.get("/{campaign}/coverage", response_model=list[AreaCoverageRead])
 def coverage(
-    campaign: CampaignRef,
+    current: CurrentCampaign,
     session: SessionDep,
-    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
+    user: CanViewRound,
     by: Literal["office", "community", "grid", "building"] = "community",
 ) -> list[AreaCoverageRead]:
     """Everyone's standing (called, sampled, resulted, exempt, missing) summed by area."""
-    rows = service.coverage_by(session=session, campaign=campaign_by_ref(session=session, ref=campaign), level=by, office_id=_office(user))
+    rows = service.coverage_by(session=session, campaign=current, level=by, office_id=_office(user))
     return [_area(r) for r in rows]
 
 
 @router.get("/{campaign}/missing", response_model=list[MissingPersonRead])
 def missing(
-    campaign: CampaignRef,
+    current: CurrentCampaign,
     session: SessionDep,
-    user: Allowed(Can.SEE_CONTACTS),  # type: ignore[valid-type]
+    user: CanSeeContacts,
     community: AreaCode = None,
     grid: AreaCode = None,
     building: AreaCode = None,
     limit: int = Query(default=500, ge=1, le=100_000),
 ) -> list[MissingPersonRead]:
     rows = service.missing_list(
-        session=session, campaign=campaign_by_ref(session=session, ref=campaign), community_code=community, grid_code=grid, building_code=building,
+        session=session, campaign=current, community_code=community, grid_code=grid, building_code=building,
         office_id=_office(user), limit=limit,
     )
     return [MissingPersonRead(**asdict(r)) for r in rows]
@@ -88,16 +89,15 @@ def missing(
 
 @router.get("/{campaign}/missing.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 def missing_xlsx(
-    campaign: CampaignRef,
+    current: CurrentCampaign,
     session: SessionDep,
     settings: SettingsDep,
-    user: Allowed(Can.EXPORT),  # type: ignore[valid-type]
+    user: CanExport,
     community: AreaCode = None,
     grid: AreaCode = None,
     building: AreaCode = None,
     full_ids: bool = Query(default=False, description="Full ID numbers, for roles allowed to see them (audited)."),
 ) -> Response:
-    current = campaign_by_ref(session=session, ref=campaign)
     made = missing_workbook(session=session, campaign=current, key=settings.secret_key, viewer=user, full_ids=full_ids,
                             community_code=community, grid_code=grid, building_code=building)
     name = f"未检人员名单-第{current.id}轮{'-' + community if community else ''}.xlsx"
@@ -109,31 +109,30 @@ def missing_xlsx(
 
 @router.get("/{campaign}/buildings/{code}/people", response_model=list[PersonStatusRead])
 def building_roll(
-    campaign: CampaignRef, code: PathCode, session: SessionDep,
-    user: Allowed(Can.SEE_CONTACTS),  # type: ignore[valid-type]
+    current: CurrentCampaign, code: PathCode, session: SessionDep,
+    user: CanSeeContacts,
 ) -> list[PersonStatusRead]:
     """Person by person for one building: the building leader's roll."""
     office_id = session.scalar(select(Building.office_id).where(Building.code == code))
     if office_id is None:
         raise NotFound("building", f"没有这个楼栋 (no such building): {code}")
     require_office(user, office_id)
-    rows = service.people_status(session=session, campaign=campaign_by_ref(session=session, ref=campaign), building_code=code)
+    rows = service.people_status(session=session, campaign=current, building_code=code)
     return [PersonStatusRead(**asdict(r)) for r in rows]
 
 
 @router.get("/{campaign}/people/{person_id}/status", response_model=PersonStatusRead)
-def person_status(campaign: CampaignRef, person_id: RowId, session: SessionDep, user: Allowed(Can.SEE_CONTACTS)) -> PersonStatusRead:  # type: ignore[valid-type]
+def person_status(current: CurrentCampaign, person_id: RowId, session: SessionDep, user: CanSeeContacts) -> PersonStatusRead:
     office_id = session.scalar(select(Person.office_id).where(Person.id == person_id))
     if office_id is None:
         raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
     require_office(user, office_id)
-    (row,) = service.people_status(session=session, campaign=campaign_by_ref(session=session, ref=campaign), person_id=person_id)
+    (row,) = service.people_status(session=session, campaign=current, person_id=person_id)
     return PersonStatusRead(**asdict(row))
 
 
 @router.post("/{campaign}/exemptions", response_model=ExemptionRead, status_code=201)
-def exempt(campaign: CampaignRef, body: ExemptionCreate, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> ExemptionRead:  # type: ignore[valid-type]
-    current = campaign_by_ref(session=session, ref=campaign)
+def exempt(current: CurrentCampaign, body: ExemptionCreate, session: SessionDep, user: CanFollowUp) -> ExemptionRead:
     made = followup.add_exemption(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
                                   proof=body.proof, note=body.note, at=datetime.now(), user=user)
     row = next(e for e in followup.list_exemptions(session=session, campaign=current) if e.id == made.id)
@@ -141,14 +140,14 @@ def exempt(campaign: CampaignRef, body: ExemptionCreate, session: SessionDep, us
 
 
 @router.get("/{campaign}/exemptions", response_model=list[ExemptionRead])
-def exemptions(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> list[ExemptionRead]:  # type: ignore[valid-type]
-    rows = followup.list_exemptions(session=session, campaign=campaign_by_ref(session=session, ref=campaign), office_id=_office(user))
+def exemptions(current: CurrentCampaign, session: SessionDep, user: CanFollowUp) -> list[ExemptionRead]:
+    rows = followup.list_exemptions(session=session, campaign=current, office_id=_office(user))
     return [ExemptionRead(**asdict(r)) for r in rows]
 
 
 @router.delete("/{campaign}/exemptions/{exemption_id}", status_code=204)
-def withdraw(campaign: CampaignRef, exemption_id: RowId, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> Response:  # type: ignore[valid-type]
-    followup.remove_exemption(session=session, campaign=campaign_by_ref(session=session, ref=campaign), exemption_id=exemption_id, at=datetime.now(), user=user)
+def withdraw(current: CurrentCampaign, exemption_id: RowId, session: SessionDep, user: CanFollowUp) -> Response:
+    followup.remove_exemption(session=session, campaign=current, exemption_id=exemption_id, at=datetime.now(), user=user)
     return Response(status_code=204)
 
 
@@ -158,8 +157,7 @@ def _task(session: SessionDep, campaign: Campaign, task_id: int) -> HomeTaskRead
 
 
 @router.post("/{campaign}/home-tasks", response_model=HomeTaskRead, status_code=201)
-def add_home_task(campaign: CampaignRef, body: HomeTaskCreate, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> HomeTaskRead:  # type: ignore[valid-type]
-    current = campaign_by_ref(session=session, ref=campaign)
+def add_home_task(current: CurrentCampaign, body: HomeTaskCreate, session: SessionDep, user: CanFollowUp) -> HomeTaskRead:
     task = followup.add_home_task(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
                                   due_at=body.due_at, team=body.team, at=datetime.now(), user=user)
     return _task(session, current, task.id)
@@ -167,48 +165,45 @@ def add_home_task(campaign: CampaignRef, body: HomeTaskCreate, session: SessionD
 
 @router.post("/{campaign}/home-tasks/from-registry", response_model=CreatedCount)
 def home_tasks_from_registry(
-    campaign: CampaignRef, body: HomeTasksFromRegistry, session: SessionDep, user: Allowed(Can.FOLLOW_UP)  # type: ignore[valid-type]
+    current: CurrentCampaign, body: HomeTasksFromRegistry, session: SessionDep, user: CanFollowUp
 ) -> CreatedCount:
     """A task for everyone the registry flags for home sampling (an office: its own)."""
-    made = followup.tasks_from_registry(session=session, campaign=campaign_by_ref(session=session, ref=campaign), due_at=body.due_at, at=datetime.now(), user=user)
+    made = followup.tasks_from_registry(session=session, campaign=current, due_at=body.due_at, at=datetime.now(), user=user)
     return CreatedCount(created=made)
 
 
 @router.get("/{campaign}/home-tasks", response_model=list[HomeTaskRead])
 def home_tasks(
-    campaign: CampaignRef, session: SessionDep, user: Allowed(Can.FOLLOW_UP),  # type: ignore[valid-type]
+    current: CurrentCampaign, session: SessionDep, user: CanFollowUp,
     status: Literal["open", "done", "cancelled"] | None = None,
 ) -> list[HomeTaskRead]:
-    current = campaign_by_ref(session=session, ref=campaign)
     followup.sync_home_tasks(session=session, campaign=current, at=datetime.now())
     rows = followup.list_home_tasks(session=session, campaign=current, office_id=_office(user), status=status)
     return [HomeTaskRead(**asdict(r)) for r in rows]
 
 
 @router.post("/{campaign}/home-tasks/{task_id}/done", response_model=HomeTaskRead)
-def home_task_done(campaign: CampaignRef, task_id: RowId, session: SessionDep, user: Allowed(Can.FOLLOW_UP)) -> HomeTaskRead:  # type: ignore[valid-type]
-    current = campaign_by_ref(session=session, ref=campaign)
+def home_task_done(current: CurrentCampaign, task_id: RowId, session: SessionDep, user: CanFollowUp) -> HomeTaskRead:
     followup.complete_home_task(session=session, campaign=current, task_id=task_id, at=datetime.now(), user=user)
     return _task(session, current, task_id)
 
 
 @router.get("/{campaign}/compare", response_model=RoundComparisonRead)
 def compare(
-    campaign: CampaignRef,
+    current: CurrentCampaign,
     session: SessionDep,
-    user: Allowed(Can.SEE_CONTACTS),  # type: ignore[valid-type]
+    user: CanSeeContacts,
     previous: int | None = Query(default=None, ge=1, le=2_147_483_647),
     low: float = Query(default=rounds.LOW_COVERAGE, gt=0, le=1),
 ) -> RoundComparisonRead:
     """Round over round: who was missed twice, which buildings stay low, which sites were late."""
-    current = campaign_by_ref(session=session, ref=campaign)
     before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
     found = rounds.compare_rounds(session=session, campaign=current, previous=before, low=low, now=datetime.now(), office_id=_office(user))
     return RoundComparisonRead(**asdict(found))
 
 
 @router.get("/{campaign}/carry-over", response_model=list[CarryOverRead])
-def carry_over(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.SEE_CONTACTS)) -> list[CarryOverRead]:  # type: ignore[valid-type]
+def carry_over(current: CurrentCampaign, session: SessionDep, user: CanSeeContacts) -> list[CarryOverRead]:
     """Those the next round's call-up must reach on purpose: this round's missing, and the away and in hospital."""
-    rows = rounds.carry_over(session=session, campaign=campaign_by_ref(session=session, ref=campaign), office_id=_office(user))
+    rows = rounds.carry_over(session=session, campaign=current, office_id=_office(user))
     return [CarryOverRead(**asdict(r)) for r in rows]

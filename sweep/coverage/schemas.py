@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from sweep.field.schemas import LocalTime, Text
+from sweep.params import LocalTime, Text
 
 PersonId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 

@@ -11,8 +11,11 @@ from fastapi.responses import HTMLResponse
 from sweep.auth.policy import Can, require
 from sweep.coverage.service import round_figures
 from sweep.dashboard import service
-from sweep.deps import Allowed, CurrentUser, SessionDep, SettingsDep
+from sweep.deps import CanViewRound, CurrentUser, SessionDep, SettingsDep
+from sweep.params import CampaignQuery
+from sweep.plan.current import CurrentCampaign
 from sweep.plan.service import campaign_by_ref
+from sweep.web.templating import templates
 
 router = APIRouter(tags=["dashboard"])
 
@@ -35,22 +38,19 @@ def snapshot(*, session, campaign) -> dict[str, Any]:  # type: ignore[no-untyped
 
 
 @router.get("/api/campaigns/{campaign}/dashboard")
-def dashboard_data(campaign: str, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> dict[str, Any]:  # type: ignore[valid-type]
+def dashboard_data(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> dict[str, Any]:
     """The round at a glance: figures, sites and their state, late readiness items, the curve."""
-    return snapshot(session=session, campaign=campaign_by_ref(session=session, ref=campaign))
+    return snapshot(session=session, campaign=current)
 
 
 @router.get("/api/campaigns/{campaign}/grids")
-def grids(campaign: str, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> dict[str, Any]:  # type: ignore[valid-type]
+def grids(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> dict[str, Any]:
     """GeoJSON of the district's grids with expected and sampled counts."""
-    current = campaign_by_ref(session=session, ref=campaign)
     return service.grid_coverage_geojson(session=session, campaign=current)
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-def dashboard_page(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, campaign: str = "latest") -> HTMLResponse:
-    from sweep.web.pages import templates
-
+def dashboard_page(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, campaign: CampaignQuery = "latest") -> HTMLResponse:
     require(user, Can.VIEW_ROUND)
     current = campaign_by_ref(session=session, ref=campaign)
     return templates.TemplateResponse(

@@ -10,8 +10,8 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sweep.field.readiness import flagged, late_by
 from sweep.field.models import ReadinessItem, Sample
+from sweep.field.readiness import flagged, late_by
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.registry.models import CandidateSite, Community, Grid, Person
 

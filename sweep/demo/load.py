@@ -10,8 +10,8 @@ from sqlalchemy import Connection, func, select, text
 
 from sweep.db import bulk_insert
 from sweep.demo.district import District
-from sweep.registry.idcrypt import encrypt_id_numbers
 from sweep.registry.bulkload import first_load
+from sweep.registry.idcrypt import encrypt_id_numbers
 from sweep.registry.idnumber import mask_id_number
 from sweep.registry.models import Person
 from sweep.registry.service import id_lookup_hash

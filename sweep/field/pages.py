@@ -12,6 +12,7 @@ from sweep.deps import CurrentUser, SessionDep
 from sweep.errors import InvalidInput
 from sweep.field import queries
 from sweep.plan.service import get_campaign
+from sweep.web.templating import templates
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "static" / "terminal"
 router = APIRouter(include_in_schema=False)
@@ -20,7 +21,6 @@ router = APIRouter(include_in_schema=False)
 @router.get("/terminal/", response_class=HTMLResponse)
 def terminal(request: Request, session: SessionDep, user: CurrentUser, site: int | None = Query(default=None)) -> HTMLResponse:
     """Site staff get their own site; district roles name one with ``?site=ID``."""
-    from sweep.web.pages import templates
 
     require(user, Can.SCAN)
     site_id = user.plan_site_id if site is None else site

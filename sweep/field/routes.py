@@ -9,20 +9,16 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query, Request, Response
 
-from sweep.auth.policy import Can, require_office, require_site
 from sweep.auth.models import User
+from sweep.auth.policy import require_office, require_site
 from sweep.auth.ratelimit import RateLimiter
-from sweep.deps import Allowed, SessionDep, SettingsDep
+from sweep.deps import CanCheckIn, CanHandOver, CanReceive, CanScan, CanViewRound, SessionDep, SettingsDep
 from sweep.errors import DomainError
 from sweep.field import prereg, queries, readiness
 from sweep.field import service as field
-from sweep.field.models import Box
 from sweep.field.batch import ScanIn, ScanOutcome, open_tubes, scan_batch
+from sweep.field.models import Box
 from sweep.field.schemas import (
-    ERRORS,
-    CampaignRef,
-    PathCode,
-    RowId,
     ArrivalCreate,
     ArrivalRead,
     BoxCreate,
@@ -48,8 +44,9 @@ from sweep.field.schemas import (
     TubeItemRead,
     TubeRead,
 )
+from sweep.params import ERRORS, PathCode, RowId
+from sweep.plan.current import CurrentCampaign
 from sweep.plan.models import Campaign
-from sweep.plan.service import campaign_by_ref
 
 router = APIRouter(prefix="/api/campaigns/{campaign}", tags=["field"], responses=ERRORS)
 # Pre-registration is open to residents: limit it per address, like log-in.
@@ -84,9 +81,8 @@ def _item(o: ScanOutcome) -> ScanItemRead:
 
 
 @router.get("/sites/{site_id}/terminal", response_model=TerminalRead)
-def terminal_state(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.SCAN)) -> TerminalRead:  # type: ignore[valid-type]
+def terminal_state(current: CurrentCampaign, site_id: RowId, session: SessionDep, user: CanScan) -> TerminalRead:
     """The terminal's start-up state: the latest tubes with their fill, and the last scans (masked)."""
-    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     site = queries.site_of(session=session, campaign=current, plan_site_id=site_id)
     return TerminalRead(
@@ -97,11 +93,10 @@ def terminal_state(campaign: CampaignRef, site_id: RowId, session: SessionDep, u
 
 
 @router.post("/sites/{site_id}/tubes", response_model=TubeRead, status_code=201)
-def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, response: Response, session: SessionDep,
-              user: Allowed(Can.SCAN)) -> TubeRead:  # type: ignore[valid-type]
+def open_tube(current: CurrentCampaign, site_id: RowId, body: TubeCreate, response: Response, session: SessionDep,
+              user: CanScan) -> TubeRead:
     """Open a tube (its code scanned) at the site. Resending the same open answers 200 with ``replayed``."""
     require_site(user, site_id)
-    current = campaign_by_ref(session=session, ref=campaign)
     tube = field.open_tube(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
                            user_id=user.id, desk_no=body.desk_no)
     if tube.replayed:
@@ -110,22 +105,20 @@ def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, response:
 
 
 @router.post("/sites/{site_id}/tubes/{tube_code}/seal", response_model=TubeRead)
-def seal_tube(campaign: CampaignRef, site_id: RowId, tube_code: PathCode, body: SealCreate, session: SessionDep,
-              user: Allowed(Can.SCAN)) -> TubeRead:  # type: ignore[valid-type]
+def seal_tube(current: CurrentCampaign, site_id: RowId, tube_code: PathCode, body: SealCreate, session: SessionDep,
+              user: CanScan) -> TubeRead:
     """Seal a tube by hand before it is full (the last tube of a desk)."""
     require_site(user, site_id)
-    current = campaign_by_ref(session=session, ref=campaign)
     t = field.seal_tube(session=session, campaign=current, plan_site_id=site_id, tube_code=tube_code,
                         at=body.sealed_at or datetime.now(), user_id=user.id)
     return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status)
 
 
 @router.post("/sites/{site_id}/scans", response_model=ScanRead, status_code=201)
-def scan(campaign: CampaignRef, site_id: RowId, body: ScanCreate, response: Response, session: SessionDep, settings: SettingsDep,
-         user: Allowed(Can.SCAN)) -> ScanRead:  # type: ignore[valid-type]
+def scan(current: CurrentCampaign, site_id: RowId, body: ScanCreate, response: Response, session: SessionDep, settings: SettingsDep,
+         user: CanScan) -> ScanRead:
     """Scan one person into an open tube. A replay of the same ``client_uuid`` answers 200 with the first answer."""
     require_site(user, site_id)
-    current = campaign_by_ref(session=session, ref=campaign)
     (outcome,) = scan_batch(session=session, campaign=current, plan_site_id=site_id, scans=[_scan_in(body)],
                             key=settings.secret_key, user_id=user.id)
     if outcome.error is not None:
@@ -137,11 +130,10 @@ def scan(campaign: CampaignRef, site_id: RowId, body: ScanCreate, response: Resp
 
 
 @router.post("/sites/{site_id}/scans/batch", response_model=ScanBatchRead)
-def scan_many(campaign: CampaignRef, site_id: RowId, body: ScanBatchCreate, session: SessionDep, settings: SettingsDep,
-              user: Allowed(Can.SCAN)) -> ScanBatchRead:  # type: ignore[valid-type]
+def scan_many(current: CurrentCampaign, site_id: RowId, body: ScanBatchCreate, session: SessionDep, settings: SettingsDep,
+              user: CanScan) -> ScanBatchRead:
     """Scans queued by a terminal, answered per item in order: ``ok``, ``replayed`` or ``error`` with its field and reason."""
     require_site(user, site_id)
-    current = campaign_by_ref(session=session, ref=campaign)
     tubes: list[TubeItemRead] = []
     if body.tubes:
         opened = open_tubes(session=session, campaign=current, plan_site_id=site_id, user_id=user.id,
@@ -161,39 +153,35 @@ def scan_many(campaign: CampaignRef, site_id: RowId, body: ScanBatchCreate, sess
 
 
 @router.get("/sites/{site_id}/scans/recent", response_model=list[RecentScanRead])
-def recent(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.SCAN),  # type: ignore[valid-type]
+def recent(current: CurrentCampaign, site_id: RowId, session: SessionDep, user: CanScan,
            limit: int = Query(default=20, ge=1, le=200)) -> list[RecentScanRead]:
-    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     return [RecentScanRead(**r) for r in queries.recent_scans(session=session, campaign=current, plan_site_id=site_id, limit=limit)]
 
 
 @router.post("/sites/{site_id}/boxes", response_model=BoxRead, status_code=201)
-def open_box(campaign: CampaignRef, site_id: RowId, body: BoxCreate, session: SessionDep, user: Allowed(Can.SCAN)) -> BoxRead:  # type: ignore[valid-type]
+def open_box(current: CurrentCampaign, site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan) -> BoxRead:
     require_site(user, site_id)
-    current = campaign_by_ref(session=session, ref=campaign)
     box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
                          user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
 
 
 @router.post("/sites/{site_id}/boxes/{box_code}/tubes", response_model=BoxRead)
-def pack(campaign: CampaignRef, site_id: RowId, box_code: PathCode, body: PackCreate, session: SessionDep,
-         user: Allowed(Can.SCAN)) -> BoxRead:  # type: ignore[valid-type]
+def pack(current: CurrentCampaign, site_id: RowId, box_code: PathCode, body: PackCreate, session: SessionDep,
+         user: CanScan) -> BoxRead:
     """Pack a sealed tube into an open box."""
     require_site(user, site_id)
-    current = campaign_by_ref(session=session, ref=campaign)
     box = field.pack_tube(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, tube_code=body.tube_code,
                           at=datetime.now(), user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
 
 
 @router.post("/sites/{site_id}/boxes/{box_code}/handover", response_model=HandoverRead, status_code=201)
-def hand_over(campaign: CampaignRef, site_id: RowId, box_code: PathCode, body: HandoverCreate, session: SessionDep,
-              user: Allowed(Can.HAND_OVER)) -> HandoverRead:  # type: ignore[valid-type]
+def hand_over(current: CurrentCampaign, site_id: RowId, box_code: PathCode, body: HandoverCreate, session: SessionDep,
+              user: CanHandOver) -> HandoverRead:
     """The site signs the box over to the courier (the first of the two signatures, 双签收)."""
     require_site(user, site_id)
-    current = campaign_by_ref(session=session, ref=campaign)
     h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, courier_name=body.courier_name,
                         at=body.handed_at or datetime.now(), user_id=user.id)
     box = session.get(Box, h.box_id)
@@ -202,13 +190,11 @@ def hand_over(campaign: CampaignRef, site_id: RowId, box_code: PathCode, body: H
 
 
 @router.post("/boxes/{box_code}/receipt", response_model=BoxRead)
-def receive(campaign: CampaignRef, box_code: PathCode, body: ReceiptCreate, session: SessionDep,
-            user: Allowed(Can.RECEIVE)) -> BoxRead:  # type: ignore[valid-type]
+def receive(current: CurrentCampaign, box_code: PathCode, body: ReceiptCreate, session: SessionDep,
+            user: CanReceive) -> BoxRead:
     """The lab signs for a box (the second signature)."""
     from sweep.auth.service import audit
     from sweep.lab.service import receive_box
-
-    current = campaign_by_ref(session=session, ref=campaign)
     at = body.received_at or datetime.now()
     box = receive_box(session=session, campaign=current, box_code=box_code, at=at, user_id=user.id)
     audit(session=session, user_id=user.id, action="box.received", entity="box", entity_id=box.id, campaign_id=current.id, at=at)
@@ -220,18 +206,16 @@ def _readiness(s: readiness.ReadinessState) -> ReadinessRead:
 
 
 @router.get("/sites/{site_id}/readiness", response_model=list[ReadinessRead])
-def site_readiness(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.CHECK_IN)) -> list[ReadinessRead]:  # type: ignore[valid-type]
+def site_readiness(current: CurrentCampaign, site_id: RowId, session: SessionDep, user: CanCheckIn) -> list[ReadinessRead]:
     """The site's board of the four things in place, each with its deadline and state."""
-    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     return [_readiness(s) for s in readiness.site_board(session=session, campaign=current, plan_site_id=site_id, now=datetime.now())]
 
 
 @router.post("/readiness/{item_id}/check-in", response_model=ReadinessRead)
-def check_in(campaign: CampaignRef, item_id: RowId, body: CheckInCreate, session: SessionDep,
-             user: Allowed(Can.CHECK_IN)) -> ReadinessRead:  # type: ignore[valid-type]
+def check_in(current: CurrentCampaign, item_id: RowId, body: CheckInCreate, session: SessionDep,
+             user: CanCheckIn) -> ReadinessRead:
     """Check an item in: the quantity counted in place (materials), or just done (disinfection, waste)."""
-    current = campaign_by_ref(session=session, ref=campaign)
     site = readiness.item_site(session=session, campaign=current, item_id=item_id)
     _site_scope(session, current, site.id, user)
     state = readiness.check_in(session=session, campaign=current, item_id=item_id, at=body.at or datetime.now(),
@@ -240,25 +224,22 @@ def check_in(campaign: CampaignRef, item_id: RowId, body: CheckInCreate, session
 
 
 @router.get("/readiness/flagged", response_model=list[ReadinessRead])
-def flagged(campaign: CampaignRef, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> list[ReadinessRead]:  # type: ignore[valid-type]
+def flagged(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> list[ReadinessRead]:
     """Every late or short item of the round, for the HQ (an office sees its own sites)."""
-    current = campaign_by_ref(session=session, ref=campaign)
     office_id = user.office_id if user.role == "office" else None
     return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=datetime.now(), office_id=office_id)]
 
 
 @router.get("/sites/{site_id}/staff", response_model=list[RosterRead])
-def site_roster(campaign: CampaignRef, site_id: RowId, session: SessionDep, user: Allowed(Can.CHECK_IN)) -> list[RosterRead]:  # type: ignore[valid-type]
-    current = campaign_by_ref(session=session, ref=campaign)
+def site_roster(current: CurrentCampaign, site_id: RowId, session: SessionDep, user: CanCheckIn) -> list[RosterRead]:
     _site_scope(session, current, site_id, user)
     return [RosterRead(**vars(e)) for e in readiness.roster(session=session, campaign=current, plan_site_id=site_id)]
 
 
 @router.post("/sites/{site_id}/staff/{staff_id}/arrival", response_model=ArrivalRead)
-def staff_arrival(campaign: CampaignRef, site_id: RowId, staff_id: RowId, body: ArrivalCreate, session: SessionDep,
-                  user: Allowed(Can.CHECK_IN)) -> ArrivalRead:  # type: ignore[valid-type]
+def staff_arrival(current: CurrentCampaign, site_id: RowId, staff_id: RowId, body: ArrivalCreate, session: SessionDep,
+                  user: CanCheckIn) -> ArrivalRead:
     """A rostered staff member is in place; the site's staff item counts them against its deadline."""
-    current = campaign_by_ref(session=session, ref=campaign)
     _site_scope(session, current, site_id, user)
     entry, again = readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,
                                            at=body.at or datetime.now(), user_id=user.id)
@@ -266,13 +247,12 @@ def staff_arrival(campaign: CampaignRef, site_id: RowId, staff_id: RowId, body: 
 
 
 @router.post("/preregistrations", response_model=PreregRead)
-def preregister(campaign: CampaignRef, body: PreregCreate, request: Request, session: SessionDep, settings: SettingsDep) -> PreregRead:
+def preregister(current: CurrentCampaign, body: PreregCreate, request: Request, session: SessionDep, settings: SettingsDep) -> PreregRead:
     """A resident pre-registers with their ID number and gets the code to show at the desk. No log-in; rate-limited."""
     limiter = getattr(request.app.state, "prereg_limiter", None)
     if limiter is None:
         limiter = request.app.state.prereg_limiter = RateLimiter(attempts=PREREG_ATTEMPTS, per_seconds=PREREG_WINDOW_SECONDS)
     limiter.hit(f"addr:{request.client.host if request.client else 'unknown'}", field="id_number")
-    current = campaign_by_ref(session=session, ref=campaign)
     state = prereg.preregister(session=session, campaign=current, id_number=body.id_number, key=settings.secret_key, now=datetime.now())
     return PreregRead(code=state.code, id_masked=state.id_masked, replayed=state.replayed)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from sweep.clikit import fail, out, session_scope
 from sweep.errors import DomainError
 
 app = typer.Typer(help="Supervision: checklists, findings, rectification (督导、整改).", no_args_is_help=True)
@@ -22,7 +23,6 @@ def register(root: typer.Typer) -> None:
 @app.command("templates")
 def templates_command() -> None:
     """Install the SOP's checklist templates (if missing) and list them."""
-    from sweep.cli import fail, out, session_scope
     from sweep.inspect import service
 
     try:
@@ -43,7 +43,6 @@ def findings_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Findings not yet rectified, by site, the overdue first."""
-    from sweep.cli import fail, out, session_scope
     from sweep.inspect import service
     from sweep.plan.service import campaign_by_ref
 

@@ -8,9 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
-from sweep.auth.policy import Can
-from sweep.deps import Allowed, SessionDep
-from sweep.field.schemas import ERRORS, CampaignRef, RowId
+from sweep.deps import CanInspect, CanRectify, CanViewRound, SessionDep
 from sweep.inspect import service
 from sweep.inspect.models import Finding
 from sweep.inspect.schemas import (
@@ -23,13 +21,14 @@ from sweep.inspect.schemas import (
     SiteFindingsRead,
     TemplateRead,
 )
-from sweep.plan.service import campaign_by_ref
+from sweep.params import ERRORS, RowId
+from sweep.plan.current import CurrentCampaign
 
 router = APIRouter(tags=["inspections"], responses=ERRORS)
 
 
 @router.get("/api/inspection-templates", response_model=list[TemplateRead])
-def templates(session: SessionDep, user: Allowed(Can.INSPECT)) -> list[TemplateRead]:  # type: ignore[valid-type]
+def templates(session: SessionDep, user: CanInspect) -> list[TemplateRead]:
     service.install_templates(session=session)
     return [
         TemplateRead(code=t.code, name=t.name, version=t.version,
@@ -39,10 +38,10 @@ def templates(session: SessionDep, user: Allowed(Can.INSPECT)) -> list[TemplateR
 
 
 @router.post("/api/campaigns/{campaign}/inspections", response_model=InspectionRead, status_code=201)
-def record(campaign: CampaignRef, body: InspectionCreate, session: SessionDep, user: Allowed(Can.INSPECT)) -> InspectionRead:  # type: ignore[valid-type]
+def record(current: CurrentCampaign, body: InspectionCreate, session: SessionDep, user: CanInspect) -> InspectionRead:
     service.install_templates(session=session)
     visit = service.record_inspection(
-        session=session, campaign=campaign_by_ref(session=session, ref=campaign),
+        session=session, campaign=current,
         plan_site_id=body.plan_site_id, template_code=body.template, visited_at=body.visited_at or datetime.now(),
         checks=[service.CheckIn(c.item_no, c.passed, c.note) for c in body.checks],
         findings=[service.FindingIn(f.description, f.severity) for f in body.findings],
@@ -55,21 +54,21 @@ def record(campaign: CampaignRef, body: InspectionCreate, session: SessionDep, u
 
 @router.get("/api/campaigns/{campaign}/findings", response_model=list[SiteFindingsRead])
 def open_findings(
-    campaign: CampaignRef,
+    current: CurrentCampaign,
     session: SessionDep,
-    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
+    user: CanViewRound,
     site: int | None = Query(default=None, ge=1, le=2_147_483_647),
 ) -> list[SiteFindingsRead]:
     """Findings not yet put right, by site, the overdue first; an office sees its own sites."""
     office_id = user.office_id if user.role == "office" else None
-    rows = service.open_findings(session=session, campaign=campaign_by_ref(session=session, ref=campaign),
+    rows = service.open_findings(session=session, campaign=current,
                                  now=datetime.now(), plan_site_id=site, office_id=office_id)
     return [SiteFindingsRead(site_code=s.site_code, site_name=s.site_name, plan_site_id=s.plan_site_id, overdue=s.overdue,
                              findings=[FindingRead(**asdict(f)) for f in s.findings]) for s in rows]
 
 
 @router.post("/api/findings/{finding_id}/rectify", response_model=RectifiedRead)
-def rectify(finding_id: RowId, body: RectifyCreate, session: SessionDep, user: Allowed(Can.RECTIFY)) -> RectifiedRead:  # type: ignore[valid-type]
+def rectify(finding_id: RowId, body: RectifyCreate, session: SessionDep, user: CanRectify) -> RectifiedRead:
     finding = service.rectify_finding(session=session, finding_id=finding_id, at=body.rectified_at or datetime.now(),
                                       rectification=body.rectification, user=user)
     return RectifiedRead(id=finding.id, status=finding.status, rectified_at=finding.rectified_at)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from sweep.field.schemas import LocalTime, Text
+from sweep.params import LocalTime, Text
 
 Note = Annotated[Text, Field(max_length=300)]
 

@@ -12,7 +12,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from sweep.clikit import console, fail, out, session_scope
 from sweep.errors import DomainError
+from sweep.plan.service import campaign_by_ref
 
 app = typer.Typer(help="The lab: results, trace-back of positive pools, retests (检测结果、阳性追溯、单采复核).", no_args_is_help=True)
 CampaignOpt = Annotated[str, typer.Option(help="Campaign number, or 'latest'.")]
@@ -35,9 +37,7 @@ def import_results_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Load results per tube from a CSV (tube_code, result, optional Ct values and time); bad rows are listed."""
-    from sweep.cli import console, fail, out, session_scope
     from sweep.lab.results_import import import_results
-    from sweep.plan.service import campaign_by_ref
 
     try:
         with console.status(f"导入检测结果 loading {file.name}…"), session_scope() as session:
@@ -66,7 +66,6 @@ def import_results_command(
 @app.command("trace")
 def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campaign: CampaignOpt = "latest", as_json: JsonOpt = False) -> None:
     """The people in a tube, with where and when they were sampled."""
-    from sweep.cli import fail, out, session_scope
     from sweep.lab.service import trace_tube
     from sweep.plan.service import campaign_by_ref
 
@@ -91,7 +90,6 @@ def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campa
 @app.command("alerts")
 def alerts_command(campaign: CampaignOpt = "latest", as_json: JsonOpt = False) -> None:
     """Positive and invalid pools with their retest orders still open."""
-    from sweep.cli import fail, out, session_scope
     from sweep.lab.alerts import alerts
     from sweep.plan.service import campaign_by_ref
 

@@ -14,9 +14,8 @@ from fastapi.responses import HTMLResponse
 from sweep.auth.models import User
 from sweep.auth.policy import Can, can
 from sweep.auth.ratelimit import RateLimiter
-from sweep.deps import Allowed, CurrentUser, SessionDep, SettingsDep
+from sweep.deps import CanLoadResults, CurrentUser, SessionDep, SettingsDep
 from sweep.errors import DomainError, Forbidden, InvalidInput
-from sweep.field.schemas import ERRORS, CampaignRef, PathCode, RowId
 from sweep.lab import service as lab
 from sweep.lab.alerts import alerts
 from sweep.lab.resident import resident_result
@@ -32,7 +31,9 @@ from sweep.lab.schemas import (
     RetestRead,
     TubeTraceRead,
 )
-from sweep.plan.service import campaign_by_ref
+from sweep.params import ERRORS, PathCode, RowId
+from sweep.plan.current import CurrentCampaign
+from sweep.web.templating import templates
 
 router = APIRouter(tags=["lab"], responses=ERRORS)
 MAX_FILE = 20 * 1024 * 1024  # an instrument export of a day's plates is a few hundred kB
@@ -50,9 +51,9 @@ def _office(user: User) -> int | None:
 
 
 @router.post("/api/campaigns/{campaign}/results", response_model=ResultRead, status_code=201)
-def enter_result(campaign: CampaignRef, body: ResultCreate, session: SessionDep, user: Allowed(Can.RESULTS)) -> ResultRead:  # type: ignore[valid-type]
+def enter_result(current: CurrentCampaign, body: ResultCreate, session: SessionDep, user: CanLoadResults) -> ResultRead:
     state = lab.record_result(
-        session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=body.tube_code.strip(), result=body.result,
+        session=session, campaign=current, tube_code=body.tube_code.strip(), result=body.result,
         ct_values=body.ct_values, at=body.resulted_at or datetime.now(), user_id=user.id,
     )
     return ResultRead(**asdict(state))
@@ -60,10 +61,10 @@ def enter_result(campaign: CampaignRef, body: ResultCreate, session: SessionDep,
 
 @router.post("/api/campaigns/{campaign}/results/import", response_model=ImportRead)
 def load_results(
-    campaign: CampaignRef,
+    current: CurrentCampaign,
     file: UploadFile,
     session: SessionDep,
-    user: Allowed(Can.RESULTS),  # type: ignore[valid-type]
+    user: CanLoadResults,
     strict: bool = Query(default=False, description="Any bad row: import nothing."),
 ) -> ImportRead:
     # A plain def: FastAPI runs it on a worker thread, so the parse and the writes never hold up
@@ -72,35 +73,35 @@ def load_results(
     if len(data) > MAX_FILE:
         raise InvalidInput("file", f"文件超过 {MAX_FILE // 1024 // 1024} MB (the file is larger than {MAX_FILE // 1024 // 1024} MB)")
     report = import_results(
-        session=session, campaign=campaign_by_ref(session=session, ref=campaign), filename=file.filename or "results.csv", data=data,
+        session=session, campaign=current, filename=file.filename or "results.csv", data=data,
         at=datetime.now(), user_id=user.id, strict=strict,
     )
     return ImportRead(**asdict(report))
 
 
 @router.get("/api/campaigns/{campaign}/tubes/{code}/trace", response_model=TubeTraceRead)
-def trace(campaign: CampaignRef, code: PathCode, session: SessionDep, user: CurrentUser) -> TubeTraceRead:
+def trace(current: CurrentCampaign, code: PathCode, session: SessionDep, user: CurrentUser) -> TubeTraceRead:
     _one_of(user, Can.RESULTS, Can.SEE_CONTACTS)
-    found = lab.trace_tube(session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=code, viewer=user)
+    found = lab.trace_tube(session=session, campaign=current, tube_code=code, viewer=user)
     return TubeTraceRead(**asdict(found))
 
 
 @router.get("/api/campaigns/{campaign}/alerts", response_model=list[AlertRead])
 def alert_board(
-    campaign: CampaignRef, session: SessionDep, user: CurrentUser, include_closed: bool = False
+    current: CurrentCampaign, session: SessionDep, user: CurrentUser, include_closed: bool = False
 ) -> list[AlertRead]:
     """Positive and invalid pools with their retests: the HQ sees all, an office its own people."""
     _one_of(user, Can.VIEW_ROUND, Can.RESULTS)
-    board = alerts(session=session, campaign=campaign_by_ref(session=session, ref=campaign), now=datetime.now(), viewer=user,
+    board = alerts(session=session, campaign=current, now=datetime.now(), viewer=user,
                    office_id=_office(user), include_closed=include_closed)
     return [AlertRead(**asdict(a), open=a.open, overdue=a.overdue, confirmed=a.confirmed) for a in board]
 
 
 @router.post("/api/campaigns/{campaign}/retests/{order_id}/close", response_model=RetestRead)
 def close_retest(
-    campaign: CampaignRef, order_id: RowId, body: RetestClose, session: SessionDep, user: Allowed(Can.RESULTS)  # type: ignore[valid-type]
+    current: CurrentCampaign, order_id: RowId, body: RetestClose, session: SessionDep, user: CanLoadResults
 ) -> RetestRead:
-    order = lab.close_retest(session=session, campaign=campaign_by_ref(session=session, ref=campaign), order_id=order_id, result=body.result,
+    order = lab.close_retest(session=session, campaign=current, order_id=order_id, result=body.result,
                              at=body.closed_at or datetime.now(), user_id=user.id)
     return RetestRead(id=order.id, person_id=order.person_id, status=order.status, result=order.result, due_at=order.due_at,
                       closed_at=order.closed_at)
@@ -129,7 +130,6 @@ def resident_api(body: ResidentQuery, request: Request, session: SessionDep, set
 
 @router.get("/resident", response_class=HTMLResponse, include_in_schema=False)
 def resident_page(request: Request) -> HTMLResponse:
-    from sweep.web.pages import templates
 
     return templates.TemplateResponse(request, "resident.html", {"result": None, "error": None})
 
@@ -142,7 +142,6 @@ def resident_form(
     id_number: Annotated[str, Form(max_length=32)],
     phone_last4: Annotated[str, Form(max_length=8)],
 ) -> HTMLResponse:
-    from sweep.web.pages import templates
 
     try:
         found = resident_result(session=session, limiter=_limiter(request), id_number=id_number, phone_last4=phone_last4,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from sweep.field.schemas import Code, LocalTime
+from sweep.params import Code, LocalTime
 
 Result = Literal["negative", "positive", "invalid"]
 Ct = Annotated[float, Field(gt=0, le=50)]

@@ -11,7 +11,9 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
+from sweep.clikit import console, fail, out, session_scope
 from sweep.errors import DomainError
+from sweep.plan.service import campaign_by_ref
 
 app = typer.Typer(help="The plan of a round (一套工作方案): sites, desks, call-up slots, roster, materials.",
                   invoke_without_command=True)
@@ -32,10 +34,9 @@ def plan(
     """Make the plan of the latest (or named) round and store it; differences from the last round are shown."""
     if ctx.invoked_subcommand is not None:
         return
-    from sweep.cli import console, fail, session_scope
-    from sweep.config import get_settings
     import numpy as np
 
+    from sweep.config import get_settings
     from sweep.plan.deadline import check_deadline
     from sweep.plan.planning import make_plan
     from sweep.plan.service import choose_campaign
@@ -71,7 +72,6 @@ def _when(text: str | None) -> datetime | None:
     try:
         return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
     except ValueError:
-        from sweep.cli import fail
         from sweep.errors import InvalidInput
 
         fail(InvalidInput("starts_at", "格式应为 YYYY-MM-DD HH:MM (expected 'YYYY-MM-DD HH:MM')"))
@@ -79,7 +79,6 @@ def _when(text: str | None) -> datetime | None:
 
 
 def _print(data: dict[str, Any]) -> None:
-    from sweep.cli import out
 
     table = Table(title=f"第{data['round_no']}轮方案 · the plan of round {data['round_no']} (campaign {data['campaign']})")
     table.add_column("项目 item")
@@ -128,9 +127,7 @@ def export(
     campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest'.")] = "latest",
 ) -> None:
     """Write the work plan (HTML), the roster and call-up workbooks (XLSX) and the notices per grid."""
-    from sweep.cli import console, fail, session_scope
     from sweep.plan.export import write_all
-    from sweep.plan.service import campaign_by_ref
 
     try:
         with session_scope() as session:

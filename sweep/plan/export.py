@@ -15,6 +15,7 @@ from sweep.plan.document import ROLE_ORDER, PlanDocument, load_document, roster_
 from sweep.plan.models import Campaign
 from sweep.plan.roles import ROLE_LABELS_ZH
 from sweep.plan.sitemap import draw
+from sweep.web.templating import templates
 
 TEMPLATE = "plan_work.html"
 
@@ -33,7 +34,6 @@ def district_timeline(doc: PlanDocument) -> list[dict[str, Any]]:
 
 
 def render_html(doc: PlanDocument) -> str:
-    from sweep.web.pages import templates
 
     return templates.env.get_template(TEMPLATE).render(
         doc=doc, m=draw(doc), roles=ROLE_ORDER, role_labels=ROLE_LABELS_ZH, timeline=district_timeline(doc)

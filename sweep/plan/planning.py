@@ -21,7 +21,8 @@ from sweep.config import Settings
 from sweep.errors import Conflict, InvalidInput
 from sweep.field.models import Tube
 from sweep.optimize import callup as callup_mod
-from sweep.optimize import queueing, roster as roster_mod
+from sweep.optimize import queueing
+from sweep.optimize import roster as roster_mod
 from sweep.optimize.materials import SiteNeeds
 from sweep.optimize.placement import PlacementInfeasible, solve
 from sweep.plan import store

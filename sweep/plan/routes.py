@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from sweep.auth.policy import Can
-from sweep.deps import Allowed, SessionDep
+from sweep.deps import CanExport, CanViewRound, SessionDep
+from sweep.plan.current import CurrentCampaign
 from sweep.plan.document import load_document
 from sweep.plan.export import callup_workbook, render_html, roster_workbook
 from sweep.plan.schemas import PlanRead
-from sweep.plan.service import campaign_by_ref
 
 router = APIRouter(tags=["plan"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -18,26 +17,24 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/plans/{campaign}", response_class=HTMLResponse, include_in_schema=False)
-def work_plan(campaign: str, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> HTMLResponse:  # type: ignore[valid-type]
+def work_plan(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> HTMLResponse:
     """The round's work plan (一套工作方案), one printable page with its map."""
-    return HTMLResponse(render_html(load_document(session=session, campaign=campaign_by_ref(session=session, ref=campaign))))
+    return HTMLResponse(render_html(load_document(session=session, campaign=current)))
 
 
 @router.get("/api/campaigns/{campaign}/plan", response_model=PlanRead)
-def plan_summary(campaign: str, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> PlanRead:  # type: ignore[valid-type]
-    doc = load_document(session=session, campaign=campaign_by_ref(session=session, ref=campaign))
+def plan_summary(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> PlanRead:
+    doc = load_document(session=session, campaign=current)
     return PlanRead(**doc.report)
 
 
 @router.get("/api/campaigns/{campaign}/plan/roster.xlsx")
-def roster_xlsx(campaign: str, session: SessionDep, user: Allowed(Can.EXPORT)) -> Response:  # type: ignore[valid-type]
-    current = campaign_by_ref(session=session, ref=campaign)
+def roster_xlsx(current: CurrentCampaign, session: SessionDep, user: CanExport) -> Response:
     return Response(roster_workbook(session=session, campaign=current), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="roster-{current.id}.xlsx"'})
 
 
 @router.get("/api/campaigns/{campaign}/plan/callup.xlsx")
-def callup_xlsx(campaign: str, session: SessionDep, user: Allowed(Can.VIEW_ROUND)) -> Response:  # type: ignore[valid-type]
-    current = campaign_by_ref(session=session, ref=campaign)
+def callup_xlsx(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> Response:
     return Response(callup_workbook(load_document(session=session, campaign=current)), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="callup-{current.id}.xlsx"'})

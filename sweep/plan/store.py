@@ -31,8 +31,9 @@ def delete_plan(*, session: Session, campaign: Campaign) -> None:
 def write_sites(*, session: Session, campaign: Campaign, reg: Registry, opened: np.ndarray, desks: np.ndarray,
                 load: np.ndarray, sizing: list[DeskSizing], calls: callup_mod.Callup, b_site: np.ndarray,
                 b_walk: np.ndarray, fixed: np.ndarray) -> list[PlanSite]:
-    from sweep.registry.models import Community
     from sqlalchemy import select
+
+    from sweep.registry.models import Community
 
     office_of = dict(session.execute(select(Community.id, Community.office_id)).all())
     walked = np.bincount(np.where(b_site >= 0, b_site, 0), weights=np.where(b_site >= 0, b_walk * reg.walk_in, 0), minlength=len(opened))

@@ -8,12 +8,13 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from sweep.auth.policy import Can, require
-from sweep.deps import Allowed, CurrentUser, SessionDep, SettingsDep
+from sweep.deps import CanExport, CanImport, CanViewRound, CurrentUser, SessionDep, SettingsDep
 from sweep.registry import geojson, importer, summary
 from sweep.registry.export import export_bytes
 from sweep.registry.lookup import community_scope
 from sweep.registry.report import rejected_xlsx
 from sweep.registry.schemas import ImportReportRead, RegistrySummaryRead
+from sweep.web.templating import templates
 
 router = APIRouter(prefix="/api/registry", tags=["registry"])
 pages = APIRouter(include_in_schema=False)
@@ -26,7 +27,7 @@ def upload(
     kind: Kind,
     session: SessionDep,
     settings: SettingsDep,
-    user: Allowed(Can.IMPORT),  # type: ignore[valid-type]
+    user: CanImport,
     file: Annotated[UploadFile, File(description="CSV (UTF-8, UTF-8 BOM, GBK/GB18030), XLSX or GeoJSON")],
     community: Annotated[str | None, Form(description="Limit the import to one community (its code)")] = None,
 ) -> ImportReportRead:
@@ -37,13 +38,13 @@ def upload(
 
 
 @router.get("/imports/{import_id}", response_model=ImportReportRead)
-def import_report(import_id: int, session: SessionDep, user: Allowed(Can.IMPORT)) -> ImportReportRead:  # type: ignore[valid-type]
+def import_report(import_id: int, session: SessionDep, user: CanImport) -> ImportReportRead:
     stored = importer.get_import(session=session, import_id=import_id).report
     return ImportReportRead(**{k: v for k, v in stored.items() if k in ImportReportRead.model_fields})
 
 
 @router.get("/imports/{import_id}/rejected.xlsx")
-def import_rejected(import_id: int, session: SessionDep, user: Allowed(Can.IMPORT)) -> Response:  # type: ignore[valid-type]
+def import_rejected(import_id: int, session: SessionDep, user: CanImport) -> Response:
     """The rejected rows as an XLSX with a reason column (ID numbers masked)."""
     record = importer.get_import(session=session, import_id=import_id)
     return Response(rejected_xlsx(record.report), media_type=XLSX,
@@ -51,14 +52,14 @@ def import_rejected(import_id: int, session: SessionDep, user: Allowed(Can.IMPOR
 
 
 @router.get("/summary", response_model=RegistrySummaryRead)
-def registry_summary(session: SessionDep, user: Allowed(Can.VIEW_ROUND), community: str | None = None) -> RegistrySummaryRead:  # type: ignore[valid-type]
+def registry_summary(session: SessionDep, user: CanViewRound, community: str | None = None) -> RegistrySummaryRead:
     return RegistrySummaryRead(**summary.registry_summary(session=session, community_code=community))
 
 
 @router.get("/map")
 def map_layer(
     session: SessionDep,
-    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
+    user: CanViewRound,
     level: Annotated[Literal["grid", "building"], Query(description="grid polygons or building points")] = "grid",
     community: str | None = None,
 ) -> JSONResponse:
@@ -71,7 +72,7 @@ def map_layer(
 def export(
     session: SessionDep,
     settings: SettingsDep,
-    user: Allowed(Can.EXPORT),  # type: ignore[valid-type]
+    user: CanExport,
     community: str | None = None,
     format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",  # noqa: A002 - the query parameter's name
 ) -> Response:
@@ -92,7 +93,6 @@ def map_page(request: Request, session: SessionDep, user: CurrentUser, community
     from sweep.registry.mapsvg import SHADES, draw
 
     require(user, Can.VIEW_ROUND)
-    from sweep.web.pages import templates
 
     grids = geojson.map_layer(session=session, level="grid", community_code=community)
     buildings = geojson.map_layer(session=session, level="building", community_code=community)

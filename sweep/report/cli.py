@@ -7,6 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from sweep.clikit import console, fail, session_scope
+from sweep.plan.service import campaign_by_ref
+
 
 def report(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the report into (made if missing).")],
@@ -16,9 +19,7 @@ def report(
     database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
 ) -> None:
     """Write the round's report: report.html, report.xlsx (and report.pdf)."""
-    from sweep.cli import console, fail, session_scope
     from sweep.errors import DomainError, InvalidInput
-    from sweep.plan.service import campaign_by_ref
     from sweep.report.render import write_html, write_xlsx
     from sweep.report.service import build_report
     from sweep.web.i18n import LANGUAGES

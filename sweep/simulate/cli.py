@@ -10,7 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sweep.clikit import console, fail, out, session_scope
 from sweep.errors import DomainError
+from sweep.plan.service import campaign_by_ref
 
 
 def register(app: typer.Typer) -> None:
@@ -24,9 +26,7 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the distribution as one JSON object.")] = False,
 ) -> None:
     """Simulate the plan's day: P(all sampled by the deadline), finish times, the sites likely late."""
-    from sweep.cli import console, fail, out, session_scope
     from sweep.config import get_settings
-    from sweep.plan.service import campaign_by_ref
     from sweep.simulate.model import DayModel
     from sweep.simulate.montecarlo import simulate_day
     from sweep.simulate.schemas import SimulationRead

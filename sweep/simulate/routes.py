@@ -7,15 +7,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from sweep.auth.policy import Can, require
-from sweep.auth.service import csrf_token
-from sweep.deps import SESSION_COOKIE, Allowed, CurrentUser, SessionDep, SettingsDep
-from sweep.plan.service import campaign_by_ref
+from sweep.deps import CanViewRound, CurrentUser, SessionDep, SettingsDep
+from sweep.plan.current import CurrentCampaign
 from sweep.simulate.chart import chart
 from sweep.simulate.forecast import forecast_day
 from sweep.simulate.model import DayInput, DayModel
 from sweep.simulate.montecarlo import simulate_day
 from sweep.simulate.schemas import ForecastRead, SimulationRead
 from sweep.simulate.service import day_input, site_progress
+from sweep.web.templating import templates
 
 router = APIRouter(tags=["simulate"])
 # The page draws means, which settle with fewer runs than a probability does.
@@ -40,16 +40,15 @@ _PAGE = """{% extends "base.html" %}
 
 @router.get("/api/campaigns/{campaign}/simulation", response_model=SimulationRead)
 def simulation(
-    campaign: str,
+    current: CurrentCampaign,
     session: SessionDep,
     settings: SettingsDep,
-    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
+    user: CanViewRound,
     runs: int | None = RUNS,
     seed: int = SEED,
     series: bool = Query(default=False, description="Include each site's series, not only the round's."),
 ) -> SimulationRead:
     """The plan's day simulated ``runs`` times: finish-time distribution, P(on time), the sites likely late."""
-    current = campaign_by_ref(session=session, ref=campaign)
     day = day_input(session=session, campaign=current)
     runs = runs or default_runs(day, settings.sim_runs)
     outcome = simulate_day(day, model=DayModel.from_settings(settings), runs=runs, rng=np.random.default_rng(seed))
@@ -58,16 +57,15 @@ def simulation(
 
 @router.get("/api/campaigns/{campaign}/forecast", response_model=ForecastRead)
 def forecast(
-    campaign: str,
+    current: CurrentCampaign,
     session: SessionDep,
     settings: SettingsDep,
-    user: Allowed(Can.VIEW_ROUND),  # type: ignore[valid-type]
+    user: CanViewRound,
     now: float | None = Query(default=None, ge=0, description="Minutes from the start; default the clock (never before the last scan)."),
     runs: int | None = RUNS,
     seed: int = SEED,
 ) -> ForecastRead:
     """Expected finish per site and for the round, with a 90% interval, from the scans so far."""
-    current = campaign_by_ref(session=session, ref=campaign)
     day = day_input(session=session, campaign=current)
     progress, at = site_progress(session=session, campaign=current, day=day, now=now)
     result = forecast_day(
@@ -79,17 +77,13 @@ def forecast(
 
 @router.get("/rounds/{campaign}/simulation", response_class=HTMLResponse, include_in_schema=False)
 def simulation_page(
-    request: Request, campaign: str, session: SessionDep, settings: SettingsDep, user: CurrentUser, seed: int = SEED
+    request: Request, current: CurrentCampaign, session: SessionDep, settings: SettingsDep, user: CurrentUser, seed: int = SEED
 ) -> HTMLResponse:
     require(user, Can.VIEW_ROUND)
-    from sweep.web.pages import templates
-
-    current = campaign_by_ref(session=session, ref=campaign)
     day = day_input(session=session, campaign=current)
     outcome = simulate_day(day, model=DayModel.from_settings(settings), runs=default_runs(day, PAGE_RUNS), rng=np.random.default_rng(seed))
-    raw = request.cookies.get(SESSION_COOKIE)
     html = templates.env.from_string(_PAGE).render(
         request=request, user=user, campaign=current, chart=chart(outcome, p_target=settings.sim_p_target),
-        csrf_token=csrf_token(raw, key=settings.secret_key) if raw else None,
+        csrf_token=getattr(request.state, "csrf_token", None),
     )
     return HTMLResponse(html)

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
-from sweep.coverage import service as coverage
 from sweep.auth.policy import Can, can, require
-from sweep.auth.service import csrf_token
-from sweep.deps import SESSION_COOKIE, CurrentUser, SessionDep
-from sweep.plan.service import campaign_by_ref
-from sweep.web import i18n
+from sweep.coverage import service as coverage
+from sweep.deps import CurrentUser, SessionDep
+from sweep.plan.current import CurrentCampaign
+from sweep.web.templating import templates
 
-HERE = Path(__file__).parent
-
-
-def _csrf(request: Request) -> dict[str, str | None]:
-    """Every page gets the CSRF token of its session, for its forms."""
-    raw = request.cookies.get(SESSION_COOKIE)
-    return {"csrf_token": csrf_token(raw, key=request.app.state.settings.secret_key) if raw else None}
-
-
-def _language(request: Request) -> dict[str, str]:
-    return {"lang": i18n.current.get()}
-
-
-templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_csrf, _language])
-templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 router = APIRouter(include_in_schema=False)
 
 
@@ -40,9 +20,8 @@ def home(request: Request, session: SessionDep, user: CurrentUser) -> HTMLRespon
 
 
 @router.get("/rounds/{campaign}", response_class=HTMLResponse)
-def round_page(request: Request, campaign: str, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+def round_page(request: Request, current: CurrentCampaign, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     require(user, Can.VIEW_ROUND)
-    current = campaign_by_ref(session=session, ref=campaign)
     figures = coverage.round_figures(session=session, campaign=current)
     areas = coverage.coverage_by_community(session=session, campaign=current)
     missing = []
