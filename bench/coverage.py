@@ -33,7 +33,8 @@ from sweep.demo.district import generate_district
 from sweep.demo.load import load_district
 from sweep.lab import service as lab
 from sweep.plan.models import Campaign, PlanBuilding
-from sweep.plan.service import create_campaign, make_naive_plan
+from sweep.plan.planning import make_plan
+from sweep.plan.service import create_campaign
 from sweep.registry.models import Person
 
 PG_ADMIN = os.environ.get("SWEEP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -141,7 +142,7 @@ def main() -> None:
         _say("planning")
         with unit_of_work(factory) as session:
             campaign = create_campaign(session=session, settings=settings, name="bench", starts_at=START)
-            make_naive_plan(session=session, settings=settings, campaign=campaign)
+            make_plan(session=session, settings=settings, campaign=campaign)
             rows = session.execute(
                 select(Person.id, PlanBuilding.plan_site_id).join(
                     PlanBuilding, (PlanBuilding.building_id == Person.building_id) & (PlanBuilding.campaign_id == campaign.id)

@@ -33,7 +33,8 @@ from sweep.db import make_engine, make_session_factory, normalise_url, unit_of_w
 from sweep.demo.district import generate_district  # noqa: E402
 from sweep.demo.load import load_district  # noqa: E402
 from sweep.plan.models import PlanSite  # noqa: E402
-from sweep.plan.service import create_campaign, make_naive_plan  # noqa: E402
+from sweep.plan.planning import make_plan
+from sweep.plan.service import create_campaign  # noqa: E402
 
 KEY = "bench-secret-key"
 PG_ADMIN = os.environ.get("SWEEP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -88,7 +89,7 @@ def prepare(url: str, *, terminals: int, people: int, seed: int = 1) -> Round:
     out: list[Terminal] = []
     with unit_of_work(make_session_factory(engine)) as session:
         campaign = create_campaign(session=session, settings=settings, name="基准测试轮", starts_at=datetime.now() - timedelta(hours=1))
-        make_naive_plan(session=session, settings=settings, campaign=campaign)
+        make_plan(session=session, settings=settings, campaign=campaign)
         sites = session.scalars(select(PlanSite.id).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).all()
         for k in range(terminals):
             site = sites[k % len(sites)]

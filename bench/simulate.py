@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/simulate.py [--people 1000000] [--runs 1] [--seed 1] [--json]
 
-The plan is made in memory, without a database: the demo generator's district and the naive
-planner (``sweep.optimize.naive``), desks staffed in the default turns. ``seconds`` is the time
-of ``simulate_day`` alone (arrivals, desks, tubes, boxes, couriers, the lab, and the tallies);
+The plan is the one ``sweep plan`` makes (``make_plan``) for the demo generator's district, in a
+temporary SQLite database, read back as the simulation's input. ``seconds`` is the time of
+``simulate_day`` alone (arrivals, desks, tubes, boxes, couriers, the lab, and the tallies);
 making the district and its plan is reported apart as ``build_seconds``.
 """
 
@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,38 +23,32 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sweep.config import Settings  # noqa: E402
+from sweep.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from sweep.demo.district import generate_district  # noqa: E402
-from sweep.optimize.naive import NaiveInput, plan_naive  # noqa: E402
-from sweep.simulate.model import DayInput, DayModel, sites_from_assignment  # noqa: E402
+from sweep.demo.load import load_district  # noqa: E402
+from sweep.demo.run import fresh_database  # noqa: E402
+from sweep.plan.planning import make_plan  # noqa: E402
+from sweep.plan.service import create_campaign  # noqa: E402
+from sweep.simulate.model import DayInput, DayModel  # noqa: E402
 from sweep.simulate.montecarlo import simulate_day  # noqa: E402
+from sweep.simulate.service import day_input  # noqa: E402
 
 
-def plan_in_memory(people: int, seed: int, settings: Settings) -> DayInput:
-    district = generate_district(people=people, seed=seed)
-    p, b = district.people, district.buildings
-    walk_in = np.bincount(p.building[~p.home_sampling], minlength=len(b))
-    keep = np.flatnonzero(walk_in > 0)
-    sites = district.candidate_sites
-    plan = plan_naive(
-        NaiveInput(
-            building_lon=b.lon[keep], building_lat=b.lat[keep], building_people=walk_in[keep],
-            building_grid=b.grid[keep].astype(np.int64),
-            site_lon=np.array([s.lon for s in sites]), site_lat=np.array([s.lat for s in sites]),
-            site_max_desks=np.array([s.max_desks for s in sites], dtype=np.int64),
-            deadline_minutes=settings.deadline_minutes, slot_minutes=settings.slot_minutes,
-            desk_people_per_hour=settings.desk_people_per_hour, people_per_desk=settings.people_per_desk,
-        )
-    )
-    return DayInput(
-        sites=sites_from_assignment(
-            codes=[sites[i].code for i in plan.open_sites], desks=plan.desks, building_site=plan.building_site,
-            slot_start=plan.building_slot_start, slot_minutes=plan.building_slot_minutes, people=walk_in[keep],
-            max_desks=np.array([sites[i].max_desks for i in plan.open_sites]),
-        ),
-        deadline_minutes=settings.deadline_minutes,
-        pool_size=settings.pool_size,
-        box_size=settings.box_size,
-    )
+def planned_day(people: int, seed: int) -> tuple[DayInput, Settings]:
+    """The day of the plan ``make_plan`` makes for a generated district, in a temporary database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench-simulate.db'}"
+        settings = Settings(database_url=url)
+        fresh_database(url)
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            load_district(conn, generate_district(people=people, seed=seed), key=settings.secret_key)
+        with unit_of_work(make_session_factory(engine)) as session:
+            campaign = create_campaign(session=session, settings=settings, name="bench", starts_at=datetime(2026, 12, 1, 7))
+            make_plan(session=session, settings=settings, campaign=campaign)
+            day = day_input(session=session, campaign=campaign)
+        engine.dispose()
+    return day, settings
 
 
 def main() -> None:
@@ -63,9 +59,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="Print one JSON object (the default output too).")
     args = parser.parse_args()
 
-    settings = Settings(database_url="sqlite://")
     t = time.perf_counter()
-    day = plan_in_memory(args.people, args.seed, settings)
+    day, settings = planned_day(args.people, args.seed)
     build = time.perf_counter() - t
     model = DayModel.from_settings(settings)
     t = time.perf_counter()

@@ -72,15 +72,15 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         return {"status": "ok", "version": __version__}
 
     from sweep.auth.routes import router as auth_router
-    from sweep.coverage.keygroup_routes import router as keygroup_router
     from sweep.coverage.routes import router as coverage_router
-    from sweep.dashboard.routes import router as dashboard_router
     from sweep.field.pages import router as terminal_router
     from sweep.field.routes import router as field_router
     from sweep.inspect.routes import router as inspect_router
+    from sweep.keygroups.routes import router as keygroup_router
     from sweep.lab.routes import router as lab_router
     from sweep.plan.routes import router as plan_router
     from sweep.registry.routes import registry_router
+    from sweep.report.routes import router as dashboard_router
     from sweep.simulate.routes import router as simulate_router
     from sweep.web.pages import router as pages_router
 

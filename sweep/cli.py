@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +10,13 @@ import typer
 from rich.table import Table
 
 from sweep.auth.cli import app as user_app
-from sweep.clikit import console, fail, out, session_scope
+from sweep.clikit import console, fail, out, print_json, session_scope
 from sweep.clikit import database_url as _url
 from sweep.config import get_settings
 from sweep.coverage import cli as coverage_cli
 from sweep.errors import DomainError
 from sweep.inspect import cli as inspect_cli
+from sweep.keygroups import cli as keygroups_cli
 from sweep.lab import cli as lab_cli
 from sweep.plan import cli as plan_cli
 from sweep.plan.service import campaign_by_ref
@@ -33,7 +33,8 @@ registry_cli.register(app)  # sweep import …, sweep registry …
 simulate_cli.register(app)  # sweep simulate
 app.add_typer(plan_cli.app, name="plan")  # sweep plan, sweep plan export
 lab_cli.register(app)  # sweep lab …
-coverage_cli.register(app)  # sweep coverage …, sweep rounds …, sweep keygroups …
+coverage_cli.register(app)  # sweep coverage …, sweep rounds …
+app.add_typer(keygroups_cli.app, name="keygroups")  # sweep keygroups …
 inspect_cli.register(app)  # sweep inspect …
 @db_app.command("upgrade")
 def db_upgrade(
@@ -105,8 +106,7 @@ def demo(
         fail(exc)
         return
     if as_json:
-        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        print_json(summary)
     else:
         _print_summary(summary)
     if serve:

@@ -6,6 +6,8 @@ assembles the commands.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -40,3 +42,9 @@ def session_scope(database: str | None = None) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def print_json(data: object) -> None:
+    """One JSON object on standard output, Chinese as it is (not escaped), times as ISO text."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()

@@ -132,6 +132,7 @@ def load_all_models() -> MetaData:
     from sweep.coverage import models as _coverage  # noqa: F401
     from sweep.field import models as _field  # noqa: F401
     from sweep.inspect import models as _inspect  # noqa: F401
+    from sweep.keygroups import models as _keygroups  # noqa: F401
     from sweep.lab import models as _lab  # noqa: F401
     from sweep.plan import models as _plan  # noqa: F401
     from sweep.registry import models as _registry  # noqa: F401

@@ -32,6 +32,8 @@ Code = Annotated[str, Field(min_length=1, max_length=48, pattern=PRINTABLE, desc
 CampaignRef = Annotated[str, Path(pattern=r"^(latest|[0-9]{1,9})$", description="The round's number, or latest.")]
 CampaignQuery = Annotated[str, Query(pattern=r"^(latest|[0-9]{1,9})$", description="The round's number, or latest.")]
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+# A row id in a body: within PostgreSQL's INTEGER too.
+PersonId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 PathCode = Annotated[str, Path(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9-]+$")]
 
 

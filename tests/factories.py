@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from sweep.config import Settings
 from sweep.plan.models import Campaign, PlanSite
-from sweep.plan.service import create_campaign, make_naive_plan
+from sweep.plan.planning import make_plan
+from sweep.plan.service import create_campaign
 from sweep.registry.models import Person
 
 
 def planned_campaign(session: Session, settings: Settings, start: datetime) -> Campaign:
     campaign = create_campaign(session=session, settings=settings, name="测试轮", starts_at=start)
-    make_naive_plan(session=session, settings=settings, campaign=campaign)
+    make_plan(session=session, settings=settings, campaign=campaign)
     return campaign
 
 

@@ -19,8 +19,9 @@ def test_upgrade_then_downgrade_base(empty_database):
     tables = set(inspect(engine).get_table_names())
     assert set(load_all_models().tables) <= tables
     cur = runner.invoke(app, ["db", "current", "--database", empty_database])
-    from sweep.migrate import alembic_config
     from alembic.script import ScriptDirectory
+
+    from sweep.migrate import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config(empty_database)).get_current_head()
     assert cur.stdout.strip() == head

@@ -1,11 +1,9 @@
-"""``sweep coverage …``, ``sweep rounds …`` and ``sweep keygroups …``: who stands where, round over round,
+"""``sweep coverage …`` and ``sweep rounds …``: who stands where, round over round,
 and the key groups' compliance."""
 
 from __future__ import annotations
 
 import csv
-import json
-import sys
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -14,13 +12,12 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from sweep.clikit import console, fail, out, session_scope
+from sweep.clikit import console, fail, out, print_json, session_scope
 from sweep.errors import DomainError
 from sweep.plan.service import campaign_by_ref
 
 coverage_app = typer.Typer(help="Coverage and the missing list (应检尽检、未检人员名单).", no_args_is_help=True)
 rounds_app = typer.Typer(help="Round over round (多轮起底式).", no_args_is_help=True)
-keygroups_app = typer.Typer(help="Key groups: schedules and who is overdue (重点人群).", no_args_is_help=True)
 CampaignOpt = Annotated[str, typer.Option(help="Campaign number, or 'latest'.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -28,11 +25,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 def register(root: typer.Typer) -> None:
     root.add_typer(coverage_app, name="coverage")
     root.add_typer(rounds_app, name="rounds")
-    root.add_typer(keygroups_app, name="keygroups")
 
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
 
 @coverage_app.command("table")
@@ -51,7 +44,7 @@ def table_command(
         fail(exc)
         return
     if as_json:
-        _print_json([{**asdict(r), "missing": r.missing, "fraction": round(r.fraction, 6)} for r in rows])
+        print_json([{**asdict(r), "missing": r.missing, "fraction": round(r.fraction, 6)} for r in rows])
         return
     table = Table(title=f"覆盖率 coverage by {by}")
     for column in ("编码 code", "名称 name", "应检 expected", "已通知 called", "已采 sampled", "已出结果 resulted", "免检 exempt", "未检 missing", "覆盖率"):
@@ -91,7 +84,7 @@ def missing_command(
         fail(exc)
         return
     if as_json:
-        _print_json([asdict(r) for r in rows])
+        print_json([asdict(r) for r in rows])
         return
     table = Table(title=f"未检人员名单 missing list ({len(rows):,})")
     for column in ("社区 community", "楼栋 building", "单元-房 unit-room", "姓名 name", "证件 ID", "电话 phone", "上门 home"):
@@ -139,7 +132,7 @@ def compare_command(
         fail(exc)
         return
     if as_json:
-        _print_json(asdict(found))
+        print_json(asdict(found))
         return
     out.print(f"第{found.campaign_id}轮 对比 第{found.previous_id}轮 (round {found.campaign_id} against {found.previous_id})")
     out.print(f"两轮均未检 missed twice: [red]{len(found.missed_twice):,}[/red]")
@@ -174,51 +167,7 @@ def carry_over_command(
             writer.writerows([r.person_id, r.building_id, r.community_id, r.office_id, r.reason, int(r.home_sampling), r.rounds_missed] for r in rows)
         console.print(f"[green]✓[/green] {len(rows):,} → {out_file}")
     elif as_json:
-        _print_json([asdict(r) for r in rows])
+        print_json([asdict(r) for r in rows])
     else:
         twice = sum(r.rounds_missed >= 2 for r in rows)
         out.print(f"带入下一轮 carried into the next call-up: {len(rows):,} (连续两轮及以上未检 missed two rounds or more: {twice:,})")
-
-
-@keygroups_app.command("schedules")
-def schedules_command(as_json: JsonOpt = False) -> None:
-    """Each key group's test interval, members and workplaces."""
-    from sweep.coverage.keygroups import schedules
-
-    try:
-        with session_scope() as session:
-            rows = schedules(session=session)
-    except DomainError as exc:
-        fail(exc)
-        return
-    if as_json:
-        _print_json([asdict(r) for r in rows])
-        return
-    for g in rows:
-        out.print(f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {g.members:,} 人 people · {g.workplaces} 场所 workplaces")
-
-
-@keygroups_app.command("compliance")
-def compliance_command(
-    as_of: Annotated[Optional[datetime], typer.Option(help="As of this time (default: now).")] = None,
-    key_group: Annotated[Optional[str], typer.Option(help="Only this group (its code).")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Who is overdue for a test, by employer."""
-    from sweep.coverage.keygroups import compliance
-
-    try:
-        with session_scope() as session:
-            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group)
-    except DomainError as exc:
-        fail(exc)
-        return
-    if as_json:
-        _print_json([asdict(r) for r in rows])
-        return
-    table = Table(title="重点人群检测 key-group compliance")
-    for column in ("用人单位 employer", "人群 group", "间隔(天) every", "人数 members", "逾期 overdue", "阳性 positive"):
-        table.add_column(column)
-    for e in rows:
-        table.add_row(e.employer, e.key_group, str(e.test_every_days), f"{e.members:,}", f"[{'red' if e.overdue else 'green'}]{len(e.overdue):,}[/]", str(e.positives))
-    out.print(table)

@@ -1,4 +1,4 @@
-"""Tables of "nobody missed": exemptions, home-sampling tasks, and the key groups' own testing."""
+"""Tables of "nobody missed": exemptions and home-sampling tasks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from sweep.registry.models import Person
 
 EXEMPTION_REASONS = ("away", "hospital", "sampled_elsewhere", "deceased")
 HOME_TASK_STATUSES = ("open", "done", "cancelled")
-RESULTS = ("negative", "positive", "invalid")
 
 
 class Exemption(Base):
@@ -55,61 +54,6 @@ class HomeSamplingTask(Base):
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-
-class Workplace(Base):
-    """Where key-group people work (airport, cold store, quarantine hotel), with its employer.
-
-    Its environment (surfaces, goods) is sampled every ``env_every_days``.
-    """
-
-    __tablename__ = "workplaces"
-    __table_args__ = (CheckConstraint("env_every_days > 0", name="env_every_positive"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(48), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
-    employer: Mapped[str] = mapped_column(String(100), index=True)
-    key_group_id: Mapped[int] = mapped_column(ForeignKey("key_groups.id"), index=True)
-    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
-    env_every_days: Mapped[int] = mapped_column(Integer)
-
-
-class KeyGroupMember(Base):
-    """Which workplace a key-group person works at (the registry says which group)."""
-
-    __tablename__ = "key_group_members"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
-    workplace_id: Mapped[int] = mapped_column(ForeignKey("workplaces.id", ondelete="CASCADE"), index=True)
-    since: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-class KeyGroupTest(Base):
-    """A key-group person's test on the group's own schedule, outside the district rounds."""
-
-    __tablename__ = "key_group_tests"
-    __table_args__ = (CheckConstraint(f"result IS NULL OR result IN ({', '.join(repr(r) for r in RESULTS)})", name="result"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    workplace_id: Mapped[int | None] = mapped_column(ForeignKey("workplaces.id", ondelete="SET NULL"))
-    sampled_at: Mapped[datetime] = mapped_column(DateTime)
-    result: Mapped[str | None] = mapped_column(String(16))
-    resulted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-
-class EnvironmentSample(Base):
-    """A swab of a workplace's surfaces or goods (环境采样)."""
-
-    __tablename__ = "environment_samples"
-    __table_args__ = (CheckConstraint(f"result IS NULL OR result IN ({', '.join(repr(r) for r in RESULTS)})", name="result"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    workplace_id: Mapped[int] = mapped_column(ForeignKey("workplaces.id", ondelete="CASCADE"), index=True)
-    point: Mapped[str] = mapped_column(String(100))
-    sampled_at: Mapped[datetime] = mapped_column(DateTime)
-    result: Mapped[str | None] = mapped_column(String(16))
-    resulted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class CoverageTally(Base):

@@ -53,16 +53,16 @@ def _area(r: service.AreaCoverage) -> AreaCoverageRead:
 
 
 @router.get("/{campaign}/figures", response_model=RoundFiguresRead)
-def figures(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> RoundFiguresRead:
+def figures(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> RoundFiguresRead:
     fig = service.round_figures(session=session, campaign=current)
     return RoundFiguresRead(**asdict(fig), coverage=fig.coverage, finish_minutes=fig.finish_minutes)
 
 
 @router.get("/{campaign}/coverage", response_model=list[AreaCoverageRead])
 def coverage(
-    current: CurrentCampaign,
     session: SessionDep,
     user: CanViewRound,
+    current: CurrentCampaign,
     by: Literal["office", "community", "grid", "building"] = "community",
 ) -> list[AreaCoverageRead]:
     """Everyone's standing (called, sampled, resulted, exempt, missing) summed by area."""
@@ -72,9 +72,9 @@ def coverage(
 
 @router.get("/{campaign}/missing", response_model=list[MissingPersonRead])
 def missing(
-    current: CurrentCampaign,
     session: SessionDep,
     user: CanSeeContacts,
+    current: CurrentCampaign,
     community: AreaCode = None,
     grid: AreaCode = None,
     building: AreaCode = None,
@@ -89,10 +89,10 @@ def missing(
 
 @router.get("/{campaign}/missing.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
 def missing_xlsx(
-    current: CurrentCampaign,
     session: SessionDep,
     settings: SettingsDep,
     user: CanExport,
+    current: CurrentCampaign,
     community: AreaCode = None,
     grid: AreaCode = None,
     building: AreaCode = None,
@@ -109,8 +109,10 @@ def missing_xlsx(
 
 @router.get("/{campaign}/buildings/{code}/people", response_model=list[PersonStatusRead])
 def building_roll(
-    current: CurrentCampaign, code: PathCode, session: SessionDep,
+    code: PathCode,
+    session: SessionDep,
     user: CanSeeContacts,
+    current: CurrentCampaign,
 ) -> list[PersonStatusRead]:
     """Person by person for one building: the building leader's roll."""
     office_id = session.scalar(select(Building.office_id).where(Building.code == code))
@@ -122,7 +124,7 @@ def building_roll(
 
 
 @router.get("/{campaign}/people/{person_id}/status", response_model=PersonStatusRead)
-def person_status(current: CurrentCampaign, person_id: RowId, session: SessionDep, user: CanSeeContacts) -> PersonStatusRead:
+def person_status(person_id: RowId, session: SessionDep, user: CanSeeContacts, current: CurrentCampaign) -> PersonStatusRead:
     office_id = session.scalar(select(Person.office_id).where(Person.id == person_id))
     if office_id is None:
         raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
@@ -132,7 +134,7 @@ def person_status(current: CurrentCampaign, person_id: RowId, session: SessionDe
 
 
 @router.post("/{campaign}/exemptions", response_model=ExemptionRead, status_code=201)
-def exempt(current: CurrentCampaign, body: ExemptionCreate, session: SessionDep, user: CanFollowUp) -> ExemptionRead:
+def exempt(body: ExemptionCreate, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> ExemptionRead:
     made = followup.add_exemption(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
                                   proof=body.proof, note=body.note, at=datetime.now(), user=user)
     row = next(e for e in followup.list_exemptions(session=session, campaign=current) if e.id == made.id)
@@ -140,13 +142,13 @@ def exempt(current: CurrentCampaign, body: ExemptionCreate, session: SessionDep,
 
 
 @router.get("/{campaign}/exemptions", response_model=list[ExemptionRead])
-def exemptions(current: CurrentCampaign, session: SessionDep, user: CanFollowUp) -> list[ExemptionRead]:
+def exemptions(session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> list[ExemptionRead]:
     rows = followup.list_exemptions(session=session, campaign=current, office_id=_office(user))
     return [ExemptionRead(**asdict(r)) for r in rows]
 
 
 @router.delete("/{campaign}/exemptions/{exemption_id}", status_code=204)
-def withdraw(current: CurrentCampaign, exemption_id: RowId, session: SessionDep, user: CanFollowUp) -> Response:
+def withdraw(exemption_id: RowId, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> Response:
     followup.remove_exemption(session=session, campaign=current, exemption_id=exemption_id, at=datetime.now(), user=user)
     return Response(status_code=204)
 
@@ -157,7 +159,7 @@ def _task(session: SessionDep, campaign: Campaign, task_id: int) -> HomeTaskRead
 
 
 @router.post("/{campaign}/home-tasks", response_model=HomeTaskRead, status_code=201)
-def add_home_task(current: CurrentCampaign, body: HomeTaskCreate, session: SessionDep, user: CanFollowUp) -> HomeTaskRead:
+def add_home_task(body: HomeTaskCreate, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> HomeTaskRead:
     task = followup.add_home_task(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
                                   due_at=body.due_at, team=body.team, at=datetime.now(), user=user)
     return _task(session, current, task.id)
@@ -165,7 +167,10 @@ def add_home_task(current: CurrentCampaign, body: HomeTaskCreate, session: Sessi
 
 @router.post("/{campaign}/home-tasks/from-registry", response_model=CreatedCount)
 def home_tasks_from_registry(
-    current: CurrentCampaign, body: HomeTasksFromRegistry, session: SessionDep, user: CanFollowUp
+    body: HomeTasksFromRegistry,
+    session: SessionDep,
+    user: CanFollowUp,
+    current: CurrentCampaign,
 ) -> CreatedCount:
     """A task for everyone the registry flags for home sampling (an office: its own)."""
     made = followup.tasks_from_registry(session=session, campaign=current, due_at=body.due_at, at=datetime.now(), user=user)
@@ -174,7 +179,9 @@ def home_tasks_from_registry(
 
 @router.get("/{campaign}/home-tasks", response_model=list[HomeTaskRead])
 def home_tasks(
-    current: CurrentCampaign, session: SessionDep, user: CanFollowUp,
+    session: SessionDep,
+    user: CanFollowUp,
+    current: CurrentCampaign,
     status: Literal["open", "done", "cancelled"] | None = None,
 ) -> list[HomeTaskRead]:
     followup.sync_home_tasks(session=session, campaign=current, at=datetime.now())
@@ -183,16 +190,16 @@ def home_tasks(
 
 
 @router.post("/{campaign}/home-tasks/{task_id}/done", response_model=HomeTaskRead)
-def home_task_done(current: CurrentCampaign, task_id: RowId, session: SessionDep, user: CanFollowUp) -> HomeTaskRead:
+def home_task_done(task_id: RowId, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> HomeTaskRead:
     followup.complete_home_task(session=session, campaign=current, task_id=task_id, at=datetime.now(), user=user)
     return _task(session, current, task_id)
 
 
 @router.get("/{campaign}/compare", response_model=RoundComparisonRead)
 def compare(
-    current: CurrentCampaign,
     session: SessionDep,
     user: CanSeeContacts,
+    current: CurrentCampaign,
     previous: int | None = Query(default=None, ge=1, le=2_147_483_647),
     low: float = Query(default=rounds.LOW_COVERAGE, gt=0, le=1),
 ) -> RoundComparisonRead:
@@ -203,7 +210,7 @@ def compare(
 
 
 @router.get("/{campaign}/carry-over", response_model=list[CarryOverRead])
-def carry_over(current: CurrentCampaign, session: SessionDep, user: CanSeeContacts) -> list[CarryOverRead]:
+def carry_over(session: SessionDep, user: CanSeeContacts, current: CurrentCampaign) -> list[CarryOverRead]:
     """Those the next round's call-up must reach on purpose: this round's missing, and the away and in hospital."""
     rows = rounds.carry_over(session=session, campaign=current, office_id=_office(user))
     return [CarryOverRead(**asdict(r)) for r in rows]

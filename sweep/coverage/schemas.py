@@ -7,9 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from sweep.params import LocalTime, Text
-
-PersonId = Annotated[int, Field(ge=1, le=2_147_483_647)]
+from sweep.params import LocalTime, PersonId, Text
 
 
 class RoundFiguresRead(BaseModel):
@@ -180,94 +178,3 @@ class CarryOverRead(BaseModel):
     reason: str
     home_sampling: bool
     rounds_missed: int
-
-
-GroupCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
-Result = Literal["negative", "positive", "invalid"]
-
-
-class GroupScheduleRead(BaseModel):
-    code: str
-    name: str
-    test_every_days: int
-    members: int
-    workplaces: int
-
-
-class ScheduleUpdate(BaseModel):
-    test_every_days: Annotated[int, Field(ge=1, le=30)]
-
-
-class WorkplaceCreate(BaseModel):
-    code: Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_-]+$")]
-    name: Annotated[Text, Field(min_length=1, max_length=100)]
-    employer: Annotated[Text, Field(min_length=1, max_length=100)]
-    key_group: GroupCode
-    env_every_days: Annotated[int, Field(ge=1, le=30)] | None = None
-    community_code: Annotated[str, Field(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
-
-
-class WorkplaceRead(BaseModel):
-    id: int
-    code: str
-    name: str
-    employer: str
-    env_every_days: int
-
-
-class MemberCreate(BaseModel):
-    person_id: PersonId
-    workplace: Annotated[str, Field(min_length=1, max_length=48)]
-
-
-class KeyGroupTestCreate(BaseModel):
-    person_id: PersonId
-    sampled_at: LocalTime
-    result: Result | None = None
-    resulted_at: LocalTime | None = None
-
-
-class EnvironmentSampleCreate(BaseModel):
-    workplace: Annotated[str, Field(min_length=1, max_length=48)]
-    point: Annotated[Text, Field(min_length=1, max_length=100)]
-    sampled_at: LocalTime
-    result: Result | None = None
-
-
-class EnvironmentResult(BaseModel):
-    result: Result
-    resulted_at: LocalTime | None = None
-
-
-class RecordedRead(BaseModel):
-    id: int
-    result: str | None
-
-
-class OverduePersonRead(BaseModel):
-    person_id: int
-    name: str
-    id_masked: str
-    phone: str | None
-    workplace: str | None
-    last_tested_at: datetime | None
-    due_at: datetime | None
-
-
-class EmployerComplianceRead(BaseModel):
-    employer: str
-    key_group: str
-    test_every_days: int
-    members: int
-    positives: int
-    overdue: list[OverduePersonRead]
-
-
-class WorkplaceEnvironmentRead(BaseModel):
-    code: str
-    name: str
-    employer: str
-    every_days: int
-    last_sampled_at: datetime | None
-    overdue: bool
-    positives: int

@@ -112,7 +112,6 @@ def _apply(session: Session, campaign: Campaign, e: Event, user_id: int | None) 
         case "inspect":
             from sweep.inspect import service as inspect
 
-            inspect.install_templates(session=session)
             inspect.record_inspection(
                 session=session, campaign=campaign, plan_site_id=site, template_code="site", visited_at=e.at,
                 checks=[inspect.CheckIn(**c) for c in a["checks"]], findings=[inspect.FindingIn(**f) for f in a["findings"]],

@@ -1,4 +1,4 @@
-"""Field API: tubes, scans (one or a batch), boxes, handover, lab receipt, readiness, pre-registration.
+"""Field API: tubes, scans (one or a batch), boxes, handover, readiness, pre-registration.
 
 Site staff write only to their own site (403 otherwise); times default to now when not given.
 """
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sweep.auth.models import User
 from sweep.auth.policy import require_office, require_site
 from sweep.auth.ratelimit import RateLimiter
-from sweep.deps import CanCheckIn, CanHandOver, CanReceive, CanScan, CanViewRound, SessionDep, SettingsDep
+from sweep.deps import CanCheckIn, CanHandOver, CanScan, CanViewRound, SessionDep, SettingsDep
 from sweep.errors import DomainError
 from sweep.field import prereg, queries, readiness
 from sweep.field import service as field
@@ -30,7 +30,6 @@ from sweep.field.schemas import (
     PreregCreate,
     PreregRead,
     ReadinessRead,
-    ReceiptCreate,
     RecentScanRead,
     RosterRead,
     ScanBatchCreate,
@@ -81,7 +80,7 @@ def _item(o: ScanOutcome) -> ScanItemRead:
 
 
 @router.get("/sites/{site_id}/terminal", response_model=TerminalRead)
-def terminal_state(current: CurrentCampaign, site_id: RowId, session: SessionDep, user: CanScan) -> TerminalRead:
+def terminal_state(site_id: RowId, session: SessionDep, user: CanScan, current: CurrentCampaign) -> TerminalRead:
     """The terminal's start-up state: the latest tubes with their fill, and the last scans (masked)."""
     _site_scope(session, current, site_id, user)
     site = queries.site_of(session=session, campaign=current, plan_site_id=site_id)
@@ -93,8 +92,14 @@ def terminal_state(current: CurrentCampaign, site_id: RowId, session: SessionDep
 
 
 @router.post("/sites/{site_id}/tubes", response_model=TubeRead, status_code=201)
-def open_tube(current: CurrentCampaign, site_id: RowId, body: TubeCreate, response: Response, session: SessionDep,
-              user: CanScan) -> TubeRead:
+def open_tube(
+    site_id: RowId,
+    body: TubeCreate,
+    response: Response,
+    session: SessionDep,
+    user: CanScan,
+    current: CurrentCampaign,
+) -> TubeRead:
     """Open a tube (its code scanned) at the site. Resending the same open answers 200 with ``replayed``."""
     require_site(user, site_id)
     tube = field.open_tube(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
@@ -105,8 +110,14 @@ def open_tube(current: CurrentCampaign, site_id: RowId, body: TubeCreate, respon
 
 
 @router.post("/sites/{site_id}/tubes/{tube_code}/seal", response_model=TubeRead)
-def seal_tube(current: CurrentCampaign, site_id: RowId, tube_code: PathCode, body: SealCreate, session: SessionDep,
-              user: CanScan) -> TubeRead:
+def seal_tube(
+    site_id: RowId,
+    tube_code: PathCode,
+    body: SealCreate,
+    session: SessionDep,
+    user: CanScan,
+    current: CurrentCampaign,
+) -> TubeRead:
     """Seal a tube by hand before it is full (the last tube of a desk)."""
     require_site(user, site_id)
     t = field.seal_tube(session=session, campaign=current, plan_site_id=site_id, tube_code=tube_code,
@@ -115,8 +126,15 @@ def seal_tube(current: CurrentCampaign, site_id: RowId, tube_code: PathCode, bod
 
 
 @router.post("/sites/{site_id}/scans", response_model=ScanRead, status_code=201)
-def scan(current: CurrentCampaign, site_id: RowId, body: ScanCreate, response: Response, session: SessionDep, settings: SettingsDep,
-         user: CanScan) -> ScanRead:
+def scan(
+    site_id: RowId,
+    body: ScanCreate,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CanScan,
+    current: CurrentCampaign,
+) -> ScanRead:
     """Scan one person into an open tube. A replay of the same ``client_uuid`` answers 200 with the first answer."""
     require_site(user, site_id)
     (outcome,) = scan_batch(session=session, campaign=current, plan_site_id=site_id, scans=[_scan_in(body)],
@@ -130,8 +148,14 @@ def scan(current: CurrentCampaign, site_id: RowId, body: ScanCreate, response: R
 
 
 @router.post("/sites/{site_id}/scans/batch", response_model=ScanBatchRead)
-def scan_many(current: CurrentCampaign, site_id: RowId, body: ScanBatchCreate, session: SessionDep, settings: SettingsDep,
-              user: CanScan) -> ScanBatchRead:
+def scan_many(
+    site_id: RowId,
+    body: ScanBatchCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CanScan,
+    current: CurrentCampaign,
+) -> ScanBatchRead:
     """Scans queued by a terminal, answered per item in order: ``ok``, ``replayed`` or ``error`` with its field and reason."""
     require_site(user, site_id)
     tubes: list[TubeItemRead] = []
@@ -153,14 +177,19 @@ def scan_many(current: CurrentCampaign, site_id: RowId, body: ScanBatchCreate, s
 
 
 @router.get("/sites/{site_id}/scans/recent", response_model=list[RecentScanRead])
-def recent(current: CurrentCampaign, site_id: RowId, session: SessionDep, user: CanScan,
-           limit: int = Query(default=20, ge=1, le=200)) -> list[RecentScanRead]:
+def recent(
+    site_id: RowId,
+    session: SessionDep,
+    user: CanScan,
+    current: CurrentCampaign,
+    limit: int = Query(default=20, ge=1, le=200),
+) -> list[RecentScanRead]:
     _site_scope(session, current, site_id, user)
     return [RecentScanRead(**r) for r in queries.recent_scans(session=session, campaign=current, plan_site_id=site_id, limit=limit)]
 
 
 @router.post("/sites/{site_id}/boxes", response_model=BoxRead, status_code=201)
-def open_box(current: CurrentCampaign, site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan) -> BoxRead:
+def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan, current: CurrentCampaign) -> BoxRead:
     require_site(user, site_id)
     box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
                          user_id=user.id)
@@ -168,8 +197,14 @@ def open_box(current: CurrentCampaign, site_id: RowId, body: BoxCreate, session:
 
 
 @router.post("/sites/{site_id}/boxes/{box_code}/tubes", response_model=BoxRead)
-def pack(current: CurrentCampaign, site_id: RowId, box_code: PathCode, body: PackCreate, session: SessionDep,
-         user: CanScan) -> BoxRead:
+def pack(
+    site_id: RowId,
+    box_code: PathCode,
+    body: PackCreate,
+    session: SessionDep,
+    user: CanScan,
+    current: CurrentCampaign,
+) -> BoxRead:
     """Pack a sealed tube into an open box."""
     require_site(user, site_id)
     box = field.pack_tube(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, tube_code=body.tube_code,
@@ -178,8 +213,14 @@ def pack(current: CurrentCampaign, site_id: RowId, box_code: PathCode, body: Pac
 
 
 @router.post("/sites/{site_id}/boxes/{box_code}/handover", response_model=HandoverRead, status_code=201)
-def hand_over(current: CurrentCampaign, site_id: RowId, box_code: PathCode, body: HandoverCreate, session: SessionDep,
-              user: CanHandOver) -> HandoverRead:
+def hand_over(
+    site_id: RowId,
+    box_code: PathCode,
+    body: HandoverCreate,
+    session: SessionDep,
+    user: CanHandOver,
+    current: CurrentCampaign,
+) -> HandoverRead:
     """The site signs the box over to the courier (the first of the two signatures, 双签收)."""
     require_site(user, site_id)
     h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, courier_name=body.courier_name,
@@ -189,32 +230,25 @@ def hand_over(current: CurrentCampaign, site_id: RowId, box_code: PathCode, body
     return HandoverRead(box_code=box.code, courier_name=h.courier_name, handed_at=h.handed_at, tubes=box.tubes)
 
 
-@router.post("/boxes/{box_code}/receipt", response_model=BoxRead)
-def receive(current: CurrentCampaign, box_code: PathCode, body: ReceiptCreate, session: SessionDep,
-            user: CanReceive) -> BoxRead:
-    """The lab signs for a box (the second signature)."""
-    from sweep.auth.service import audit
-    from sweep.lab.service import receive_box
-    at = body.received_at or datetime.now()
-    box = receive_box(session=session, campaign=current, box_code=box_code, at=at, user_id=user.id)
-    audit(session=session, user_id=user.id, action="box.received", entity="box", entity_id=box.id, campaign_id=current.id, at=at)
-    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
-
-
 def _readiness(s: readiness.ReadinessState) -> ReadinessRead:
     return ReadinessRead(**{k: getattr(s, k) for k in ReadinessRead.model_fields})
 
 
 @router.get("/sites/{site_id}/readiness", response_model=list[ReadinessRead])
-def site_readiness(current: CurrentCampaign, site_id: RowId, session: SessionDep, user: CanCheckIn) -> list[ReadinessRead]:
+def site_readiness(site_id: RowId, session: SessionDep, user: CanCheckIn, current: CurrentCampaign) -> list[ReadinessRead]:
     """The site's board of the four things in place, each with its deadline and state."""
     _site_scope(session, current, site_id, user)
     return [_readiness(s) for s in readiness.site_board(session=session, campaign=current, plan_site_id=site_id, now=datetime.now())]
 
 
 @router.post("/readiness/{item_id}/check-in", response_model=ReadinessRead)
-def check_in(current: CurrentCampaign, item_id: RowId, body: CheckInCreate, session: SessionDep,
-             user: CanCheckIn) -> ReadinessRead:
+def check_in(
+    item_id: RowId,
+    body: CheckInCreate,
+    session: SessionDep,
+    user: CanCheckIn,
+    current: CurrentCampaign,
+) -> ReadinessRead:
     """Check an item in: the quantity counted in place (materials), or just done (disinfection, waste)."""
     site = readiness.item_site(session=session, campaign=current, item_id=item_id)
     _site_scope(session, current, site.id, user)
@@ -224,21 +258,27 @@ def check_in(current: CurrentCampaign, item_id: RowId, body: CheckInCreate, sess
 
 
 @router.get("/readiness/flagged", response_model=list[ReadinessRead])
-def flagged(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> list[ReadinessRead]:
+def flagged(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> list[ReadinessRead]:
     """Every late or short item of the round, for the HQ (an office sees its own sites)."""
     office_id = user.office_id if user.role == "office" else None
     return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=datetime.now(), office_id=office_id)]
 
 
 @router.get("/sites/{site_id}/staff", response_model=list[RosterRead])
-def site_roster(current: CurrentCampaign, site_id: RowId, session: SessionDep, user: CanCheckIn) -> list[RosterRead]:
+def site_roster(site_id: RowId, session: SessionDep, user: CanCheckIn, current: CurrentCampaign) -> list[RosterRead]:
     _site_scope(session, current, site_id, user)
     return [RosterRead(**vars(e)) for e in readiness.roster(session=session, campaign=current, plan_site_id=site_id)]
 
 
 @router.post("/sites/{site_id}/staff/{staff_id}/arrival", response_model=ArrivalRead)
-def staff_arrival(current: CurrentCampaign, site_id: RowId, staff_id: RowId, body: ArrivalCreate, session: SessionDep,
-                  user: CanCheckIn) -> ArrivalRead:
+def staff_arrival(
+    site_id: RowId,
+    staff_id: RowId,
+    body: ArrivalCreate,
+    session: SessionDep,
+    user: CanCheckIn,
+    current: CurrentCampaign,
+) -> ArrivalRead:
     """A rostered staff member is in place; the site's staff item counts them against its deadline."""
     _site_scope(session, current, site_id, user)
     entry, again = readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,

@@ -123,10 +123,6 @@ class HandoverRead(BaseModel):
     tubes: int
 
 
-class ReceiptCreate(BaseModel):
-    received_at: LocalTime | None = None
-
-
 class ReadinessRead(BaseModel):
     id: int
     plan_site_id: int

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from sweep.clikit import fail, out, session_scope
+from sweep.clikit import fail, out, print_json, session_scope
 from sweep.errors import DomainError
 
 app = typer.Typer(help="Supervision: checklists, findings, rectification (督导、整改).", no_args_is_help=True)
@@ -54,7 +52,7 @@ def findings_command(
         fail(exc)
         return
     if as_json:
-        sys.stdout.write(json.dumps([{**asdict(s), "overdue": s.overdue} for s in sites], ensure_ascii=False, default=str) + "\n")
+        print_json([{**asdict(s), "overdue": s.overdue} for s in sites])
         return
     if not sites:
         out.print("[green]无未整改问题 no open findings[/green]")

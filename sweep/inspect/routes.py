@@ -29,7 +29,6 @@ router = APIRouter(tags=["inspections"], responses=ERRORS)
 
 @router.get("/api/inspection-templates", response_model=list[TemplateRead])
 def templates(session: SessionDep, user: CanInspect) -> list[TemplateRead]:
-    service.install_templates(session=session)
     return [
         TemplateRead(code=t.code, name=t.name, version=t.version,
                      items=[ChecklistItemRead(no=i.no, section=i.section, text=i.text, critical=i.critical) for i in t.items])
@@ -38,8 +37,7 @@ def templates(session: SessionDep, user: CanInspect) -> list[TemplateRead]:
 
 
 @router.post("/api/campaigns/{campaign}/inspections", response_model=InspectionRead, status_code=201)
-def record(current: CurrentCampaign, body: InspectionCreate, session: SessionDep, user: CanInspect) -> InspectionRead:
-    service.install_templates(session=session)
+def record(body: InspectionCreate, session: SessionDep, user: CanInspect, current: CurrentCampaign) -> InspectionRead:
     visit = service.record_inspection(
         session=session, campaign=current,
         plan_site_id=body.plan_site_id, template_code=body.template, visited_at=body.visited_at or datetime.now(),
@@ -54,9 +52,9 @@ def record(current: CurrentCampaign, body: InspectionCreate, session: SessionDep
 
 @router.get("/api/campaigns/{campaign}/findings", response_model=list[SiteFindingsRead])
 def open_findings(
-    current: CurrentCampaign,
     session: SessionDep,
     user: CanViewRound,
+    current: CurrentCampaign,
     site: int | None = Query(default=None, ge=1, le=2_147_483_647),
 ) -> list[SiteFindingsRead]:
     """Findings not yet put right, by site, the overdue first; an office sees its own sites."""

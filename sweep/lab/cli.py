@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sweep.clikit import console, fail, out, session_scope
+from sweep.clikit import console, fail, out, print_json, session_scope
 from sweep.errors import DomainError
 from sweep.plan.service import campaign_by_ref
 
@@ -24,9 +22,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="lab")
 
-
-def _print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
 
 @app.command("import-results")
@@ -47,7 +42,7 @@ def import_results_command(
         fail(exc)
         return
     if as_json:
-        _print_json(asdict(report))
+        print_json(asdict(report))
         return
     out.print(f"导入 imported [bold]{report.imported}[/bold] · 未变 unchanged {report.unchanged} · 退回 rejected "
               f"[{'red' if report.rejected else 'green'}]{report.rejected}[/] of {report.total_rows} rows")
@@ -76,7 +71,7 @@ def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campa
         fail(exc)
         return
     if as_json:
-        _print_json(asdict(found))
+        print_json(asdict(found))
         return
     out.print(f"管码 tube [bold]{found.tube_code}[/bold] · {found.site_name} ({found.site_code}) · 结果 result {found.result or '-'}")
     table = Table()
@@ -100,7 +95,7 @@ def alerts_command(campaign: CampaignOpt = "latest", as_json: JsonOpt = False) -
         fail(exc)
         return
     if as_json:
-        _print_json([{**asdict(a), "open": a.open, "overdue": a.overdue, "confirmed": a.confirmed} for a in board])
+        print_json([{**asdict(a), "open": a.open, "overdue": a.overdue, "confirmed": a.confirmed} for a in board])
         return
     if not board:
         out.print("[green]无待处置阳性 no open alerts[/green]")

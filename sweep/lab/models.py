@@ -10,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sweep.db import Base
 
+# What a lab may report for a tube (or a key-group test, or an environment swab).
+RESULTS = ("negative", "positive", "invalid")
+ONE_OF_RESULTS = f"result IN ({', '.join(repr(r) for r in RESULTS)})"
+
 
 class ResultImport(Base):
     """One instrument export loaded, with what became of its rows (the rejected ones by row number)."""
@@ -33,7 +37,7 @@ class LabResult(Base):
     __tablename__ = "lab_results"
     __table_args__ = (
         UniqueConstraint("tube_id"),
-        CheckConstraint("result IN ('negative', 'positive', 'invalid')", name="result"),
+        CheckConstraint(ONE_OF_RESULTS, name="result"),
         CheckConstraint("ct_value IS NULL OR (ct_value > 0 AND ct_value <= 50)", name="ct_range"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,7 +62,7 @@ class RetestOrder(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "person_id", "source_tube_id"),
         CheckConstraint("status IN ('open', 'sampled', 'closed')", name="status"),
-        CheckConstraint("result IS NULL OR result IN ('negative', 'positive', 'invalid')", name="result"),
+        CheckConstraint(f"result IS NULL OR {ONE_OF_RESULTS}", name="result"),
         CheckConstraint("status <> 'closed' OR (result IS NOT NULL AND closed_at IS NOT NULL)", name="closed_has_result"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

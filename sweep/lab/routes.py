@@ -14,8 +14,9 @@ from fastapi.responses import HTMLResponse
 from sweep.auth.models import User
 from sweep.auth.policy import Can, can
 from sweep.auth.ratelimit import RateLimiter
-from sweep.deps import CanLoadResults, CurrentUser, SessionDep, SettingsDep
+from sweep.deps import CanLoadResults, CanReceive, CurrentUser, SessionDep, SettingsDep
 from sweep.errors import DomainError, Forbidden, InvalidInput
+from sweep.field.schemas import BoxRead
 from sweep.lab import service as lab
 from sweep.lab.alerts import alerts
 from sweep.lab.resident import resident_result
@@ -23,6 +24,7 @@ from sweep.lab.results_import import import_results
 from sweep.lab.schemas import (
     AlertRead,
     ImportRead,
+    ReceiptCreate,
     ResidentQuery,
     ResidentRead,
     ResultCreate,
@@ -50,8 +52,15 @@ def _office(user: User) -> int | None:
     return user.office_id if user.role == "office" else None
 
 
+@router.post("/api/campaigns/{campaign}/boxes/{box_code}/receipt", response_model=BoxRead)
+def receive(box_code: PathCode, body: ReceiptCreate, session: SessionDep, user: CanReceive, current: CurrentCampaign) -> BoxRead:
+    """The lab signs for a box (the second signature)."""
+    box = lab.receive_box(session=session, campaign=current, box_code=box_code, at=body.received_at or datetime.now(), user_id=user.id)
+    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+
+
 @router.post("/api/campaigns/{campaign}/results", response_model=ResultRead, status_code=201)
-def enter_result(current: CurrentCampaign, body: ResultCreate, session: SessionDep, user: CanLoadResults) -> ResultRead:
+def enter_result(body: ResultCreate, session: SessionDep, user: CanLoadResults, current: CurrentCampaign) -> ResultRead:
     state = lab.record_result(
         session=session, campaign=current, tube_code=body.tube_code.strip(), result=body.result,
         ct_values=body.ct_values, at=body.resulted_at or datetime.now(), user_id=user.id,
@@ -61,10 +70,10 @@ def enter_result(current: CurrentCampaign, body: ResultCreate, session: SessionD
 
 @router.post("/api/campaigns/{campaign}/results/import", response_model=ImportRead)
 def load_results(
-    current: CurrentCampaign,
     file: UploadFile,
     session: SessionDep,
     user: CanLoadResults,
+    current: CurrentCampaign,
     strict: bool = Query(default=False, description="Any bad row: import nothing."),
 ) -> ImportRead:
     # A plain def: FastAPI runs it on a worker thread, so the parse and the writes never hold up
@@ -80,7 +89,7 @@ def load_results(
 
 
 @router.get("/api/campaigns/{campaign}/tubes/{code}/trace", response_model=TubeTraceRead)
-def trace(current: CurrentCampaign, code: PathCode, session: SessionDep, user: CurrentUser) -> TubeTraceRead:
+def trace(code: PathCode, session: SessionDep, user: CurrentUser, current: CurrentCampaign) -> TubeTraceRead:
     _one_of(user, Can.RESULTS, Can.SEE_CONTACTS)
     found = lab.trace_tube(session=session, campaign=current, tube_code=code, viewer=user)
     return TubeTraceRead(**asdict(found))
@@ -88,7 +97,10 @@ def trace(current: CurrentCampaign, code: PathCode, session: SessionDep, user: C
 
 @router.get("/api/campaigns/{campaign}/alerts", response_model=list[AlertRead])
 def alert_board(
-    current: CurrentCampaign, session: SessionDep, user: CurrentUser, include_closed: bool = False
+    session: SessionDep,
+    user: CurrentUser,
+    current: CurrentCampaign,
+    include_closed: bool = False,
 ) -> list[AlertRead]:
     """Positive and invalid pools with their retests: the HQ sees all, an office its own people."""
     _one_of(user, Can.VIEW_ROUND, Can.RESULTS)
@@ -99,7 +111,11 @@ def alert_board(
 
 @router.post("/api/campaigns/{campaign}/retests/{order_id}/close", response_model=RetestRead)
 def close_retest(
-    current: CurrentCampaign, order_id: RowId, body: RetestClose, session: SessionDep, user: CanLoadResults
+    order_id: RowId,
+    body: RetestClose,
+    session: SessionDep,
+    user: CanLoadResults,
+    current: CurrentCampaign,
 ) -> RetestRead:
     order = lab.close_retest(session=session, campaign=current, order_id=order_id, result=body.result,
                              at=body.closed_at or datetime.now(), user_id=user.id)

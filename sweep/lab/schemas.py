@@ -140,3 +140,7 @@ __all__ = [
     "AlertRead", "ImportRead", "ResidentQuery", "ResidentRead", "ResultCreate", "ResultRead", "RetestClose", "RetestRead",
     "TubeTraceRead",
 ]
+
+
+class ReceiptCreate(BaseModel):
+    received_at: LocalTime | None = None

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.models import User
 from sweep.auth.policy import Can, can
+from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Box, Handover, Sample, Tube
-from sweep.lab.models import LabResult, RetestOrder
+from sweep.lab.models import RESULTS, LabResult, RetestOrder
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import Building, CandidateSite, Community, Person
 
-RESULTS = ("negative", "positive", "invalid")
 # The people of a positive pool are told to stay put and sampled one by one the same day; six
 # hours matches the round's own sampling window (the seed's "6").
 RETEST_WITHIN = timedelta(hours=6)
@@ -52,6 +52,7 @@ def check_ct(values: Mapping[str, float | None] | None, *, field: str = "ct_valu
 
 
 def receive_box(*, session: Session, campaign: Campaign, box_code: str, at: datetime, user_id: int | None = None) -> Box:
+    """The lab signs for a box (the second signature of 双签收)."""
     box = session.scalar(select(Box).where(Box.campaign_id == campaign.id, Box.code == box_code))
     if box is None:
         raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
@@ -66,6 +67,7 @@ def receive_box(*, session: Session, campaign: Campaign, box_code: str, at: date
     handover.received_by = user_id
     box.status = "received"
     session.flush()
+    audit(session=session, user_id=user_id, action="box.received", entity="box", entity_id=box.id, campaign_id=campaign.id, at=at)
     return box
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -11,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from sweep.clikit import console, fail, out, session_scope
+from sweep.clikit import console, fail, out, print_json, session_scope
 from sweep.errors import DomainError
 from sweep.plan.service import campaign_by_ref
 
@@ -60,8 +58,7 @@ def plan(
         return
     data = {**outcome.as_json(), "created_campaign": created, "deadline_check": deadline.as_json()}
     if as_json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        print_json(data)
         return
     _print(data)
 

@@ -17,24 +17,24 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/plans/{campaign}", response_class=HTMLResponse, include_in_schema=False)
-def work_plan(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> HTMLResponse:
+def work_plan(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> HTMLResponse:
     """The round's work plan (一套工作方案), one printable page with its map."""
     return HTMLResponse(render_html(load_document(session=session, campaign=current)))
 
 
 @router.get("/api/campaigns/{campaign}/plan", response_model=PlanRead)
-def plan_summary(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> PlanRead:
+def plan_summary(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> PlanRead:
     doc = load_document(session=session, campaign=current)
     return PlanRead(**doc.report)
 
 
 @router.get("/api/campaigns/{campaign}/plan/roster.xlsx")
-def roster_xlsx(current: CurrentCampaign, session: SessionDep, user: CanExport) -> Response:
+def roster_xlsx(session: SessionDep, user: CanExport, current: CurrentCampaign) -> Response:
     return Response(roster_workbook(session=session, campaign=current), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="roster-{current.id}.xlsx"'})
 
 
 @router.get("/api/campaigns/{campaign}/plan/callup.xlsx")
-def callup_xlsx(current: CurrentCampaign, session: SessionDep, user: CanViewRound) -> Response:
+def callup_xlsx(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> Response:
     return Response(callup_workbook(load_document(session=session, campaign=current)), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="callup-{current.id}.xlsx"'})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sweep.clikit import print_json
 from sweep.config import get_settings
 from sweep.errors import DomainError
 
@@ -64,7 +63,7 @@ def _run_import(kind: str, path: Path, as_json: bool, community: str | None, rej
     if rejected_xlsx is not None:
         rejected_xlsx.write_bytes(make_xlsx(stored))
     if as_json:
-        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+        print_json(report.as_dict())
         return
     _print_report(report.as_dict())
     if rejected_xlsx is not None:
@@ -127,7 +126,7 @@ def summary(
         _fail(exc)
         return
     if as_json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        print_json(data)
         return
     head = Table(title="人口分布 · the registry")
     head.add_column("项目 item")

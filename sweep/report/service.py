@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sweep.coverage.service import AreaCoverage, RoundFigures, coverage_by_community, round_figures
-from sweep.dashboard.service import Curve, LateItem, last_slot_ends, late_readiness, progress_curve, site_samples
 from sweep.field.models import Tube
 from sweep.lab.models import LabResult, RetestOrder
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import CandidateSite, Community
+from sweep.report.dashboard import Curve, LateItem, last_slot_ends, late_readiness, progress_curve, site_samples
 
 
 @dataclass(frozen=True)

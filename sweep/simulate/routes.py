@@ -40,10 +40,10 @@ _PAGE = """{% extends "base.html" %}
 
 @router.get("/api/campaigns/{campaign}/simulation", response_model=SimulationRead)
 def simulation(
-    current: CurrentCampaign,
     session: SessionDep,
     settings: SettingsDep,
     user: CanViewRound,
+    current: CurrentCampaign,
     runs: int | None = RUNS,
     seed: int = SEED,
     series: bool = Query(default=False, description="Include each site's series, not only the round's."),
@@ -57,10 +57,10 @@ def simulation(
 
 @router.get("/api/campaigns/{campaign}/forecast", response_model=ForecastRead)
 def forecast(
-    current: CurrentCampaign,
     session: SessionDep,
     settings: SettingsDep,
     user: CanViewRound,
+    current: CurrentCampaign,
     now: float | None = Query(default=None, ge=0, description="Minutes from the start; default the clock (never before the last scan)."),
     runs: int | None = RUNS,
     seed: int = SEED,
@@ -77,7 +77,12 @@ def forecast(
 
 @router.get("/rounds/{campaign}/simulation", response_class=HTMLResponse, include_in_schema=False)
 def simulation_page(
-    request: Request, current: CurrentCampaign, session: SessionDep, settings: SettingsDep, user: CurrentUser, seed: int = SEED
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    current: CurrentCampaign,
+    seed: int = SEED,
 ) -> HTMLResponse:
     require(user, Can.VIEW_ROUND)
     day = day_input(session=session, campaign=current)

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from sweep.auth.service import create_user
-from sweep.coverage import followup, service as coverage
+from sweep.coverage import followup
+from sweep.coverage import service as coverage
 from sweep.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sweep.lab import service as lab
 from sweep.registry.models import Building, Office, Person

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from sweep.auth.models import AuditEntry
+from sweep.errors import NotFound
 from sweep.field import service as field
 from sweep.field.batch import ScanIn, scan_batch
 from sweep.field.models import Sample, Tube
 from sweep.field.prereg import preregister
-from sweep.errors import NotFound
 from tests.factories import planned_campaign, two_sites, uid
 from tests.field.conftest import numbers_of
 

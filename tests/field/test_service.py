@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from sweep.errors import AlreadyHandedOver, AlreadySampled, Conflict, InvalidInput, NotFound, TubeFull, TubeSealed, WrongSite
+from sweep.errors import AlreadyHandedOver, AlreadySampled, Conflict, InvalidInput, NotFound, TubeFull, WrongSite
 from sweep.field import service as field
 from sweep.field.models import Sample, Tube
 from tests.factories import people, planned_campaign, two_sites, uid

@@ -20,7 +20,8 @@ from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.demo.district import generate_district
 from sweep.demo.load import load_district
 from sweep.plan.models import PlanSite
-from sweep.plan.service import create_campaign, make_naive_plan
+from sweep.plan.planning import make_plan
+from sweep.plan.service import create_campaign
 
 PASSWORD = "terminal password 1"
 KEY = "web-test-secret"
@@ -54,7 +55,7 @@ def served(tmp_path_factory) -> Served:
     with unit_of_work(make_session_factory(engine)) as session:
         # The round started an hour ago, so that the terminal's own clock falls inside it.
         campaign = create_campaign(session=session, settings=settings, name="终端测试轮", starts_at=datetime.now() - timedelta(hours=1))
-        make_naive_plan(session=session, settings=settings, campaign=campaign)
+        make_plan(session=session, settings=settings, campaign=campaign)
         site = session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).first()
         assert site is not None
         create_user(session=session, username="desk1", display_name="一号台登记员", role="site_staff", plan_site_id=site.id, password=PASSWORD)

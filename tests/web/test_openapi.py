@@ -24,7 +24,8 @@ from sweep.config import Settings
 from sweep.db import make_session_factory, unit_of_work
 from sweep.demo.district import generate_district
 from sweep.demo.load import load_district
-from sweep.plan.service import create_campaign, make_naive_plan
+from sweep.plan.planning import make_plan
+from sweep.plan.service import create_campaign
 from tests.conftest import _admin_url
 
 PASSWORD = "schema test password"
@@ -54,7 +55,7 @@ def _prepare(app: FastAPI, url: str) -> dict[str, str]:
         load_district(conn, generate_district(people=400, seed=3), key=KEY)
     with unit_of_work(make_session_factory(engine)) as session:
         campaign = create_campaign(session=session, settings=app.state.settings, name="接口测试轮", starts_at=datetime.now() - timedelta(hours=1))
-        make_naive_plan(session=session, settings=app.state.settings, campaign=campaign)
+        make_plan(session=session, settings=app.state.settings, campaign=campaign)
         create_user(session=session, username="fuzz-admin", display_name="fuzz", role="admin", password=PASSWORD)
     with TestClient(app) as client:
         token = client.post("/api/auth/token", json={"username": "fuzz-admin", "password": PASSWORD}).json()["token"]

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sweep.coverage.models import RESULTS, EnvironmentSample, KeyGroupMember, KeyGroupTest, Workplace
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Sample
+from sweep.keygroups.models import EnvironmentSample, KeyGroupMember, KeyGroupTest, Workplace
+from sweep.lab.service import check_result
 from sweep.registry.models import Community, KeyGroup, Person
 
 NO_EMPLOYER = "未登记单位 (employer not recorded)"
@@ -32,11 +33,6 @@ def _workplace(session: Session, code: str) -> Workplace:
     if place is None:
         raise NotFound("workplace", f"没有这个工作场所 (no such workplace): {code}")
     return place
-
-
-def _check_result(result: str | None) -> None:
-    if result is not None and result not in RESULTS:
-        raise InvalidInput("result", f"结果应为 {'/'.join(RESULTS)} (result must be one of those), got {result!r}")
 
 
 @dataclass(frozen=True)
@@ -124,7 +120,8 @@ def record_test(
     resulted_at: datetime | None = None,
     user_id: int | None = None,
 ) -> KeyGroupTest:
-    _check_result(result)
+    if result is not None:
+        check_result(result)
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
@@ -151,7 +148,8 @@ def record_environment_sample(
     user_id: int | None = None,
 ) -> EnvironmentSample:
     """A swab of a workplace's surfaces or goods (冷库门把手, 外包装, ...)."""
-    _check_result(result)
+    if result is not None:
+        check_result(result)
     if not point.strip():
         raise InvalidInput("point", "须写明采样点位，如冷库门把手 (name the point swabbed, e.g. the cold-store door handle)")
     place = _workplace(session, workplace)
@@ -163,7 +161,8 @@ def record_environment_sample(
 
 
 def set_environment_result(*, session: Session, sample_id: int, result: str, at: datetime) -> EnvironmentSample:
-    _check_result(result)
+    if result is not None:
+        check_result(result)
     sample = session.get(EnvironmentSample, sample_id)
     if sample is None:
         raise NotFound("sample_id", "没有这个环境样本 (no such environment sample)")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sweep.coverage.service import round_figures
 from sweep.field.models import ReadinessItem, Sample
 from sweep.field.readiness import flagged, late_by
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
@@ -209,3 +211,21 @@ def progress_curve(*, session: Session, campaign: Campaign, step_minutes: int = 
     share = np.clip((steps[None, :] - slots[:, :1]) / np.maximum(slots[:, 1:2], 1), 0, 1)
     called = (share * slots[:, 2:3]).sum(axis=0).round().astype(np.int64)
     return Curve(minutes=steps.tolist(), sampled=np.cumsum(per_step).tolist(), called=called.tolist())
+
+
+def snapshot(*, session: Session, campaign: Campaign) -> dict[str, Any]:
+    """The round at a glance, as the dashboard polls it: figures, sites and their state, late items, the curve."""
+    now = clock(session=session, campaign=campaign)
+    fig = round_figures(session=session, campaign=campaign)
+    sites = site_progress(session=session, campaign=campaign, now=now)
+    return {
+        "campaign": {"id": campaign.id, "name": campaign.name, "round_no": campaign.round_no, "status": campaign.status,
+                     "starts_at": campaign.starts_at, "deadline_minutes": campaign.deadline_minutes},
+        "now": now,
+        "minute": round((now - campaign.starts_at).total_seconds() / 60, 1),
+        "figures": {**asdict(fig), "coverage": fig.coverage, "finish_minutes": fig.finish_minutes},
+        "sites": [asdict(s) for s in sites],
+        "states": {state: sum(1 for s in sites if s.state == state) for state in ("not_ready", "ready", "sampling", "behind", "done")},
+        "late_items": [asdict(item) for item in late_readiness(session=session, campaign=campaign, now=now)],
+        "curve": asdict(progress_curve(session=session, campaign=campaign)),
+    }

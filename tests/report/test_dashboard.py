@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from sweep.api import create_app
 from sweep.config import Settings
-from sweep.db import make_session_factory, unit_of_work, make_engine
+from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.demo.run import run_demo
 from sweep.field.models import ReadinessItem, Sample
 from sweep.plan.models import PlanSite

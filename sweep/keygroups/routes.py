@@ -10,8 +10,10 @@ from fastapi import APIRouter, Path, Query
 
 from sweep.auth.models import User
 from sweep.auth.policy import Can, can
-from sweep.coverage import keygroups
-from sweep.coverage.schemas import (
+from sweep.deps import CanKeyGroups, CanSeeContacts, CanViewRound, CurrentUser, SessionDep
+from sweep.errors import Forbidden
+from sweep.keygroups import service as keygroups
+from sweep.keygroups.schemas import (
     EmployerComplianceRead,
     EnvironmentResult,
     EnvironmentSampleCreate,
@@ -24,8 +26,6 @@ from sweep.coverage.schemas import (
     WorkplaceEnvironmentRead,
     WorkplaceRead,
 )
-from sweep.deps import CanKeyGroups, CanSeeContacts, CanViewRound, CurrentUser, SessionDep
-from sweep.errors import Forbidden
 from sweep.params import ERRORS, LocalTime, RowId
 
 router = APIRouter(prefix="/api/key-groups", tags=["key groups"], responses=ERRORS)

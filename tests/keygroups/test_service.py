@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from sweep.coverage import keygroups
 from sweep.errors import Conflict, InvalidInput
+from sweep.keygroups import service as keygroups
 from sweep.registry.models import KeyGroup, Person
 from tests.factories import planned_campaign, two_sites
 from tests.lab.helpers import sample_tube
