@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from sweep import __version__
 from sweep.auth.ratelimit import RateLimiter
@@ -18,6 +18,7 @@ from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
 from sweep.errors import DomainError, Unauthorized
 from sweep.registry.idnumber import load_regions
+from sweep.ttlcache import TtlCache
 from sweep.web import i18n
 from sweep.web.templating import templates
 
@@ -36,6 +37,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     load_regions()
+    app.state.tokens = TtlCache(settings.cache_seconds)
+    app.state.rounds = TtlCache(settings.cache_seconds)
     app.state.login_limiter = RateLimiter(attempts=settings.login_attempts, per_seconds=settings.login_window_seconds)
 
     @app.exception_handler(DomainError)
@@ -58,6 +61,14 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
             return HTMLResponse(f"<p>{field}: {first['msg']}</p>", status_code=422)
         return JSONResponse(jsonable(body), status_code=422)
 
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # A connection lost under the request (the database restarted, a standby was promoted): the
+        # pool has dropped it, and the client's resend will find a new one.
+        reason = "数据库暂时不可用，请稍后重发 (the database is unavailable for a moment; resend shortly)"
+        return JSONResponse({"error": "unavailable", "field": "database", "reason": reason}, status_code=503,
+                            headers={"Retry-After": "1"})
+
     @app.exception_handler(DataError)
     async def refused_by_database(request: Request, exc: DataError) -> Response:
         # The last line of defence: a value the schema let through but the database cannot hold
@@ -75,6 +86,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from sweep.coverage.routes import router as coverage_router
     from sweep.field.pages import router as terminal_router
     from sweep.field.routes import router as field_router
+    from sweep.field.scan_routes import router as scan_router
     from sweep.inspect.routes import router as inspect_router
     from sweep.keygroups.routes import router as keygroup_router
     from sweep.lab.routes import router as lab_router
@@ -90,6 +102,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(keygroup_router)
     app.include_router(dashboard_router)
     app.include_router(field_router)
+    app.include_router(scan_router)
     app.include_router(lab_router)
     app.include_router(inspect_router)
     app.include_router(terminal_router)

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # A resident's own result: look-ups per ID number and per address in the window.
     resident_attempts: int = Field(default=5, ge=1)
     resident_window_seconds: int = Field(default=900, gt=0)
+    # How long a server trusts what it read of a token (its user, role and scope), and of a round and
+    # its sites, before reading them again: the most a revocation or a change waits on other servers.
+    cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # The dashboard's map draws the district's own GeoJSON; a tile server is optional.
     map_tile_url: str | None = Field(default=None, description="e.g. https://tiles.example/{z}/{x}/{y}.png")

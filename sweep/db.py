@@ -46,6 +46,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+    # SQLite before 3.41 has no unhex(); the scan statement looks people up by a hex-coded hash.
+    dbapi_conn.create_function("unhex", 1, _unhex, deterministic=True)
+
+
+def _unhex(value: str | None) -> bytes | None:
+    return None if value is None else bytes.fromhex(value)
 
 
 # SQLite lets one writer in at a time, and those waiting poll for the lock with sleeps of up to
@@ -68,10 +74,33 @@ def take_writer_turn(conn: Connection) -> None:
         conn.info[_HOLDS_WRITER] = lock
 
 
+def begin_write(session: Session) -> None:
+    """On SQLite, take the database's write lock now (BEGIN IMMEDIATE), in this process's turn.
+
+    The driver begins SQLite transactions lazily, at the first write; reads before it see no
+    snapshot and a savepoint opened first would commit on release. Taking the lock up front makes
+    a write's reads current and its savepoints real. PostgreSQL needs none of this.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        take_writer_turn(conn)
+        raw.execute("BEGIN IMMEDIATE")
+
+
 def _end_writer_turn(_dbapi_conn: Any, record: Any) -> None:
     lock = record.info.pop(_HOLDS_WRITER, None)
     if lock is not None:
         lock.release()
+
+
+# Connections kept open per process. A request holds at most one at a time, so a pool as large as
+# the requests a server works on at once never makes a terminal wait for a connection, and never
+# opens and closes one per request (a new PostgreSQL connection costs more than a scan batch).
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -82,7 +111,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _WRITERS[engine] = threading.Lock()
         event.listen(engine, "checkin", _end_writer_turn)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No ping before each use: it would double the round trips of a scan batch. A connection found
+    # dead (the server restarted, a standby promoted) is dropped with the pool's older ones, and the
+    # request that met it is answered 503 so that the terminal resends.
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    return create_engine(url, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -140,4 +174,4 @@ def load_all_models() -> MetaData:
     return Base.metadata
 
 
-__all__ = ["Base", "bulk_insert", "is_postgresql", "load_all_models", "make_engine", "make_session_factory", "normalise_url", "unit_of_work"]
+__all__ = ["Base", "begin_write", "bulk_insert", "is_postgresql", "load_all_models", "make_engine", "make_session_factory", "normalise_url", "unit_of_work"]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from sweep.auth.models import User
 from sweep.auth.policy import Can, require
-from sweep.auth.service import audit, csrf_token, user_for_token
+from sweep.auth.service import audit, csrf_token, token_digest, user_for_token
 from sweep.config import Settings
 from sweep.errors import Forbidden, Unauthorized
+from sweep.ttlcache import TtlCache
 
 SESSION_COOKIE = "sweep_session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -44,7 +45,14 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-async def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
+def _user_of(factory: sessionmaker[Session], raw: str) -> User | None:
+    # A session of its own, closed at once: a request holds no connection while it waits for its
+    # turn at the database (the scan path takes one of its own), so a busy pool cannot deadlock.
+    with factory() as session:
+        return user_for_token(session=session, raw=raw)
+
+
+async def current_user(request: Request, settings: SettingsDep) -> User:
     raw = _bearer(request)
     from_cookie = False
     if raw is None:
@@ -52,11 +60,15 @@ async def current_user(request: Request, session: SessionDep, settings: Settings
         from_cookie = raw is not None
     if raw is None:
         raise Unauthorized("authorization", "请先登录 (log in first)")
-    # In a worker thread: this function is async (it may read a form), and a database call made on
-    # the event loop would stall every request while it waits for a pooled connection.
-    user = await run_in_threadpool(user_for_token, session=session, raw=raw)
+    tokens: TtlCache[User] = request.app.state.tokens
+    key = token_digest(raw)
+    user = tokens.get(key)
     if user is None:
-        raise Unauthorized("authorization", "登录已失效，请重新登录 (the login has expired or was revoked)")
+        # In a worker thread: a database call made on the event loop would stall every request.
+        user = await run_in_threadpool(_user_of, request.app.state.session_factory, raw)
+        if user is None:
+            raise Unauthorized("authorization", "登录已失效，请重新登录 (the login has expired or was revoked)")
+        tokens.put(key, user)
     if from_cookie and request.method in UNSAFE:
         # A cookie rides along on any site's form post; the derived token proves the page was ours.
         sent = request.headers.get("x-csrf-token")
@@ -77,17 +89,24 @@ CurrentUser = Annotated[User, Depends(current_user)]
 PERSONAL_DATA = frozenset({Can.SEE_CONTACTS, Can.REVEAL_ID, Can.EXPORT})
 
 
-def allowed(action: Can) -> Callable[..., User]:
+def allowed(action: Can) -> Callable[..., Any]:
     """A dependency that lets through only users whose role may ``action``."""
 
-    def check(request: Request, user: CurrentUser, session: SessionDep) -> User:
+    if action not in PERSONAL_DATA:
+        # No query: it runs on the event loop, with no worker thread to wait for.
+        async def check(user: CurrentUser) -> User:
+            require(user, action)
+            return user
+
+        return check
+
+    def check_and_record(request: Request, user: CurrentUser, session: SessionDep) -> User:
         require(user, action)
-        if action in PERSONAL_DATA:
-            audit(session=session, user_id=user.id, action=f"personal_data.{action.value}", entity="request",
-                  detail={"method": request.method, "path": request.url.path, "query": request.url.query[:500]})
+        audit(session=session, user_id=user.id, action=f"personal_data.{action.value}", entity="request",
+              detail={"method": request.method, "path": request.url.path, "query": request.url.query[:500]})
         return user
 
-    return check
+    return check_and_record
 
 
 # One alias a permission, so that a route says what it needs in its signature: ``user: CanScan``.

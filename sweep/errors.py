@@ -59,6 +59,13 @@ class AlreadyHandedOver(Conflict):
     code = "already_handed_over"
 
 
+class Busy(DomainError):
+    """The request was fine but lost to others too often; the client should resend it shortly."""
+
+    status_code = 503
+    code = "busy"
+
+
 class Unauthorized(DomainError):
     status_code = 401
     code = "unauthorized"

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.config import Settings
+from sweep.field.scan import ScanIn, ScanResult, scan_batch
 from sweep.plan.models import Campaign, PlanSite
 from sweep.plan.planning import make_plan
 from sweep.plan.service import create_campaign
@@ -32,3 +33,24 @@ def people(session: Session, n: int) -> list[int]:
 
 def uid() -> str:
     return str(uuid.uuid4())
+
+
+def scan_person(
+    *,
+    session: Session,
+    campaign: Campaign,
+    plan_site_id: int,
+    tube_code: str,
+    person_id: int,
+    client_uuid: str,
+    sampled_at: datetime,
+    user_id: int | None = None,
+    kind: str = "pooled",
+) -> ScanResult:
+    """One person into a tube through the one scan path; raises the item's error."""
+    (outcome,) = scan_batch(session=session, campaign=campaign, plan_site_id=plan_site_id, key="", user_id=user_id,
+                            scans=[ScanIn(client_uuid, tube_code, sampled_at, kind=kind, person_id=person_id)])
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.result is not None
+    return outcome.result

@@ -42,6 +42,7 @@ def logout_api(request: Request, session: SessionDep, user: CurrentUser) -> Resp
     raw = _bearer(request) or request.cookies.get(SESSION_COOKIE)
     if raw:
         service.revoke_token(session=session, raw=raw)
+        request.app.state.tokens.drop(service.token_digest(raw))
     return Response(status_code=204)
 
 
@@ -90,6 +91,7 @@ def logout_page(request: Request, session: SessionDep, user: CurrentUser) -> Res
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
         service.revoke_token(session=session, raw=raw)
+        request.app.state.tokens.drop(service.token_digest(raw))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -92,7 +92,8 @@ def authenticate(*, session: Session, username: str, password: str) -> User:
     return user
 
 
-def _digest(raw: str) -> str:
+def token_digest(raw: str) -> str:
+    """What is stored of a token (and what a cache keys it by): its SHA-256, never the token itself."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -103,7 +104,7 @@ def issue_token(*, session: Session, user: User, kind: str = "api", label: str |
     session.add(
         ApiToken(
             user_id=user.id,
-            token_hash=_digest(raw),
+            token_hash=token_digest(raw),
             kind=kind,
             label=label,
             created_at=now,
@@ -119,7 +120,7 @@ def user_for_token(*, session: Session, raw: str, now: datetime | None = None) -
     row = session.execute(
         select(User, ApiToken.expires_at, ApiToken.revoked_at)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(raw))
+        .where(ApiToken.token_hash == token_digest(raw))
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.User.active:
         return None
@@ -128,7 +129,7 @@ def user_for_token(*, session: Session, raw: str, now: datetime | None = None) -
 
 def revoke_token(*, session: Session, raw: str, now: datetime | None = None) -> None:
     session.execute(
-        update(ApiToken).where(ApiToken.token_hash == _digest(raw)).values(revoked_at=now or datetime.now())
+        update(ApiToken).where(ApiToken.token_hash == token_digest(raw)).values(revoked_at=now or datetime.now())
     )
 
 

@@ -1,16 +1,18 @@
 """The day of a planned round, as a time-ordered list of what the sites, couriers and lab do.
 
-People come in their building's call-up slot, a few late and a few not at all; each desk swabs
-one person at a time into pooled tubes; sealed tubes go into boxes; couriers take boxes to the
-lab, which signs for them and reports a result per tube. The schedule is computed once, from the
-stored plan and a seeded generator, and then carried out either through the service layer
-(``sweep.demo.play``) or over HTTP by simulated terminals (``sweep.demo.live``).
+Who comes when, which desk swabs them into which tube, when tubes are sealed, boxed, handed to
+the courier, signed for by the lab and resulted: one simulated day of the plan, drawn by the same
+model the plan was checked against (``sweep.simulate.trace``), with the round's real people put
+in the places the model drew for them. A few pools come back positive, a supervision team visits
+a few sites, readiness items are checked in around their deadlines. The schedule is computed
+once, from the stored plan and a seeded generator, and then carried out either through the
+service layer (``sweep.demo.play``) or over HTTP by simulated terminals (``sweep.demo.live``).
 """
 
 from __future__ import annotations
 
-import heapq
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,22 +21,19 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sweep.config import get_settings
 from sweep.field.models import ReadinessItem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.registry.models import Person
+from sweep.simulate.model import DayModel
+from sweep.simulate.service import day_input
+from sweep.simulate.trace import SiteTrace, trace_day
 
 
 @dataclass(frozen=True)
 class DayAssumptions:
-    """How people behave on the day; each a documented guess for the demo, not a measurement."""
+    """What the simulated day leaves out; each a documented guess for the demo, not a measurement."""
 
-    no_show: float = 0.012  # away, ill, unwilling: the missing list the offices follow up
-    late_mean_minutes: float = 8.0  # arrivals scatter after their slot opens
-    swab_seconds_mean: float = 18.0  # ~20 s from scan to swab (practice, 2022)
-    swab_seconds_sd: float = 5.0
-    courier_every_minutes: int = 60
-    transit_minutes: tuple[int, int] = (30, 90)  # within the 2-4 h room-temperature limit
-    lab_minutes: tuple[int, int] = (120, 240)
     positives: int = 2  # pools the demo lab reports positive, to show the trace-back
     late_readiness: float = 0.05  # share of readiness items checked in after their deadline
     inspections: int = 3  # sites the supervision team visits in the morning, each with a finding or two
@@ -54,6 +53,7 @@ class DaySchedule:
     campaign_id: int
     events: list[Event]
     no_shows: int = 0
+    walk_ins: int = 0
     scans: int = 0
     tubes: int = 0
     boxes: int = 0
@@ -77,23 +77,34 @@ class _Builder:
 
 
 def schedule_day(
-    *, session: Session, campaign: Campaign, rng: np.random.Generator, assumptions: DayAssumptions = DayAssumptions()
+    *,
+    session: Session,
+    campaign: Campaign,
+    rng: np.random.Generator,
+    assumptions: DayAssumptions = DayAssumptions(),
+    model: DayModel | None = None,
 ) -> DaySchedule:
     """Everything that happens on the day, in the order it happens. Reads the plan; writes nothing."""
     b = _Builder(campaign, rng)
     a = assumptions
     _check_ins(session, b, a)
     schedule = DaySchedule(campaign_id=campaign.id, events=b.events)
-    at_lab: list[tuple[datetime, str, int]] = []
-    for site in session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)):
-        sealed, no_shows, scans, tubes = _site_day(session, b, site, a)
-        received, boxes = _boxes_and_couriers(b, site, sealed, a)
-        at_lab += [(received[code], code, site.id) for _at, code in sealed]
-        schedule.no_shows += no_shows
-        schedule.scans += scans
-        schedule.tubes += tubes
-        schedule.boxes += boxes
-    schedule.positives = _lab_results(b, at_lab, a)
+    day = day_input(session=session, campaign=campaign)
+    traces = trace_day(day, model=model or DayModel.from_settings(get_settings()), rng=rng)
+    called = _called_people(session, campaign)
+    home = _home_people(session, campaign)
+    resulted: list[tuple[datetime, str, int]] = []
+    sites = session.execute(select(PlanSite.id, PlanSite.code).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).all()
+    for (site_id, code), trace in zip(sites, traces, strict=True):
+        played = _site_events(b, site_id, code, trace, called.get(site_id, np.zeros(0, np.int64)))
+        played.add(_home_visits(b, site_id, code, home.get(site_id, [])))
+        resulted += played.resulted
+        schedule.no_shows += trace.no_shows
+        schedule.walk_ins += played.walk_ins
+        schedule.scans += played.scans
+        schedule.tubes += played.tubes
+        schedule.boxes += played.boxes
+    schedule.positives = _lab_results(b, resulted, a)
     _inspections(session, b, a)
     return schedule
 
@@ -110,116 +121,126 @@ def _check_ins(session: Session, b: _Builder, a: DayAssumptions) -> None:
         b.add(due + timedelta(minutes=float(offset)), site_id, "check_in", item_id=item_id, quantity=qty)
 
 
-def _site_day(session: Session, b: _Builder, site: PlanSite, a: DayAssumptions) -> tuple[list[tuple[datetime, str]], int, int, int]:
-    campaign, rng = b.campaign, b.rng
-    rows = session.execute(
-        select(Person.id, PlanBuilding.slot_start_minute, PlanBuilding.slot_minutes, Person.home_sampling)
-        .join(PlanBuilding, (PlanBuilding.building_id == Person.building_id) & (PlanBuilding.campaign_id == campaign.id))
-        .where(PlanBuilding.plan_site_id == site.id)
-        .order_by(Person.id)
-    ).all()
-    t0 = campaign.starts_at
-    walk_in = [(pid, start, length) for pid, start, length, home in rows if not home]
-    home_visits = [pid for pid, _s, _l, home in rows if home]
-    show = rng.random(len(walk_in)) >= a.no_show
-    arrivals = sorted(
-        (start + rng.uniform(0, length) + rng.exponential(a.late_mean_minutes) * (rng.random() < 0.3), pid)
-        for (pid, start, length), came in zip(walk_in, show, strict=True)
-        if came
-    )
-    # One queue for the site; the next person goes to whichever desk frees first.
-    desks = [(0.0, d) for d in range(1, site.desks + 1)]
-    heapq.heapify(desks)
-    per_desk: dict[int, list[tuple[float, int]]] = {d: [] for d in range(1, site.desks + 1)}
-    for arrive, pid in arrivals:
-        free, desk = heapq.heappop(desks)
-        swab = max(6.0, rng.normal(a.swab_seconds_mean, a.swab_seconds_sd)) / 60
-        done = max(arrive, free) + swab
-        per_desk[desk].append((done, pid))
-        heapq.heappush(desks, (done, desk))
-
-    sealed: list[tuple[datetime, str]] = []
-    n_tubes = 0
-
-    def fill(swabs: list[tuple[float, int]], prefix: str, desk: int | None, kind: str) -> None:
-        nonlocal n_tubes
-        code, filled = None, 0
-        for minute, pid in swabs:
-            at = t0 + timedelta(minutes=minute)
-            if code is None:
-                n_tubes += 1
-                code, filled = f"{prefix}{campaign.id}-{site.id}-{desk or 0}-{n_tubes:05d}", 0
-                b.add(at, site.id, "open_tube", code=code, desk=desk)
-            b.add(at, site.id, "scan", tube_code=code, person_id=pid, client_uuid=b.uid(), kind=kind)
-            filled += 1
-            if filled >= campaign.pool_size:  # the tube seals itself at the pool size
-                sealed.append((at, code))
-                code = None
-        if code is not None:
-            at = t0 + timedelta(minutes=swabs[-1][0] + 1)
-            b.add(at, site.id, "seal_tube", code=code)
-            sealed.append((at, code))
-
-    for desk, swabs in per_desk.items():
-        fill(swabs, "T", desk, "pooled")
-    # Home sampling (上门采样): a team visits the bedridden through the day.
-    if home_visits:
-        times = np.sort(rng.uniform(30, campaign.deadline_minutes - 30, len(home_visits)))
-        fill([(float(m), pid) for m, pid in zip(times, home_visits, strict=True)], "H", None, "home")
-    return sealed, int((~show).sum()), len(arrivals) + len(home_visits), n_tubes
+def _called_people(session: Session, campaign: Campaign) -> dict[int, np.ndarray]:
+    """Each site's called people in call-up order: the order in which ``day_input`` counts them."""
+    residents: dict[int, list[int]] = defaultdict(list)
+    for pid, building in session.execute(
+        select(Person.id, Person.building_id).where(Person.home_sampling.is_(False)).order_by(Person.building_id, Person.id)
+    ):
+        residents[building].append(pid)
+    out: dict[int, list[int]] = defaultdict(list)
+    for site_id, building, planned in session.execute(
+        select(PlanBuilding.plan_site_id, PlanBuilding.building_id, PlanBuilding.people)
+        .where(PlanBuilding.campaign_id == campaign.id)
+        .order_by(PlanBuilding.plan_site_id, PlanBuilding.slot_start_minute, PlanBuilding.id)
+    ):
+        out[site_id] += residents.get(building, [])[: int(planned)]
+    return {site: np.array(people, dtype=np.int64) for site, people in out.items()}
 
 
-def _boxes_and_couriers(
-    b: _Builder, site: PlanSite, sealed: list[tuple[datetime, str]], a: DayAssumptions
-) -> tuple[dict[str, datetime], int]:
-    """Pack sealed tubes in order; a box leaves when full or when the hourly courier calls.
-
-    Returns when the lab signed for each tube, and the number of boxes.
-    """
-    campaign = b.campaign
-    n_boxes = 0
-    box: str | None = None
-    in_box: list[str] = []
-    received: dict[str, datetime] = {}
-    next_run = campaign.starts_at + timedelta(minutes=a.courier_every_minutes)
-
-    def send(at: datetime) -> None:
-        nonlocal box
-        assert box is not None
-        b.add(at, site.id, "hand_over", box_code=box, courier=f"{site.code} 转运员")
-        arrive = at + timedelta(minutes=float(b.rng.integers(*a.transit_minutes)))
-        b.add(arrive, site.id, "receive", box_code=box)
-        received.update((code, arrive) for code in in_box)
-        box = None
-        in_box.clear()
-
-    for at, tube_code in sorted(sealed):
-        while at >= next_run and box is not None:
-            send(next_run)
-            next_run += timedelta(minutes=a.courier_every_minutes)
-        while at >= next_run:
-            next_run += timedelta(minutes=a.courier_every_minutes)
-        if box is None:
-            n_boxes += 1
-            box = f"B{campaign.id}-{site.id}-{n_boxes:04d}"
-            b.add(at, site.id, "open_box", code=box)
-        b.add(at, site.id, "pack", box_code=box, tube_code=tube_code)
-        in_box.append(tube_code)
-        if len(in_box) >= campaign.box_size:
-            send(at + timedelta(minutes=5))
-    if box is not None:
-        send(max(next_run, sorted(sealed)[-1][0] + timedelta(minutes=5)))
-    return received, n_boxes
+def _home_people(session: Session, campaign: Campaign) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = defaultdict(list)
+    for site_id, pid in session.execute(
+        select(PlanBuilding.plan_site_id, Person.id)
+        .join(Person, Person.building_id == PlanBuilding.building_id)
+        .where(PlanBuilding.campaign_id == campaign.id, Person.home_sampling.is_(True))
+        .order_by(PlanBuilding.plan_site_id, Person.id)
+    ):
+        out[site_id].append(pid)
+    return out
 
 
-def _lab_results(b: _Builder, at_lab: list[tuple[datetime, str, int]], a: DayAssumptions) -> int:
+@dataclass
+class _Played:
+    scans: int = 0
+    walk_ins: int = 0
+    tubes: int = 0
+    boxes: int = 0
+    resulted: list[tuple[datetime, str, int]] = field(default_factory=list)
+
+    def add(self, other: _Played) -> None:
+        self.scans += other.scans
+        self.tubes += other.tubes
+        self.boxes += other.boxes
+        self.resulted += other.resulted
+
+
+def _site_events(b: _Builder, site_id: int, code: str, trace: SiteTrace, called: np.ndarray) -> _Played:
+    """The site's tubes, scans, seals, boxes and courier runs as the simulated day drew them."""
+    t0, cid = b.campaign.starts_at, b.campaign.id
+    played = _Played(walk_ins=int(np.sum(trace.who < 0)))
+    # Walk-ins are not in the registry: the demo leaves them out, and a tube they shared is sealed by hand.
+    known = trace.who >= 0
+    people_in = np.bincount(trace.tube[known], minlength=len(trace.tube_sealed))
+    first_desk = np.zeros(len(trace.tube_sealed), dtype=np.int64)
+    first_desk[trace.tube[::-1]] = trace.desk[::-1]
+    codes = [f"T{cid}-{site_id}-{first_desk[t]}-{t + 1:05d}" for t in range(len(trace.tube_sealed))]
+    for t in np.flatnonzero(people_in > 0):
+        b.add(t0 + _minutes(trace.tube_opened[t] - 0.5), site_id, "open_tube", code=codes[t], desk=int(first_desk[t]))
+    for k in np.flatnonzero(known):
+        b.add(t0 + _minutes(trace.swabbed[k]), site_id, "scan", tube_code=codes[trace.tube[k]], person_id=int(called[trace.who[k]]),
+              client_uuid=b.uid(), kind="pooled")
+        played.scans += 1
+    boxes: dict[int, str] = {}
+    # Tubes in the order they were sealed: a box is opened for the first tube packed into it.
+    for t in sorted(np.flatnonzero(people_in > 0), key=lambda t: trace.tube_sealed[t]):
+        sealed = t0 + _minutes(trace.tube_sealed[t])
+        if people_in[t] < b.campaign.pool_size:
+            b.add(sealed, site_id, "seal_tube", code=codes[t])
+        box = int(trace.tube_box[t])
+        if box not in boxes:
+            boxes[box] = f"B{cid}-{site_id}-{box + 1:04d}"
+            b.add(sealed, site_id, "open_box", code=boxes[box])
+        b.add(sealed, site_id, "pack", box_code=boxes[box], tube_code=codes[t])
+        played.resulted.append((t0 + _minutes(trace.tube_result[t]), codes[t], site_id))
+        played.tubes += 1
+    for box, box_code in boxes.items():
+        b.add(t0 + _minutes(trace.box_left[box]), site_id, "hand_over", box_code=box_code, courier=f"{code} 转运员")
+        b.add(t0 + _minutes(trace.box_at_lab[box]), site_id, "receive", box_code=box_code)
+    played.boxes = len(boxes)
+    return played
+
+
+def _home_visits(b: _Builder, site_id: int, code: str, people: list[int]) -> _Played:
+    """Home sampling (上门采样): the site's team visits the bedridden through the day, pooling as at the
+    desk, and brings its box back at the end of the day."""
+    played = _Played()
+    if not people:
+        return played
+    t0, cid, size = b.campaign.starts_at, b.campaign.id, b.campaign.pool_size
+    times = np.sort(b.rng.uniform(30, b.campaign.deadline_minutes - 30, len(people)))
+    box = f"H{cid}-{site_id}-BOX"
+    last = t0 + _minutes(float(times[-1]) + 5)
+    b.add(t0 + _minutes(float(times[0]) - 1), site_id, "open_box", code=box)
+    for start in range(0, len(people), size):
+        tube = f"H{cid}-{site_id}-{start // size + 1:05d}"
+        b.add(t0 + _minutes(float(times[start]) - 0.5), site_id, "open_tube", code=tube, desk=None)
+        chunk = range(start, min(start + size, len(people)))
+        for i in chunk:
+            b.add(t0 + _minutes(float(times[i])), site_id, "scan", tube_code=tube, person_id=people[i], client_uuid=b.uid(), kind="home")
+            played.scans += 1
+        if len(chunk) < size:
+            b.add(t0 + _minutes(float(times[chunk[-1]]) + 1), site_id, "seal_tube", code=tube)
+        b.add(last, site_id, "pack", box_code=box, tube_code=tube)
+        played.resulted.append((last + timedelta(hours=4), tube, site_id))
+        played.tubes += 1
+    b.add(last + timedelta(minutes=5), site_id, "hand_over", box_code=box, courier=f"{code} 入户采样队")
+    b.add(last + timedelta(minutes=60), site_id, "receive", box_code=box)
+    played.boxes = 1
+    return played
+
+
+def _minutes(value: float) -> timedelta:
+    return timedelta(minutes=float(value))
+
+
+def _lab_results(b: _Builder, resulted: list[tuple[datetime, str, int]], a: DayAssumptions) -> int:
     """The lab reports every tube it signed for; a few pools come back positive."""
-    if not at_lab:
+    if not resulted:
         return 0
-    positive = set(b.rng.choice(len(at_lab), size=min(a.positives, len(at_lab)), replace=False).tolist())
-    for i, (received_at, code, site_id) in enumerate(at_lab):
+    positive = set(b.rng.choice(len(resulted), size=min(a.positives, len(resulted)), replace=False).tolist())
+    for i, (when, code, site_id) in enumerate(resulted):
         result = "positive" if i in positive else "negative"
-        when = received_at + timedelta(minutes=float(b.rng.integers(*a.lab_minutes)))
         ct = float(b.rng.uniform(25, 35)) if result == "positive" else None
         b.add(when, site_id, "result", tube_code=code, result=result, ct_value=ct)
     return len(positive)

@@ -1,7 +1,8 @@
 """Carry out a scheduled day through the service layer, site by site, the lab last.
 
-Every write goes through the same service functions the API uses, so the figures at the end are
-the round's own. One transaction a site: the day's writes are committed as terminals would.
+Every write goes through the same service functions the API uses (scans through the one scan
+path, in batches as a terminal sends its queue), so the figures at the end are the round's own.
+One transaction a site.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from sweep.auth.service import audit, create_user
 from sweep.db import unit_of_work
 from sweep.demo.day import DayAssumptions, DaySchedule, Event, schedule_day
+from sweep.errors import DomainError
 from sweep.field import service as field
 from sweep.field.models import ReadinessItem
+from sweep.field.scan import ScanIn, scan_batch
+from sweep.field.tubes import TubeOpen, open_tubes
 from sweep.lab import service as lab
 from sweep.plan.models import Campaign, PlanSite
 
 Progress = Callable[[int, int], None]
 LAB_ACTIONS = ("result", "inspect")  # the lab and the supervision team are not a site's terminal
+SWAB_ACTIONS = ("open_tube", "scan")
+BATCH = 500  # a terminal's queue goes in slices of this many (the API's most)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,8 @@ def play_day(
 
 
 def apply_schedule(*, factory: sessionmaker[Session], schedule: DaySchedule, progress: Progress | None = None) -> None:
+    """Each site's day in one unit of work: its tubes and scans first, in batches as a terminal sends
+    them, through the one scan path; then its seals, boxes and hand-overs; the lab last."""
     by_site: dict[int, list[Event]] = defaultdict(list)
     lab_events: list[Event] = []
     for event in schedule.sorted():
@@ -71,8 +79,12 @@ def apply_schedule(*, factory: sessionmaker[Session], schedule: DaySchedule, pro
                 session=session, username=f"c{campaign.id}-{site.code}", display_name=f"{site.code} 登记员",
                 role="site_leader", plan_site_id=site.id,
             )
+            swabs = [e for e in events if e.action in SWAB_ACTIONS]
+            for start in range(0, len(swabs), BATCH):
+                _send_batch(session, campaign, site_id, swabs[start : start + BATCH], user.id)
             for event in events:
-                _apply(session, campaign, event, user.id)
+                if event.action not in SWAB_ACTIONS:
+                    _apply(session, campaign, event, user.id)
             audit(session=session, user_id=user.id, action="site.day_played", entity="plan_site", entity_id=site.id,
                   campaign_id=campaign.id, detail={"events": len(events)})
         if progress:
@@ -84,6 +96,18 @@ def apply_schedule(*, factory: sessionmaker[Session], schedule: DaySchedule, pro
             _apply(session, campaign, event, None)
 
 
+def _send_batch(session: Session, campaign: Campaign, site_id: int, events: list[Event], user_id: int) -> None:
+    """Tubes opened and people scanned, as a terminal sends its queue; the demo's day has no bad scans."""
+    opened = open_tubes(session=session, campaign=campaign, plan_site_id=site_id, user_id=user_id,
+                        tubes=[TubeOpen(e.args["code"], e.at, e.args["desk"]) for e in events if e.action == "open_tube"])
+    scans = [ScanIn(e.args["client_uuid"], e.args["tube_code"], e.at, kind=e.args["kind"], person_id=e.args["person_id"])
+             for e in events if e.action == "scan"]
+    outcomes = scan_batch(session=session, campaign=campaign, plan_site_id=site_id, key="", user_id=user_id, scans=scans)
+    refused = [o for o in opened if isinstance(o, DomainError)] + [o.error for o in outcomes if o.error is not None]
+    if refused:
+        raise refused[0]
+
+
 def _apply(session: Session, campaign: Campaign, e: Event, user_id: int | None) -> None:
     a, site = e.args, e.site_id
     match e.action:
@@ -91,11 +115,6 @@ def _apply(session: Session, campaign: Campaign, e: Event, user_id: int | None) 
             session.execute(
                 update(ReadinessItem).where(ReadinessItem.id == a["item_id"]).values(done_at=e.at, quantity_done=a["quantity"], done_by=user_id)
             )
-        case "open_tube":
-            field.open_tube(session=session, campaign=campaign, plan_site_id=site, code=a["code"], at=e.at, user_id=user_id, desk_no=a["desk"])
-        case "scan":
-            field.scan_person(session=session, campaign=campaign, plan_site_id=site, tube_code=a["tube_code"], person_id=a["person_id"],
-                              client_uuid=a["client_uuid"], sampled_at=e.at, user_id=user_id, kind=a["kind"])
         case "seal_tube":
             field.seal_tube(session=session, campaign=campaign, plan_site_id=site, tube_code=a["code"], at=e.at, user_id=user_id)
         case "open_box":

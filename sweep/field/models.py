@@ -18,6 +18,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sweep.db import Base
 
+# A tube pools the round's pool size (十混一) or holds one person (单人单管: key groups, retests).
+TUBE_KINDS = ("pooled", "single")
+# Why a person was swabbed: the round at a site, at home (上门采样), or an individual retest (单采复核).
+SAMPLE_KINDS = ("pooled", "home", "retest")
+
 
 class ReadinessItem(Base):
     """One of the four things in place on time (四个到位), with its deadline and check-in."""
@@ -89,13 +94,15 @@ class Box(Base):
 
 
 class Tube(Base):
-    """A pooled sampling tube (采样管). ``filled`` can never pass ``pool_size``: a CHECK guards it."""
+    """A sampling tube (采样管). ``filled`` can never pass ``pool_size``, and a single tube holds one: CHECKs guard both."""
 
     __tablename__ = "tubes"
     __table_args__ = (
         UniqueConstraint("campaign_id", "code"),
         CheckConstraint("filled >= 0 AND filled <= pool_size", name="within_pool_size"),
         CheckConstraint("status IN ('open', 'sealed', 'packed')", name="status"),
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in TUBE_KINDS)})", name="kind"),
+        CheckConstraint("kind <> 'single' OR pool_size = 1", name="single_holds_one"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
@@ -103,6 +110,7 @@ class Tube(Base):
     box_id: Mapped[int | None] = mapped_column(ForeignKey("boxes.id"), index=True)
     code: Mapped[str] = mapped_column(String(48))
     desk_no: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8), default="pooled", server_default="pooled")
     pool_size: Mapped[int] = mapped_column(Integer)
     filled: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -121,7 +129,7 @@ class Sample(Base):
     __table_args__ = (
         UniqueConstraint("client_uuid"),
         UniqueConstraint("tube_id", "position"),
-        CheckConstraint("kind IN ('pooled', 'retest', 'home')", name="kind"),
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in SAMPLE_KINDS)})", name="kind"),
         CheckConstraint("position >= 1", name="position_positive"),
         # One person once per round, unless the sample is an individual retest (单采复核).
         Index(

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sweep.auth.policy import Can, require, require_site
 from sweep.deps import CurrentUser, SessionDep
 from sweep.errors import InvalidInput
-from sweep.field import queries
+from sweep.field import service as field
 from sweep.plan.service import get_campaign
 from sweep.web.templating import templates
 
@@ -28,7 +28,7 @@ def terminal(request: Request, session: SessionDep, user: CurrentUser, site: int
         raise InvalidInput("site", "请在地址后加 ?site=采样点编号 (name the site: ?site=ID)")
     require_site(user, site_id)
     campaign = get_campaign(session=session)
-    plan_site = queries.site_of(session=session, campaign=campaign, plan_site_id=site_id)
+    plan_site = field.site_of(session=session, campaign=campaign, plan_site_id=site_id)
     return templates.TemplateResponse(
         request, "terminal.html", {"user": user, "campaign": campaign, "site": plan_site},
         headers={"cache-control": "no-store"},

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sweep.field.batch import hold_write_lock
+from sweep.db import begin_write
 from sweep.field.models import Preregistration
 from sweep.plan.models import Campaign
 from sweep.registry.service import find_person_by_id_number
@@ -38,7 +38,7 @@ def _new_code() -> str:
 def preregister(*, session: Session, campaign: Campaign, id_number: str, key: str, now: datetime) -> PreregState:
     """The resident's code for this round: made once, the same code on every later call."""
     person = find_person_by_id_number(session=session, raw=id_number, key=key)
-    hold_write_lock(session)
+    begin_write(session)
     existing = session.scalar(
         select(Preregistration.code).where(Preregistration.campaign_id == campaign.id, Preregistration.person_id == person.id)
     )

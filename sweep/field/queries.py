@@ -5,27 +5,19 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sweep.errors import NotFound
 from sweep.field.models import Sample, Tube
-from sweep.field.service import TubeState
-from sweep.plan.models import Campaign, PlanSite
+from sweep.field.tubes import TubeState
+from sweep.plan.models import Campaign
 from sweep.registry.models import Person
 
 
-def site_of(*, session: Session, campaign: Campaign, plan_site_id: int) -> PlanSite:
-    site = session.get(PlanSite, plan_site_id)
-    if site is None or site.campaign_id != campaign.id:
-        raise NotFound("site", "本轮没有这个采样点 (no such site in this campaign)")
-    return site
-
-
 def site_tubes(*, session: Session, campaign: Campaign, plan_site_id: int, status: str | None = "open", limit: int = 50) -> list[TubeState]:
-    query = select(Tube.id, Tube.code, Tube.plan_site_id, Tube.pool_size, Tube.filled, Tube.status).where(
+    query = select(Tube.id, Tube.code, Tube.plan_site_id, Tube.pool_size, Tube.filled, Tube.status, Tube.kind).where(
         Tube.campaign_id == campaign.id, Tube.plan_site_id == plan_site_id
     )
     if status is not None:
         query = query.where(Tube.status == status)
-    return [TubeState(*r) for r in session.execute(query.order_by(Tube.id.desc()).limit(limit))]
+    return [TubeState(*r[:6], kind=r.kind) for r in session.execute(query.order_by(Tube.id.desc()).limit(limit))]
 
 
 def recent_scans(*, session: Session, campaign: Campaign, plan_site_id: int, limit: int = 20) -> list[dict]:

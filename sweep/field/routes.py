@@ -1,4 +1,4 @@
-"""Field API: tubes, scans (one or a batch), boxes, handover, readiness, pre-registration.
+"""Field API: a terminal's state, sealing, boxes, handover, readiness, pre-registration (scans: ``scan_routes``).
 
 Site staff write only to their own site (403 otherwise); times default to now when not given.
 """
@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 
 from sweep.auth.models import User
 from sweep.auth.policy import require_office, require_site
 from sweep.auth.ratelimit import RateLimiter
 from sweep.deps import CanCheckIn, CanHandOver, CanScan, CanViewRound, SessionDep, SettingsDep
-from sweep.errors import DomainError
 from sweep.field import prereg, queries, readiness
 from sweep.field import service as field
-from sweep.field.batch import ScanIn, ScanOutcome, open_tubes, scan_batch
 from sweep.field.models import Box
 from sweep.field.schemas import (
     ArrivalCreate,
@@ -32,17 +30,11 @@ from sweep.field.schemas import (
     ReadinessRead,
     RecentScanRead,
     RosterRead,
-    ScanBatchCreate,
-    ScanBatchRead,
-    ScanCreate,
-    ScanItemRead,
-    ScanRead,
     SealCreate,
     TerminalRead,
-    TubeCreate,
-    TubeItemRead,
     TubeRead,
 )
+from sweep.field.tubes import TubeState
 from sweep.params import ERRORS, PathCode, RowId
 from sweep.plan.current import CurrentCampaign
 from sweep.plan.models import Campaign
@@ -52,61 +44,28 @@ router = APIRouter(prefix="/api/campaigns/{campaign}", tags=["field"], responses
 PREREG_ATTEMPTS, PREREG_WINDOW_SECONDS = 30, 300
 
 
-
 def _site_scope(session: SessionDep, campaign: Campaign, site_id: int, user: User) -> None:
     """Site staff to their own site, office users to their office's sites, the district to any."""
     require_site(user, site_id)
-    site = queries.site_of(session=session, campaign=campaign, plan_site_id=site_id)
+    site = field.site_of(session=session, campaign=campaign, plan_site_id=site_id)
     require_office(user, site.office_id)
 
 
-def _tube(t: field.TubeState) -> TubeRead:
+def _tube(t: TubeState) -> TubeRead:
     return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status,
-                    replayed=t.replayed)
-
-
-def _scan_in(s: ScanCreate) -> ScanIn:
-    return ScanIn(client_uuid=s.client_uuid, tube_code=s.tube_code.strip(), sampled_at=s.sampled_at, id_number=s.id_number,
-                  prereg_code=s.prereg_code, kind=s.kind)
-
-
-def _item(o: ScanOutcome) -> ScanItemRead:
-    if o.error is not None:
-        return ScanItemRead(client_uuid=o.client_uuid, status="error", error=o.error.as_dict())  # type: ignore[arg-type]
-    r = o.result
-    assert r is not None
-    return ScanItemRead(client_uuid=o.client_uuid, status=o.status, sample_id=r.sample_id, tube_code=r.tube_code,  # type: ignore[arg-type]
-                        position=r.position, filled=r.filled, pool_size=r.pool_size, sealed=r.sealed)
+                    replayed=t.replayed, kind=t.kind)
 
 
 @router.get("/sites/{site_id}/terminal", response_model=TerminalRead)
 def terminal_state(site_id: RowId, session: SessionDep, user: CanScan, current: CurrentCampaign) -> TerminalRead:
     """The terminal's start-up state: the latest tubes with their fill, and the last scans (masked)."""
     _site_scope(session, current, site_id, user)
-    site = queries.site_of(session=session, campaign=current, plan_site_id=site_id)
+    site = field.site_of(session=session, campaign=current, plan_site_id=site_id)
     return TerminalRead(
         campaign_id=current.id, plan_site_id=site_id, site_code=site.code, pool_size=current.pool_size,
         tubes=[_tube(t) for t in queries.site_tubes(session=session, campaign=current, plan_site_id=site_id, status=None, limit=30)],
         recent=[RecentScanRead(**r) for r in queries.recent_scans(session=session, campaign=current, plan_site_id=site_id)],
     )
-
-
-@router.post("/sites/{site_id}/tubes", response_model=TubeRead, status_code=201)
-def open_tube(
-    site_id: RowId,
-    body: TubeCreate,
-    response: Response,
-    session: SessionDep,
-    user: CanScan,
-    current: CurrentCampaign,
-) -> TubeRead:
-    """Open a tube (its code scanned) at the site. Resending the same open answers 200 with ``replayed``."""
-    require_site(user, site_id)
-    tube = field.open_tube(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
-                           user_id=user.id, desk_no=body.desk_no)
-    if tube.replayed:
-        response.status_code = 200
-    return _tube(tube)
 
 
 @router.post("/sites/{site_id}/tubes/{tube_code}/seal", response_model=TubeRead)
@@ -123,57 +82,6 @@ def seal_tube(
     t = field.seal_tube(session=session, campaign=current, plan_site_id=site_id, tube_code=tube_code,
                         at=body.sealed_at or datetime.now(), user_id=user.id)
     return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status)
-
-
-@router.post("/sites/{site_id}/scans", response_model=ScanRead, status_code=201)
-def scan(
-    site_id: RowId,
-    body: ScanCreate,
-    response: Response,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CanScan,
-    current: CurrentCampaign,
-) -> ScanRead:
-    """Scan one person into an open tube. A replay of the same ``client_uuid`` answers 200 with the first answer."""
-    require_site(user, site_id)
-    (outcome,) = scan_batch(session=session, campaign=current, plan_site_id=site_id, scans=[_scan_in(body)],
-                            key=settings.secret_key, user_id=user.id)
-    if outcome.error is not None:
-        raise outcome.error
-    if outcome.status == "replayed":
-        response.status_code = 200
-    item = _item(outcome)
-    return ScanRead(**item.model_dump(exclude={"error"}))
-
-
-@router.post("/sites/{site_id}/scans/batch", response_model=ScanBatchRead)
-def scan_many(
-    site_id: RowId,
-    body: ScanBatchCreate,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CanScan,
-    current: CurrentCampaign,
-) -> ScanBatchRead:
-    """Scans queued by a terminal, answered per item in order: ``ok``, ``replayed`` or ``error`` with its field and reason."""
-    require_site(user, site_id)
-    tubes: list[TubeItemRead] = []
-    if body.tubes:
-        opened = open_tubes(session=session, campaign=current, plan_site_id=site_id, user_id=user.id,
-                            tubes=[(t.code, t.opened_at or datetime.now(), t.desk_no) for t in body.tubes])
-        tubes = [
-            TubeItemRead(code=t.code, status="error", error=o.as_dict()) if isinstance(o, DomainError)  # type: ignore[arg-type]
-            else TubeItemRead(code=o.code, status="replayed" if o.replayed else "ok")
-            for t, o in zip(body.tubes, opened, strict=True)
-        ]
-    outcomes = scan_batch(session=session, campaign=current, plan_site_id=site_id, scans=[_scan_in(s) for s in body.scans],
-                          key=settings.secret_key, user_id=user.id)
-    items = [_item(o) for o in outcomes]
-    return ScanBatchRead(
-        ok=sum(i.status == "ok" for i in items), replayed=sum(i.status == "replayed" for i in items),
-        errors=sum(i.status == "error" for i in items), tubes=tubes, results=items,
-    )
 
 
 @router.get("/sites/{site_id}/scans/recent", response_model=list[RecentScanRead])

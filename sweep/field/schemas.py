@@ -16,6 +16,7 @@ class TubeCreate(BaseModel):
     code: Code
     opened_at: LocalTime | None = Field(default=None, description="When the tube was opened; default now.")
     desk_no: int | None = Field(default=None, ge=1, le=999)
+    kind: Literal["pooled", "single"] = Field(default="pooled", description="pooled (the round's pool size) or single (one person).")
 
 
 class TubeRead(BaseModel):
@@ -26,6 +27,7 @@ class TubeRead(BaseModel):
     filled: int
     status: str
     replayed: bool = False
+    kind: str = "pooled"
 
 
 class SealCreate(BaseModel):

@@ -1,7 +1,7 @@
-"""The day at a site: open a tube, scan people into it, seal it, pack boxes, hand them over.
+"""The day at a site after the swab: seal a tube by hand, pack boxes, hand them over.
 
-Every write names who and when. Scans are idempotent on the client's UUID, and the tube's fill is
-raised by one conditional UPDATE, so two terminals can never put an eleventh person in a tube.
+Every write names who and when. Tubes are opened in ``sweep.field.tubes`` and people scanned into
+them in ``sweep.field.scan``.
 """
 
 from __future__ import annotations
@@ -10,37 +10,22 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from sweep.auth.service import audit
 from sweep.errors import (
     AlreadyHandedOver,
-    AlreadySampled,
     Conflict,
     InvalidInput,
     NotFound,
-    TubeFull,
     TubeSealed,
     WrongSite,
 )
-from sweep.field.models import Box, Handover, Sample, Tube
+from sweep.field.models import Box, Handover, Tube
 from sweep.plan.models import Campaign, PlanSite
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]{4,48}$")
-SAMPLE_KINDS = ("pooled", "home", "retest")
-UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    sample_id: int
-    tube_code: str
-    position: int
-    filled: int
-    pool_size: int
-    sealed: bool
-    replayed: bool
 
 
 def check_code(value: str, *, field: str) -> str:
@@ -50,7 +35,8 @@ def check_code(value: str, *, field: str) -> str:
     return value
 
 
-def _site(session: Session, campaign: Campaign, plan_site_id: int) -> PlanSite:
+def site_of(*, session: Session, campaign: Campaign, plan_site_id: int) -> PlanSite:
+    """The round's site, or NotFound."""
     site = session.get(PlanSite, plan_site_id)
     if site is None or site.campaign_id != campaign.id:
         raise NotFound("site", "本轮没有这个采样点 (no such site in this campaign)")
@@ -66,145 +52,9 @@ def _tube(session: Session, campaign: Campaign, code: str, plan_site_id: int | N
     return tube
 
 
-@dataclass(frozen=True)
-class TubeState:
-    id: int
-    code: str
-    plan_site_id: int
-    pool_size: int
-    filled: int
-    status: str
-    replayed: bool = False
-
-
-_TUBE_EXISTS = select(Tube.id, Tube.plan_site_id, Tube.opened_by, Tube.pool_size, Tube.filled, Tube.status).where(
-    Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code")
-)
-_OPEN_TUBE = insert(Tube).returning(Tube.id)
-
-
-def open_tube(
-    *,
-    session: Session,
-    campaign: Campaign,
-    plan_site_id: int,
-    code: str,
-    at: datetime,
-    user_id: int | None = None,
-    desk_no: int | None = None,
-) -> TubeState:
-    """Open a tube at a site. The same user opening the same code there again is a replay, not an error."""
-    code = check_code(code, field="tube_code")
-    _site(session, campaign, plan_site_id)
-    conn = session.connection()
-    existing = conn.execute(_TUBE_EXISTS, {"cid": campaign.id, "code": code}).first()
-    if existing is not None:
-        # A terminal that lost the answer resends its open; anyone else reusing a code is refused.
-        if existing.plan_site_id == plan_site_id and user_id is not None and existing.opened_by == user_id:
-            return TubeState(existing.id, code, plan_site_id, existing.pool_size, existing.filled, existing.status, True)
-        raise Conflict("tube_code", f"管码 {code} 本轮已使用 (tube code already used in this campaign)")
-    tube_id = conn.execute(
-        _OPEN_TUBE,
-        {
-            "campaign_id": campaign.id,
-            "plan_site_id": plan_site_id,
-            "code": code,
-            "desk_no": desk_no,
-            "pool_size": campaign.pool_size,
-            "filled": 0,
-            "status": "open",
-            "opened_at": at,
-            "opened_by": user_id,
-        },
-    ).scalar_one()
-    audit(session=session, user_id=user_id, action="tube.opened", entity="tube", entity_id=tube_id, campaign_id=campaign.id, at=at)
-    return TubeState(tube_id, code, plan_site_id, campaign.pool_size, 0, "open")
-
-
-# Built once: the scan is the hot path of the day, and building SQL expressions costs more than
-# running them.
-_EARLIER = (
-    select(Sample.id, Sample.position, Sample.client_uuid, Sample.sampled_at, Tube.code, Tube.filled, Tube.pool_size, Tube.status)
-    .join(Tube, Tube.id == Sample.tube_id)
-    .where(
-        (Sample.client_uuid == bindparam("uuid"))
-        | ((Sample.campaign_id == bindparam("cid")) & (Sample.person_id == bindparam("pid")) & (Sample.kind != "retest"))
-    )
-)
 _TUBE = select(Tube.id, Tube.plan_site_id, Tube.status, Tube.pool_size, Tube.filled).where(
     Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code")
 )
-_FILL = (
-    update(Tube)
-    .where(Tube.id == bindparam("tid"), Tube.status == "open", Tube.filled < Tube.pool_size)
-    .values(filled=Tube.filled + 1)
-    .returning(Tube.filled)
-)
-_SEAL = update(Tube).where(Tube.id == bindparam("tid")).values(status="sealed", sealed_at=bindparam("at"), sealed_by=bindparam("uid"))
-_INSERT = insert(Sample).returning(Sample.id)
-
-
-def scan_person(
-    *,
-    session: Session,
-    campaign: Campaign,
-    plan_site_id: int,
-    tube_code: str,
-    person_id: int,
-    client_uuid: str,
-    sampled_at: datetime,
-    user_id: int | None = None,
-    kind: str = "pooled",
-) -> ScanResult:
-    """Put one person into an open tube; a replay of the same client UUID returns the first answer."""
-    if not UUID_PATTERN.match(client_uuid or ""):
-        raise InvalidInput("client_uuid", "每次扫码须带终端生成的UUID (each scan carries a client-made UUID)")
-    if kind not in SAMPLE_KINDS:
-        raise InvalidInput("kind", f"采样类型应为 {'/'.join(SAMPLE_KINDS)} (kind must be one of those)")
-    conn = session.connection()
-    earlier = conn.execute(_EARLIER, {"uuid": client_uuid, "cid": campaign.id, "pid": person_id}).all()
-    for row in earlier:
-        if row.client_uuid == client_uuid:
-            return ScanResult(row.id, row.code, row.position, row.filled, row.pool_size, row.status != "open", True)
-    tube = conn.execute(_TUBE, {"cid": campaign.id, "code": tube_code}).first()
-    if tube is None:
-        raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
-    if tube.plan_site_id != plan_site_id:
-        raise WrongSite("tube_code", f"管码 {tube_code} 属于另一个采样点 (tube belongs to another site)")
-    if tube.filled >= tube.pool_size:
-        raise TubeFull("tube_code", f"管码 {tube_code} 已满 {tube.pool_size} 人并已封管 (tube is full: it holds {tube.pool_size})")
-    if tube.status != "open":
-        raise TubeSealed("tube_code", f"管码 {tube_code} 已封管 (tube is sealed)")
-    if kind != "retest" and earlier:
-        prior = earlier[0]
-        raise AlreadySampled(
-            "person",
-            f"本轮已采样：管码 {prior.code}，时间 {prior.sampled_at:%H:%M} (already sampled this round)",
-            tube_code=prior.code,
-            sampled_at=prior.sampled_at.isoformat(),
-        )
-    filled = conn.execute(_FILL, {"tid": tube.id}).scalar()
-    if filled is None:
-        raise TubeFull("tube_code", f"管码 {tube_code} 已满 {tube.pool_size} 人 (tube already holds {tube.pool_size})")
-    sealed = filled >= tube.pool_size
-    if sealed:
-        conn.execute(_SEAL, {"tid": tube.id, "at": sampled_at, "uid": user_id})
-    sample_id = conn.execute(
-        _INSERT,
-        {
-            "campaign_id": campaign.id,
-            "tube_id": tube.id,
-            "person_id": person_id,
-            "plan_site_id": plan_site_id,
-            "position": filled,
-            "kind": kind,
-            "client_uuid": client_uuid,
-            "sampled_at": sampled_at,
-            "recorded_at": datetime.now(),
-            "recorded_by": user_id,
-        },
-    ).scalar_one()
-    return ScanResult(sample_id, tube_code, filled, filled, tube.pool_size, sealed, False)
 
 
 def seal_tube(
@@ -229,7 +79,7 @@ def open_box(
     *, session: Session, campaign: Campaign, plan_site_id: int, code: str, at: datetime, user_id: int | None = None
 ) -> Box:
     code = check_code(code, field="box_code")
-    _site(session, campaign, plan_site_id)
+    site_of(session=session, campaign=campaign, plan_site_id=plan_site_id)
     if session.scalar(select(Box.id).where(Box.campaign_id == campaign.id, Box.code == code)) is not None:
         raise Conflict("box_code", f"箱码 {code} 本轮已使用 (box code already used in this campaign)")
     box = Box(

@@ -33,6 +33,8 @@ class Arrivals:
     counts: np.ndarray  # people per row
     no_shows: np.ndarray  # per row
     walk_ins: np.ndarray  # per row
+    # With ``identify``: per person, its index among its site's called people (in call-up order), -1 a walk-in.
+    who: np.ndarray | None = None
 
 
 def call_up_base(site: SiteInput) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +53,12 @@ def draw_arrivals(
     model: DayModel,
     pool_size: int,
     rng: np.random.Generator,
+    identify: bool = False,
 ) -> Arrivals:
-    """One day's arrivals for each row; ``row_site[r]`` names the site row r plays."""
+    """One day's arrivals for each row; ``row_site[r]`` names the site row r plays.
+
+    ``identify`` also says who each arrival is (``Arrivals.who``), for a day that is played out
+    person by person; the draws are the same either way."""
     bases = [call_up_base(s) for s in sites]
     called = np.array([len(b[0]) for b in bases], dtype=np.int64)
     slot_start = np.concatenate([b[0] for b in bases]) if bases else np.empty(0)
@@ -79,6 +85,7 @@ def draw_arrivals(
     came = rng.random(n) >= model.no_show
     no_shows = np.bincount(row[~came], minlength=rows)
     time, row = time[came], row[came]
+    who = (pick - site_first[row_site[np.repeat(np.arange(rows), row_called)]])[came] if identify else None
 
     walk_ins = rng.poisson(model.walk_in_share * row_called)
     w = int(walk_ins.sum())
@@ -89,11 +96,18 @@ def draw_arrivals(
         site = row_site[walk_row]
         time = np.concatenate([time, opens[site] + rng.random(w) * (closes[site] - opens[site])])
         row = np.concatenate([row, walk_row])
+        if who is not None:
+            who = np.concatenate([who, np.full(w, -1, dtype=np.int64)])
 
     counts = np.bincount(row, minlength=rows)
-    time = _sort_within_rows(np.clip(time, EARLIEST, LATEST), row, counts)
+    time = np.clip(time, EARLIEST, LATEST)
+    if who is not None:
+        order = np.lexsort((time, row))
+        time, who = time[order], who[order]
+    else:
+        time = _sort_within_rows(time, row, counts)
     service = swab_minutes(len(time), model=model, pool_size=pool_size, rng=rng)
-    return Arrivals(time=time, service=service, counts=counts, no_shows=no_shows, walk_ins=walk_ins)
+    return Arrivals(time=time, service=service, counts=counts, no_shows=no_shows, walk_ins=walk_ins, who=who)
 
 
 def truncated_exponential(mean: float, cap: float, n: int, rng: np.random.Generator) -> np.ndarray:

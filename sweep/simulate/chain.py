@@ -29,6 +29,8 @@ class Chain:
     at_lab: np.ndarray  # per tube
     result: np.ndarray  # per tube
     boxes: np.ndarray  # per row
+    depart: np.ndarray  # per tube: when it left its site
+    box_of: np.ndarray  # per tube: its box (numbered across all rows)
 
 
 def follow_tubes(
@@ -69,7 +71,7 @@ def follow_tubes(
         box_row = np.empty(n_boxes, dtype=np.int64)
         box_row[box_of] = tube_row
         boxes = np.bincount(box_row, minlength=rows)
-    return Chain(tube_of, tube_row, sealed, first_swab, at_lab, result, boxes)
+    return Chain(tube_of, tube_row, sealed, first_swab, at_lab, result, boxes, depart, box_of)
 
 
 def _couriers(sealed: np.ndarray, tube_row: np.ndarray, *, box_size: int, model: DayModel) -> tuple[np.ndarray, np.ndarray]:

@@ -50,10 +50,11 @@ def run_rows(
     deadline_minutes: int,
     pool_size: int,
     rng: np.random.Generator,
+    identify: bool = False,
 ) -> Rows:
-    """Draw arrivals for each row's site and serve them at its desks."""
+    """Draw arrivals for each row's site and serve them at its desks (``identify``: keep who is who)."""
     c_start, c_end = closure_arrays(sites, model, deadline_minutes)
-    arrivals = draw_arrivals(sites, row_site, model=model, pool_size=pool_size, rng=rng)
+    arrivals = draw_arrivals(sites, row_site, model=model, pool_size=pool_size, rng=rng, identify=identify)
     served = serve(
         arrivals.time, arrivals.service, arrivals.counts, c_start[row_site], c_end[row_site],
         seal_minutes=model.tube_seal_seconds / 60.0, pool_size=pool_size,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from sweep.coverage import service as coverage
-from sweep.field import service as field
+from sweep.field import tubes
 from sweep.registry.models import Person
-from tests.factories import people, planned_campaign, two_sites, uid
+from tests.factories import people, planned_campaign, scan_person, two_sites, uid
 
 
 def test_coverage_and_missing_list_follow_the_scans(session, settings, start, district_loaded):
@@ -17,10 +17,10 @@ def test_coverage_and_missing_list_follow_the_scans(session, settings, start, di
     before = coverage.round_figures(session=session, campaign=campaign)
     assert before.sampled == 0 and before.people == total and before.finish_minutes is None
 
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="COVT0001", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="COVT0001", at=start)
     ids = people(session, 7)
     for i, pid in enumerate(ids):
-        field.scan_person(session=session, campaign=campaign, plan_site_id=site.id, tube_code="COVT0001",
+        scan_person(session=session, campaign=campaign, plan_site_id=site.id, tube_code="COVT0001",
                           person_id=pid, client_uuid=uid(), sampled_at=start.replace(minute=10 + i))
     fig = coverage.round_figures(session=session, campaign=campaign)
     assert fig.sampled == 7

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sweep.auth.models import AuditEntry
 from sweep.errors import NotFound
 from sweep.field import service as field
-from sweep.field.batch import ScanIn, scan_batch
+from sweep.field import tubes
 from sweep.field.models import Sample, Tube
 from sweep.field.prereg import preregister
+from sweep.field.scan import ScanIn, scan_batch
 from tests.factories import planned_campaign, two_sites, uid
 from tests.field.conftest import numbers_of
 
@@ -36,7 +37,7 @@ def _count(session, campaign):
 
 def test_a_batch_fills_in_order_and_a_replay_changes_nothing(session, round_, start):
     campaign, site, _ = round_
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-0001", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-0001", at=start)
     people = numbers_of(session, KEY, 4)
     scans = [ScanIn(uid(), "BT-0001", start + timedelta(seconds=20 * k), id_number=n) for k, (_pid, n) in enumerate(people)]
     first = _batch(session, campaign, site, scans)
@@ -57,7 +58,7 @@ def test_a_batch_fills_in_order_and_a_replay_changes_nothing(session, round_, st
 def test_one_bad_item_of_each_kind_never_loses_the_good_ones(session, round_, start):
     campaign, site, other = round_
     for code, where in (("BT-OK01", site), ("BT-FULL", site), ("BT-SEAL", site), ("BT-ELSE", other)):
-        field.open_tube(session=session, campaign=campaign, plan_site_id=where.id, code=code, at=start)
+        tubes.open_tube(session=session, campaign=campaign, plan_site_id=where.id, code=code, at=start)
     people = numbers_of(session, KEY, 16, skip=20)
     pool = campaign.pool_size
     # Fill BT-FULL to the brim, put someone in BT-SEAL and seal it by hand.
@@ -114,7 +115,7 @@ def test_one_bad_item_of_each_kind_never_loses_the_good_ones(session, round_, st
 
 def test_a_batch_past_the_pool_size_seals_at_ten_and_refuses_the_rest(session, round_, start):
     campaign, site, _ = round_
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-0012", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-0012", at=start)
     people = numbers_of(session, KEY, 12, skip=40)
     out = _batch(session, campaign, site, [ScanIn(uid(), "BT-0012", start, id_number=n) for _pid, n in people])
     assert [o.status for o in out] == ["ok"] * 10 + ["error"] * 2
@@ -131,7 +132,7 @@ def test_a_preregistration_code_scans_like_the_id_number(session, round_, start)
     again = preregister(session=session, campaign=campaign, id_number=number, key=KEY, now=start)
     assert again.code == made.code and again.replayed and not made.replayed
     assert made.code.startswith("P") and len(made.code) == 8 and "*" in made.id_masked
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-PRE1", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-PRE1", at=start)
     (out,) = _batch(session, campaign, site, [ScanIn(uid(), "BT-PRE1", start, prereg_code=made.code.lower())])
     assert out.status == "ok"
     assert session.scalar(select(Sample.person_id).where(Sample.id == out.result.sample_id)) == pid
@@ -147,7 +148,7 @@ def test_every_step_records_who_and_when(session, round_, start):
     campaign, site, _ = round_
     user = create_user(session=session, username=f"who-{uid()[:8]}", display_name="登记员", role="site_staff", plan_site_id=site.id)
     at = start + timedelta(minutes=5)
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-WHO1", at=at, user_id=user.id)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-WHO1", at=at, user_id=user.id)
     (_pid, number), = numbers_of(session, KEY, 1, skip=70)
     _batch_user = scan_batch(session=session, campaign=campaign, plan_site_id=site.id, key=KEY, user_id=user.id,
                              scans=[ScanIn(uid(), "BT-WHO1", at, id_number=number)])

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from sweep.db import make_session_factory, unit_of_work
 from sweep.errors import DomainError
-from sweep.field import service as field
-from sweep.field.batch import ScanIn, scan_batch
+from sweep.field import tubes
 from sweep.field.models import Sample, Tube
-from tests.factories import uid
+from sweep.field.record import record_batch
+from sweep.field.scan import ScanIn
+from tests.factories import scan_person, uid
 from tests.field.conftest import load_campaign, numbers_of
 
 KEY = "test-secret"
@@ -45,7 +46,7 @@ def _together(*jobs):  # type: ignore[no-untyped-def]
 def _open(engine, committed_round, code: str) -> None:
     with unit_of_work(make_session_factory(engine)) as session:
         campaign = load_campaign(session, committed_round.campaign_id)
-        field.open_tube(session=session, campaign=campaign, plan_site_id=committed_round.site_a, code=code, at=datetime.now())
+        tubes.open_tube(session=session, campaign=campaign, plan_site_id=committed_round.site_a, code=code, at=datetime.now())
 
 
 def _tube(engine, committed_round, code: str):  # type: ignore[no-untyped-def]
@@ -70,7 +71,7 @@ def test_two_terminals_one_scan_at_a_time_never_overfill(engine, committed_round
             try:
                 with unit_of_work(factory) as session:
                     campaign = load_campaign(session, committed_round.campaign_id)
-                    field.scan_person(session=session, campaign=campaign, plan_site_id=committed_round.site_a, tube_code=code,
+                    scan_person(session=session, campaign=campaign, plan_site_id=committed_round.site_a, tube_code=code,
                                       person_id=pid, client_uuid=uid(), sampled_at=datetime.now())
                 answers.append("ok")
             except DomainError as exc:
@@ -92,14 +93,13 @@ def test_two_terminals_sending_batches_into_one_tube_never_overfill(engine, comm
     factory = make_session_factory(engine)
     with unit_of_work(factory) as session:
         numbers = [n for _pid, n in numbers_of(session, KEY, 24, skip=130)]
+        campaign = load_campaign(session, committed_round.campaign_id)
 
     def terminal(mine: list[str]):  # type: ignore[no-untyped-def]
         statuses = []
         for k in range(0, len(mine), 3):
-            with unit_of_work(factory) as session:
-                campaign = load_campaign(session, committed_round.campaign_id)
-                out = scan_batch(session=session, campaign=campaign, plan_site_id=committed_round.site_a, key=KEY,
-                                 scans=[ScanIn(uid(), code, datetime.now(), id_number=n) for n in mine[k : k + 3]])
+            _, out = record_batch(factory=factory, campaign=campaign, plan_site_id=committed_round.site_a, key=KEY, tubes=[],
+                                  user_id=None, scans=[ScanIn(uid(), code, datetime.now(), id_number=n) for n in mine[k : k + 3]])
             statuses += [o.error.code if o.error else o.status for o in out]
         return statuses
 
@@ -119,12 +119,12 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(engine, committed_roun
     factory = make_session_factory(engine)
     with unit_of_work(factory) as session:
         numbers = [n for _pid, n in numbers_of(session, KEY, 6, skip=160)]
+        campaign = load_campaign(session, committed_round.campaign_id)
     scans = [ScanIn(uid(), code, datetime.now(), id_number=n) for n in numbers]
 
     def send():  # type: ignore[no-untyped-def]
-        with unit_of_work(factory) as session:
-            campaign = load_campaign(session, committed_round.campaign_id)
-            out = scan_batch(session=session, campaign=campaign, plan_site_id=committed_round.site_a, key=KEY, scans=scans)
+        _, out = record_batch(factory=factory, campaign=campaign, plan_site_id=committed_round.site_a, key=KEY, scans=scans,
+                              tubes=[], user_id=None)
         return [(o.status, o.result.sample_id if o.result else o.error.code) for o in out]
 
     one, two = _together(send, send)
@@ -137,3 +137,23 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(engine, committed_roun
     assert stored == len(scans)
     tube, positions = _tube(engine, committed_round, code)
     assert tube.filled == len(scans) and positions == list(range(1, len(scans) + 1))
+
+
+def test_two_people_sent_at_once_into_one_single_tube_leave_one_in_it(engine, committed_round):
+    code = f"CS-{uid()[:8]}"
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
+        campaign = load_campaign(session, committed_round.campaign_id)
+        tubes.open_tube(session=session, campaign=campaign, plan_site_id=committed_round.site_a, code=code, at=datetime.now(),
+                        kind="single")
+        (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=190)
+
+    def send(number: str):  # type: ignore[no-untyped-def]
+        _, (out,) = record_batch(factory=factory, campaign=campaign, plan_site_id=committed_round.site_a, key=KEY, tubes=[],
+                                 user_id=None, scans=[ScanIn(uid(), code, datetime.now(), id_number=number)])
+        return out.error.code if out.error else out.status
+
+    answers = _together(lambda: send(na), lambda: send(nb))
+    assert sorted(answers) == ["ok", "tube_full"]  # type: ignore[type-var]
+    tube, positions = _tube(engine, committed_round, code)
+    assert (tube.filled, tube.status) == (1, "sealed") and positions == [1]

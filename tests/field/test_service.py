@@ -8,8 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from sweep.errors import AlreadyHandedOver, AlreadySampled, Conflict, InvalidInput, NotFound, TubeFull, WrongSite
 from sweep.field import service as field
+from sweep.field import tubes
 from sweep.field.models import Sample, Tube
-from tests.factories import people, planned_campaign, two_sites, uid
+from tests.factories import people, planned_campaign, scan_person, two_sites, uid
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def round_(session, settings, start, district_loaded):
 
 
 def _scan(session, campaign, site, code, pid, start, u=None):
-    return field.scan_person(
+    return scan_person(
         session=session, campaign=campaign, plan_site_id=site.id, tube_code=code, person_id=pid,
         client_uuid=u or uid(), sampled_at=start,
     )
@@ -28,7 +29,7 @@ def _scan(session, campaign, site, code, pid, start, u=None):
 
 def test_a_tube_takes_ten_then_seals_itself_and_refuses_an_eleventh(session, round_, start):
     campaign, site, _ = round_
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0001", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0001", at=start)
     ids = people(session, 11)
     results = [_scan(session, campaign, site, "TUBE0001", pid, start) for pid in ids[:10]]
     assert [r.position for r in results] == list(range(1, 11))
@@ -41,7 +42,7 @@ def test_a_tube_takes_ten_then_seals_itself_and_refuses_an_eleventh(session, rou
 
 def test_the_database_itself_refuses_an_overfilled_tube(session, round_, start):
     campaign, site, _ = round_
-    tube = field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0002", at=start)
+    tube = tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0002", at=start)
     with pytest.raises(IntegrityError):
         with session.begin_nested():
             session.execute(text("UPDATE tubes SET filled = pool_size + 1 WHERE id = :id"), {"id": tube.id})
@@ -49,7 +50,7 @@ def test_the_database_itself_refuses_an_overfilled_tube(session, round_, start):
 
 def test_a_replayed_scan_counts_once(session, round_, start):
     campaign, site, _ = round_
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0003", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0003", at=start)
     pid = people(session, 1)[0]
     u = uid()
     first = _scan(session, campaign, site, "TUBE0003", pid, start, u)
@@ -61,8 +62,8 @@ def test_a_replayed_scan_counts_once(session, round_, start):
 
 def test_a_person_sampled_twice_is_told_where_and_when(session, round_, start):
     campaign, site, _ = round_
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0004", at=start)
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0005", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0004", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0005", at=start)
     pid = people(session, 1)[0]
     _scan(session, campaign, site, "TUBE0004", pid, start)
     with pytest.raises(AlreadySampled) as err:
@@ -73,7 +74,7 @@ def test_a_person_sampled_twice_is_told_where_and_when(session, round_, start):
 
 def test_the_database_refuses_a_second_pooled_sample_but_allows_a_retest(session, round_, start):
     campaign, site, _ = round_
-    tube = field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0006", at=start)
+    tube = tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0006", at=start)
     pid = people(session, 1)[0]
     row = dict(campaign_id=campaign.id, tube_id=tube.id, person_id=pid, plan_site_id=site.id, sampled_at=start, recorded_at=start)
     session.add(Sample(position=1, kind="pooled", client_uuid=uid(), **row))
@@ -88,16 +89,16 @@ def test_the_database_refuses_a_second_pooled_sample_but_allows_a_retest(session
 
 def test_wrong_site_unknown_tube_and_reused_code(session, round_, start):
     campaign, site, other = round_
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0007", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0007", at=start)
     pid = people(session, 1)[0]
     with pytest.raises(WrongSite):
         _scan(session, campaign, other, "TUBE0007", pid, start)
     with pytest.raises(NotFound):
         _scan(session, campaign, site, "NOPE0000", pid, start)
     with pytest.raises(Conflict):
-        field.open_tube(session=session, campaign=campaign, plan_site_id=other.id, code="TUBE0007", at=start)
+        tubes.open_tube(session=session, campaign=campaign, plan_site_id=other.id, code="TUBE0007", at=start)
     with pytest.raises(InvalidInput) as err:
-        field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="短", at=start)
+        tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="短", at=start)
     assert err.value.field == "tube_code"
     with pytest.raises(InvalidInput) as err:
         _scan(session, campaign, site, "TUBE0007", pid, start, u="not-a-uuid")
@@ -106,7 +107,7 @@ def test_wrong_site_unknown_tube_and_reused_code(session, round_, start):
 
 def test_box_packing_and_a_box_handed_over_twice(session, round_, start):
     campaign, site, _ = round_
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0008", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0008", at=start)
     _scan(session, campaign, site, "TUBE0008", people(session, 1)[0], start)
     field.open_box(session=session, campaign=campaign, plan_site_id=site.id, code="BOX00001", at=start)
     with pytest.raises(Conflict, match="seal"):

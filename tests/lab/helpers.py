@@ -6,16 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sweep.field import service as field
+from sweep.field import tubes
 from sweep.lab import service as lab
 from sweep.plan.models import Campaign
-from tests.factories import uid
+from tests.factories import scan_person, uid
 
 
 def sample_tube(session, campaign: Campaign, site_id: int, code: str, person_ids: Sequence[int], at: datetime, kind: str = "pooled") -> None:  # type: ignore[no-untyped-def]
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site_id, code=code, at=at)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site_id, code=code, at=at, kind="single" if kind == "retest" else "pooled")
     sealed = False
     for i, pid in enumerate(person_ids):
-        sealed = field.scan_person(session=session, campaign=campaign, plan_site_id=site_id, tube_code=code, person_id=pid,
+        sealed = scan_person(session=session, campaign=campaign, plan_site_id=site_id, tube_code=code, person_id=pid,
                                    client_uuid=uid(), sampled_at=at + timedelta(seconds=20 * i), kind=kind).sealed
     if not sealed:
         field.seal_tube(session=session, campaign=campaign, plan_site_id=site_id, tube_code=code, at=at + timedelta(minutes=5))

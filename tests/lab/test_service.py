@@ -9,19 +9,20 @@ from sqlalchemy import select
 
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field import service as field
+from sweep.field import tubes
 from sweep.lab import service as lab
 from sweep.lab.models import RetestOrder
-from tests.factories import people, planned_campaign, two_sites, uid
+from tests.factories import people, planned_campaign, scan_person, two_sites, uid
 
 
 @pytest.fixture
 def handed_over(session, settings, start, district_loaded):
     campaign = planned_campaign(session, settings, start)
     site, _ = two_sites(session, campaign)
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="LABT0001", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="LABT0001", at=start)
     ids = people(session, 10)
     for pid in ids:
-        field.scan_person(session=session, campaign=campaign, plan_site_id=site.id, tube_code="LABT0001",
+        scan_person(session=session, campaign=campaign, plan_site_id=site.id, tube_code="LABT0001",
                           person_id=pid, client_uuid=uid(), sampled_at=start)
     field.open_box(session=session, campaign=campaign, plan_site_id=site.id, code="LABB0001", at=start)
     field.pack_tube(session=session, campaign=campaign, plan_site_id=site.id, box_code="LABB0001", tube_code="LABT0001")

@@ -12,23 +12,20 @@ from sqlalchemy import func, select
 
 from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.demo.run import run_demo
-from sweep.field import service as field
+from sweep.field import tubes
 from sweep.field.models import Sample
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite, Shift
 from sweep.plan.service import get_campaign
 from sweep.registry.models import Person
 from sweep.simulate.forecast import forecast_day
+from sweep.config import get_settings
 from sweep.simulate.model import DayModel
 from sweep.simulate.service import day_input, site_progress
 from sweep.simulate.staffing import site_closures
-from tests.factories import planned_campaign, uid
+from tests.factories import planned_campaign, scan_person, uid
 
-# The demo plays its day by these rules (sweep/demo/play.py): no rotations, no early comers,
-# no walk-ins, 18 +- 5 s a swab, tubes changed without a pause.
-DEMO_DAY = DayModel(
-    no_show=0.012, late_share=0.3, late_mean_minutes=8.0, late_max_minutes=600.0, early_share=0.0, walk_in_share=0.0,
-    person_seconds=18.0, swab_cv=5 / 18, tube_seal_seconds=0.0, changeover_minutes=0.0,
-)
+# The demo plays its day by the simulation's own model with the settings' figures (sweep/demo/day.py).
+DEMO_DAY = DayModel.from_settings(get_settings())
 
 
 def test_the_stored_plan_is_read_as_it_was_made(session, settings, district_loaded, start):
@@ -57,9 +54,9 @@ def test_scans_are_counted_by_site_and_minute(session, settings, district_loaded
     day = day_input(session=session, campaign=campaign)
     site = session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).first()
     people = session.scalars(select(Person.id).order_by(Person.id).limit(5)).all()
-    field.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="SIMT-0001", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="SIMT-0001", at=start)
     for person, seconds, kind in zip(people, (310, 350, 720, 725, 1500), ("pooled", "pooled", "pooled", "home", "pooled")):
-        field.scan_person(
+        scan_person(
             session=session, campaign=campaign, plan_site_id=site.id, tube_code="SIMT-0001", person_id=person,
             client_uuid=uid(), sampled_at=start + timedelta(seconds=seconds), kind=kind,
         )

@@ -1,0 +1,125 @@
+"""The scan API: open a tube, scan one person, send a terminal's queue as a batch.
+
+All three go through the one scan path (``sweep.field.record.record_batch``) in a unit of work of
+their own, retried when it loses a race to another terminal, so that a batch is answered once its
+writes are committed. They are the day's hot path: the user, the round and the site come from the
+process's short-lived caches, the route runs on the event loop, and only the batch's own write
+takes a worker thread and a connection.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from sweep.auth.models import User
+from sweep.auth.policy import require_office, require_site
+from sweep.deps import CanScan, SettingsDep
+from sweep.errors import DomainError
+from sweep.field.record import record_batch
+from sweep.field.scan import ScanIn, ScanOutcome
+from sweep.field.schemas import ScanBatchCreate, ScanBatchRead, ScanCreate, ScanItemRead, ScanRead, TubeCreate, TubeItemRead, TubeRead
+from sweep.field.service import site_of
+from sweep.field.tubes import TubeOpen, TubeState
+from sweep.params import ERRORS, CampaignRef, RowId
+from sweep.plan.models import Campaign
+from sweep.plan.service import campaign_by_ref
+from sweep.ttlcache import TtlCache
+
+router = APIRouter(prefix="/api/campaigns/{campaign}", tags=["field"], responses=ERRORS)
+
+
+def _round_of(factory: sessionmaker[Session], ref: str, site_id: int) -> tuple[Campaign, int | None]:
+    with factory() as session:
+        campaign = campaign_by_ref(session=session, ref=ref)
+        site = site_of(session=session, campaign=campaign, plan_site_id=site_id)
+        return campaign, site.office_id
+
+
+async def _site_round(request: Request, ref: str, site_id: int, user: User) -> Campaign:
+    """The round named, checked to hold the site the user may scan at; cached for a few seconds."""
+    require_site(user, site_id)
+    cache: TtlCache[tuple[Campaign, int | None]] = request.app.state.rounds
+    key = ("scan-site", ref, site_id)
+    found = cache.get(key)
+    if found is None:
+        found = cache.put(key, await run_in_threadpool(_round_of, request.app.state.session_factory, ref, site_id))
+    campaign, office_id = found
+    require_office(user, office_id)
+    return campaign
+
+
+def _tube_open(t: TubeCreate) -> TubeOpen:
+    return TubeOpen(t.code, t.opened_at or datetime.now(), t.desk_no, t.kind)
+
+
+def _scan_in(s: ScanCreate) -> ScanIn:
+    return ScanIn(client_uuid=s.client_uuid, tube_code=s.tube_code.strip(), sampled_at=s.sampled_at, id_number=s.id_number,
+                  prereg_code=s.prereg_code, kind=s.kind)
+
+
+def _item(o: ScanOutcome) -> ScanItemRead:
+    if o.error is not None:
+        return ScanItemRead.model_validate({"client_uuid": o.client_uuid, "status": "error", "error": o.error.as_dict()})
+    r = o.result
+    assert r is not None
+    return ScanItemRead.model_validate({"client_uuid": o.client_uuid, "status": o.status, "sample_id": r.sample_id,
+                                        "tube_code": r.tube_code, "position": r.position, "filled": r.filled,
+                                        "pool_size": r.pool_size, "sealed": r.sealed})
+
+
+def _tube(t: TubeState) -> TubeRead:
+    return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status,
+                    replayed=t.replayed, kind=t.kind)
+
+
+@router.post("/sites/{site_id}/tubes", response_model=TubeRead, status_code=201)
+async def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, request: Request, response: Response,
+                    user: CanScan) -> TubeRead:
+    """Open a tube (its code scanned) at the site. Resending the same open answers 200 with ``replayed``."""
+    current = await _site_round(request, campaign, site_id, user)
+    (tube,), _ = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
+                                         plan_site_id=site_id, tubes=[_tube_open(body)], scans=[], key="", user_id=user.id)
+    if isinstance(tube, DomainError):
+        raise tube
+    if tube.replayed:
+        response.status_code = 200
+    return _tube(tube)
+
+
+@router.post("/sites/{site_id}/scans", response_model=ScanRead, status_code=201)
+async def scan(campaign: CampaignRef, site_id: RowId, body: ScanCreate, request: Request, response: Response, settings: SettingsDep,
+               user: CanScan) -> ScanRead:
+    """Scan one person into an open tube. A replay of the same ``client_uuid`` answers 200 with the first answer."""
+    current = await _site_round(request, campaign, site_id, user)
+    _, (outcome,) = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
+                                            plan_site_id=site_id, tubes=[], scans=[_scan_in(body)], key=settings.secret_key,
+                                            user_id=user.id)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.status == "replayed":
+        response.status_code = 200
+    return ScanRead.model_validate(_item(outcome).model_dump(exclude={"error"}))
+
+
+@router.post("/sites/{site_id}/scans/batch", response_model=ScanBatchRead)
+async def scan_many(campaign: CampaignRef, site_id: RowId, body: ScanBatchCreate, request: Request, settings: SettingsDep,
+                    user: CanScan) -> ScanBatchRead:
+    """Scans queued by a terminal, answered per item in order: ``ok``, ``replayed`` or ``error`` with its field and reason."""
+    current = await _site_round(request, campaign, site_id, user)
+    opened, outcomes = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
+                                               plan_site_id=site_id, tubes=[_tube_open(t) for t in body.tubes],
+                                               scans=[_scan_in(s) for s in body.scans], key=settings.secret_key, user_id=user.id)
+    tubes = [
+        TubeItemRead.model_validate({"code": t.code, "status": "error", "error": o.as_dict()}) if isinstance(o, DomainError)
+        else TubeItemRead(code=o.code, status="replayed" if o.replayed else "ok")
+        for t, o in zip(body.tubes, opened, strict=True)
+    ]
+    items = [_item(o) for o in outcomes]
+    return ScanBatchRead(
+        ok=sum(i.status == "ok" for i in items), replayed=sum(i.status == "replayed" for i in items),
+        errors=sum(i.status == "error" for i in items), tubes=tubes, results=items,
+    )

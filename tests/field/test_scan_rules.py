@@ -1,0 +1,121 @@
+"""The rules of the one scan path that a replay, a reused key or a tube's kind decide, on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from sweep.errors import Conflict
+from sweep.field import tubes
+from sweep.field.models import Sample, Tube
+from sweep.field.scan import ScanIn, scan_batch
+from tests.factories import planned_campaign, two_sites, uid
+from tests.field.conftest import numbers_of
+
+KEY = "test-secret"
+
+
+@pytest.fixture
+def round_(session, settings, start, district_loaded):
+    campaign = planned_campaign(session, settings, start)
+    a, b = two_sites(session, campaign)
+    return campaign, a, b
+
+
+def _batch(session, campaign, site, scans, user_id=None):  # type: ignore[no-untyped-def]
+    return scan_batch(session=session, campaign=campaign, plan_site_id=site.id, scans=scans, key=KEY, user_id=user_id)
+
+
+def _samples(session, campaign) -> int:  # type: ignore[no-untyped-def]
+    return session.scalar(select(func.count()).select_from(Sample).where(Sample.campaign_id == campaign.id))
+
+
+def test_a_key_reused_for_another_person_is_refused_naming_its_first_use(session, round_, start):
+    campaign, site, _ = round_
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KR-0001", at=start)
+    (a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=200)
+    key = uid()
+    (first,) = _batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=na)])
+    assert first.status == "ok"
+    (again,) = _batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=na)])
+    assert again.status == "replayed" and again.result.sample_id == first.result.sample_id
+    (other,) = _batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=nb)])
+    assert other.status == "error" and isinstance(other.error, Conflict)
+    assert other.error.field == "client_uuid" and other.error.status_code == 409
+    assert other.error.detail == {"first_tube_code": "KR-0001", "first_position": 1}
+    assert _samples(session, campaign) == 1
+    assert session.scalar(select(Sample.person_id).where(Sample.client_uuid == key)) == a
+
+
+def test_a_key_of_another_site_reveals_nothing_of_it(session, round_, start):
+    campaign, site, other = round_
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KR-0002", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=other.id, code="KR-0003", at=start)
+    (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=210)
+    key = uid()
+    assert _batch(session, campaign, other, [ScanIn(key, "KR-0003", start, id_number=na)])[0].status == "ok"
+    # The same scan sent to this site (its tube is the other site's), and the key with this site's tube.
+    for scan in (ScanIn(key, "KR-0003", start, id_number=na), ScanIn(key, "KR-0002", start, id_number=nb)):
+        (out,) = _batch(session, campaign, site, [scan])
+        assert out.status == "error" and out.error.code == "conflict" and out.error.field == "client_uuid"
+        assert out.error.detail == {} and "KR-0003" not in out.error.reason and out.result is None
+    assert _samples(session, campaign) == 1
+
+
+def test_one_key_for_two_different_scans_in_a_batch_refuses_the_second(session, round_, start):
+    campaign, site, _ = round_
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KR-0004", at=start)
+    (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=220)
+    key = uid()
+    out = _batch(session, campaign, site, [ScanIn(key, "KR-0004", start, id_number=na), ScanIn(key, "KR-0004", start, id_number=na),
+                                           ScanIn(key, "KR-0004", start, id_number=nb)])
+    assert [o.status for o in out] == ["ok", "replayed", "error"]
+    assert out[1].result.sample_id == out[0].result.sample_id and out[2].error.field == "client_uuid"
+    assert _samples(session, campaign) == 1
+
+
+def test_a_single_tube_takes_one_person_and_seals_itself(session, round_, start):
+    campaign, site, _ = round_
+    state = tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="SG-0001", at=start, kind="single")
+    assert (state.kind, state.pool_size) == ("single", 1)
+    (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=230)
+    out = _batch(session, campaign, site, [ScanIn(uid(), "SG-0001", start, id_number=na), ScanIn(uid(), "SG-0001", start, id_number=nb)])
+    assert out[0].status == "ok" and out[0].result.sealed and out[0].result.pool_size == 1
+    assert out[1].error.code == "tube_full"
+    tube = session.execute(select(Tube.filled, Tube.status).where(Tube.campaign_id == campaign.id, Tube.code == "SG-0001")).one()
+    assert tuple(tube) == (1, "sealed")
+
+
+def test_a_retest_goes_only_into_a_single_tube(session, round_, start):
+    campaign, site, _ = round_
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="RT-POOL", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="RT-0001", at=start, kind="single")
+    (pid, number), = numbers_of(session, KEY, 1, skip=240)
+    later = start + timedelta(hours=3)
+    assert _batch(session, campaign, site, [ScanIn(uid(), "RT-POOL", start, id_number=number)])[0].status == "ok"
+    (pooled,) = _batch(session, campaign, site, [ScanIn(uid(), "RT-POOL", later, id_number=number, kind="retest")])
+    assert pooled.error.code == "single_tube_required" and pooled.error.status_code == 409
+    (single,) = _batch(session, campaign, site, [ScanIn(uid(), "RT-0001", later, id_number=number, kind="retest")])
+    assert single.status == "ok" and single.result.sealed
+    kinds = session.scalars(select(Sample.kind).where(Sample.person_id == pid, Sample.campaign_id == campaign.id).order_by(Sample.id)).all()
+    assert kinds == ["pooled", "retest"]
+
+
+def test_a_tube_code_reopened_as_another_kind_is_refused(session, round_, start):
+    campaign, site, _ = round_
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KT-0001", at=start, user_id=None)
+    opened = tubes.open_tubes(session=session, campaign=campaign, plan_site_id=site.id, user_id=None,
+                              tubes=[tubes.TubeOpen("KT-0001", start, None, "single")])
+    assert isinstance(opened[0], Conflict) and opened[0].field == "tube_code"
+
+
+def test_the_database_refuses_a_second_person_in_a_single_tube(session, round_, start):
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    campaign, site, _ = round_
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="SG-0002", at=start, kind="single")
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(update(Tube).where(Tube.campaign_id == campaign.id, Tube.code == "SG-0002").values(pool_size=2))
