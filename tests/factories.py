@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.config import Settings
+from sweep.field.couriers import site_couriers
 from sweep.plan.models import Campaign, PlanSite
 from sweep.plan.planning import make_plan
 from sweep.plan.service import create_campaign
@@ -24,6 +25,11 @@ def planned_campaign(session: Session, settings: Settings, start: datetime) -> C
 def two_sites(session: Session, campaign: Campaign) -> tuple[PlanSite, PlanSite]:
     sites = session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id).limit(2)).all()
     return sites[0], sites[1]
+
+
+def courier(session: Session, campaign: Campaign, site_id: int) -> int:
+    """The staff id of the site's rostered courier: boxes go to them."""
+    return site_couriers(session=session, campaign=campaign, plan_site_id=site_id)[0].staff_id
 
 
 def people(session: Session, n: int) -> list[int]:

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sweep.field.couriers import site_couriers
 from sweep.field.models import ReadinessItem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.registry.models import Person
@@ -87,7 +88,9 @@ def schedule_day(
     at_lab: list[tuple[datetime, str, int]] = []
     for site in session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)):
         sealed, no_shows, scans, tubes = _site_day(session, b, site, a)
-        received, boxes = _boxes_and_couriers(b, site, sealed, a)
+        # Boxes go to the site's rostered courier, as the hand-over requires.
+        courier = site_couriers(session=session, campaign=campaign, plan_site_id=site.id)[0].staff_id
+        received, boxes = _boxes_and_couriers(b, site, sealed, a, courier)
         at_lab += [(received[code], code, site.id) for _at, code in sealed]
         schedule.no_shows += no_shows
         schedule.scans += scans
@@ -170,7 +173,7 @@ def _site_day(session: Session, b: _Builder, site: PlanSite, a: DayAssumptions) 
 
 
 def _boxes_and_couriers(
-    b: _Builder, site: PlanSite, sealed: list[tuple[datetime, str]], a: DayAssumptions
+    b: _Builder, site: PlanSite, sealed: list[tuple[datetime, str]], a: DayAssumptions, courier: int
 ) -> tuple[dict[str, datetime], int]:
     """Pack sealed tubes in order; a box leaves when full or when the hourly courier calls.
 
@@ -186,7 +189,7 @@ def _boxes_and_couriers(
     def send(at: datetime) -> None:
         nonlocal box
         assert box is not None
-        b.add(at, site.id, "hand_over", box_code=box, courier=f"{site.code} 转运员")
+        b.add(at, site.id, "hand_over", box_code=box, courier=courier)
         arrive = at + timedelta(minutes=float(b.rng.integers(*a.transit_minutes)))
         b.add(arrive, site.id, "receive", box_code=box)
         received.update((code, arrive) for code in in_box)

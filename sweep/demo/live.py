@@ -157,7 +157,7 @@ def _send(t: Terminals, e: Event) -> None:
         case "pack":
             t.post(f"/sites/{site}/boxes/{a['box_code']}/tubes", {"tube_code": a["tube_code"]}, headers)
         case "hand_over":
-            t.post(f"/sites/{site}/boxes/{a['box_code']}/handover", {"courier_name": a["courier"], "handed_at": at}, headers)
+            t.post(f"/sites/{site}/boxes/{a['box_code']}/handover", {"courier_staff_id": a["courier"], "handed_at": at}, headers)
         case "receive":
             t.post(f"/boxes/{a['box_code']}/receipt", {"received_at": at}, t.lab)
         case "result":

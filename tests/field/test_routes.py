@@ -172,9 +172,20 @@ def test_boxes_handover_twice_and_the_lab_receipt(api, engine):
     assert packed.status_code == 200 and packed.json()["tubes"] == 1
     early = client.post(f"/api/campaigns/{r.campaign_id}/boxes/{box}/receipt", json={}, headers=as_("lab"))
     assert early.status_code == 409 and early.json()["field"] == "box_code"
-    handed = client.post(f"{base}/boxes/{box}/handover", json={"courier_name": "王师傅"}, headers=staff)
+    # The box goes to the site's rostered courier: not to a name typed in, nor to someone rostered in another role.
+    couriers = client.get(f"{base}/couriers", headers=staff).json()
+    assert couriers and all(c["name"] for c in couriers)
+    assert client.get(f"{_site(r, r.site_b)}/couriers", headers=staff).status_code == 403
+    typed = client.post(f"{base}/boxes/{box}/handover", json={"courier_name": "王师傅"}, headers=staff)
+    assert typed.status_code == 422
+    registrar = next(p["staff_id"] for p in client.get(f"{base}/staff", headers=staff).json() if p["role"] == "registrar")
+    stranger = client.post(f"{base}/boxes/{box}/handover", json={"courier_staff_id": registrar}, headers=staff)
+    assert stranger.status_code == 422 and stranger.json()["field"] == "courier_staff_id"
+    assert couriers[0]["name"] in stranger.json()["reason"]
+    handed = client.post(f"{base}/boxes/{box}/handover", json={"courier_staff_id": couriers[0]["staff_id"]}, headers=staff)
     assert handed.status_code == 201 and handed.json()["tubes"] == 1
-    twice = client.post(f"{base}/boxes/{box}/handover", json={"courier_name": "王师傅"}, headers=staff)
+    assert handed.json()["courier_name"] == couriers[0]["name"] and handed.json()["courier_staff_id"] == couriers[0]["staff_id"]
+    twice = client.post(f"{base}/boxes/{box}/handover", json={"courier_staff_id": couriers[0]["staff_id"]}, headers=staff)
     assert twice.status_code == 409 and twice.json()["error"] == "already_handed_over" and twice.json()["field"] == "box_code"
     received = client.post(f"/api/campaigns/{r.campaign_id}/boxes/{box}/receipt", json={}, headers=as_("lab"))
     assert received.status_code == 200 and received.json()["status"] == "received"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sweep.field import service as field
 from sweep.lab import service as lab
 from sweep.plan.models import Campaign
-from tests.factories import uid
+from tests.factories import courier, uid
 
 
 def sample_tube(session, campaign: Campaign, site_id: int, code: str, person_ids: Sequence[int], at: datetime, kind: str = "pooled") -> None:  # type: ignore[no-untyped-def]
@@ -26,7 +26,7 @@ def ship(session, campaign: Campaign, site_id: int, box_code: str, tube_codes: S
     field.open_box(session=session, campaign=campaign, plan_site_id=site_id, code=box_code, at=at)
     for code in tube_codes:
         field.pack_tube(session=session, campaign=campaign, plan_site_id=site_id, box_code=box_code, tube_code=code)
-    field.hand_over(session=session, campaign=campaign, plan_site_id=site_id, box_code=box_code, courier_name="王师傅", at=at)
+    field.hand_over(session=session, campaign=campaign, plan_site_id=site_id, box_code=box_code, courier_staff_id=courier(session, campaign, site_id), at=at)
     received = at + timedelta(minutes=45)
     lab.receive_box(session=session, campaign=campaign, box_code=box_code, at=received)
     return received
