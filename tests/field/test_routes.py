@@ -189,6 +189,21 @@ def test_boxes_handover_twice_and_the_lab_receipt(api, engine):
     assert twice.status_code == 409 and twice.json()["error"] == "already_handed_over" and twice.json()["field"] == "box_code"
     received = client.post(f"/api/campaigns/{r.campaign_id}/boxes/{box}/receipt", json={}, headers=as_("lab"))
     assert received.status_code == 200 and received.json()["status"] == "received"
+    # The box in view: its tube, who carried it, when it arrived; for the lab and the HQ, not for a courier.
+    seen = client.get(f"/api/campaigns/{r.campaign_id}/boxes/{box}", headers=as_("lab"))
+    assert seen.status_code == 200
+    view = seen.json()
+    assert (view["tubes"], view["people"], view["status"], view["courier_name"]) == (1, 1, "received", couriers[0]["name"])
+    assert view["received_at"] and view["handed_at"] and [t["code"] for t in view["tube_list"]] == [code]
+    assert view["results"] == {"negative": 0, "positive": 0, "invalid": 0, "pending": 1}
+    assert client.get(f"/api/campaigns/{r.campaign_id}/boxes/{box}", headers=as_("courier")).status_code == 403
+    assert client.get(f"/api/campaigns/{r.campaign_id}/boxes/NO-SUCH-BOX", headers=as_("command")).status_code == 404
+    page = client.get(f"/rounds/{r.campaign_id}/boxes/{box}", headers=as_("command"))
+    assert page.status_code == 200 and couriers[0]["name"] in page.text and code in page.text
+    flags = client.get(f"/api/campaigns/{r.campaign_id}/custody/flags", headers=as_("command"))
+    assert flags.status_code == 200 and set(flags.json()) == {"tubes_waited_too_long", "boxes_too_long_in_transit", "flags"}
+    traced = client.get(f"/api/campaigns/{r.campaign_id}/tubes/{code}/trace", headers=as_("lab")).json()
+    assert (traced["box_code"], traced["courier_name"]) == (box, couriers[0]["name"]) and traced["received_at"]
     unknown = client.post(f"/api/campaigns/{r.campaign_id}/boxes/NO-SUCH-BOX/receipt", json={}, headers=as_("lab"))
     assert unknown.status_code == 404 and unknown.json()["field"] == "box_code"
 
