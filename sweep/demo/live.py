@@ -234,7 +234,9 @@ class LiveDemo:
 
         with unit_of_work(self.ready.factory) as session:
             session.execute(update(Campaign).where(Campaign.id == self.ready.campaign_id).values(status="finished"))
-            report = build_report(session=session, campaign=session.get(Campaign, self.ready.campaign_id))
+            limits = self.app.state.settings
+            report = build_report(session=session, campaign=session.get(Campaign, self.ready.campaign_id),
+                                  wait_limit_minutes=limits.sample_wait_limit_minutes, transit_limit_minutes=limits.transit_limit_minutes)
             report_dir.mkdir(parents=True, exist_ok=True)
             written = [write_html(report, report_dir / "report.html"), write_xlsx(report, report_dir / "report.xlsx")]
         summary = summarise(self.ready, no_shows=self.schedule.no_shows)
