@@ -147,7 +147,9 @@ def compare_command(
 @rounds_app.command("carry-over")
 def carry_over_command(
     campaign: CampaignOpt = "latest",
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the list as FILE.csv or FILE.xlsx: names, masked ID numbers, phones, building, unit, room, rounds missed in a row.")] = None,
+    out_file: Annotated[Optional[Path], typer.Option(
+        "--out", help="Write the list as FILE.csv or FILE.xlsx: names, masked ID numbers, phones, building, unit, room, rounds missed in a row."
+    )] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Those the next round's call-up must reach on purpose: the missing, and the away and in hospital."""

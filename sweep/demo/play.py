@@ -104,7 +104,8 @@ def _apply(session: Session, campaign: Campaign, e: Event, user_id: int | None) 
             field.pack_tube(session=session, campaign=campaign, plan_site_id=site, box_code=a["box_code"], tube_code=a["tube_code"],
                             at=e.at, user_id=user_id)
         case "hand_over":
-            field.hand_over(session=session, campaign=campaign, plan_site_id=site, box_code=a["box_code"], courier_staff_id=a["courier"], at=e.at, user_id=user_id)
+            field.hand_over(session=session, campaign=campaign, plan_site_id=site, box_code=a["box_code"], courier_staff_id=a["courier"],
+                            at=e.at, user_id=user_id)
         case "receive":
             lab.receive_box(session=session, campaign=campaign, box_code=a["box_code"], at=e.at)
         case "result":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -15,10 +15,16 @@ from sweep.config import get_settings
 from sweep.errors import DomainError
 from sweep.keygroups.importer import import_keygroup_file
 from sweep.keygroups.service import COMPLIANCE_BY, compliance, create_group, schedules, update_group
+from sweep.registry.models import KeyGroup
 
 app = typer.Typer(help="Key groups: schedules, workplaces, members, tests and who is overdue (重点人群).", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file.")]
+
+
+def _line(g: KeyGroup) -> str:
+    tube = "单人单管 single tube" if g.single_tube else "混采 pooled"
+    return f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {tube}"
 
 
 @app.command("create")
@@ -32,7 +38,7 @@ def create_command(
     try:
         with session_scope() as session:
             group = create_group(session=session, code=code, name=name, test_every_days=every, single_tube=single_tube)
-            line = f"{group.code} {group.name}: 每 {group.test_every_days} 天 every {group.test_every_days} d · {'单人单管 single tube' if group.single_tube else '混采 pooled'}"
+            line = _line(group)
     except DomainError as exc:
         fail(exc)
         return
@@ -42,15 +48,17 @@ def create_command(
 @app.command("set")
 def set_command(
     code: Annotated[str, typer.Argument(help="The group's code.")],
-    name: Annotated[Optional[str], typer.Option(help="A new name.")] = None,
-    every: Annotated[Optional[int], typer.Option(help="Test every this many days (1-30).")] = None,
-    single_tube: Annotated[Optional[bool], typer.Option("--single-tube/--pooled", help="One person a tube, or pooled.", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    every: Annotated[int | None, typer.Option(help="Test every this many days (1-30).")] = None,
+    single_tube: Annotated[
+        bool | None, typer.Option("--single-tube/--pooled", help="One person a tube, or pooled.", show_default=False)
+    ] = None,
 ) -> None:
     """Change a key group's name, interval or tube kind; each change is audited."""
     try:
         with session_scope() as session:
             g = update_group(session=session, key_group=code, name=name, test_every_days=every, single_tube=single_tube)
-            line = f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {'单人单管 single tube' if g.single_tube else '混采 pooled'}"
+            line = _line(g)
     except DomainError as exc:
         fail(exc)
         return
@@ -59,7 +67,8 @@ def set_command(
 
 @app.command("import")
 def import_command(
-    kind: Annotated[str, typer.Argument(help="workplaces (场所编码, 场所名称, 用人单位, 人员类别), members (身份证号, 场所编码) or tests (身份证号, 采样时间, 检测结果).")],
+    kind: Annotated[str, typer.Argument(
+        help="workplaces (场所编码, 场所名称, 用人单位, 人员类别), members (身份证号, 场所编码) or tests (身份证号, 采样时间, 检测结果).")],
     file: FileArg,
     as_json: JsonOpt = False,
 ) -> None:
@@ -99,7 +108,8 @@ def schedules_command(as_json: JsonOpt = False) -> None:
         return
     for g in rows:
         tube = "单人单管 single tube" if g.single_tube else "混采 pooled"
-        out.print(f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {tube} · {g.members:,} 人 people · {g.workplaces} 场所 workplaces")
+        out.print(f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {tube} · {g.members:,} 人 people · "
+                  f"{g.workplaces} 场所 workplaces")
     if not rows:
         out.print("尚无重点人群，用 sweep keygroups create 建立 (no key groups yet: create them with sweep keygroups create)")
 
@@ -122,8 +132,10 @@ def compliance_command(
         print_json([asdict(r) for r in rows])
         return
     table = Table(title="重点人群检测 key-group compliance")
-    for column in ("办事处 office" if by == "office" else "用人单位 employer", "人群 group", "间隔(天) every", "人数 members", "逾期 overdue", "阳性 positive"):
+    first = "办事处 office" if by == "office" else "用人单位 employer"
+    for column in (first, "人群 group", "间隔(天) every", "人数 members", "逾期 overdue", "阳性 positive"):
         table.add_column(column)
     for e in rows:
-        table.add_row(e.office if by == "office" else e.employer, e.key_group, str(e.test_every_days), f"{e.members:,}", f"[{'red' if e.overdue else 'green'}]{len(e.overdue):,}[/]", str(e.positives))
+        overdue = f"[{'red' if e.overdue else 'green'}]{len(e.overdue):,}[/]"
+        table.add_row(e.office if by == "office" else e.employer, e.key_group, str(e.test_every_days), f"{e.members:,}", overdue, str(e.positives))
     out.print(table)

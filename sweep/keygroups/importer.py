@@ -151,7 +151,10 @@ def import_workplaces(*, session: Session, sheet: _Sheet, user_id: int | None) -
     seen: dict[str, int] = {}
     for number, cells in sheet.rows:
         sheet.report.rows += 1
-        get = lambda name: fold(sheet.get(cells, name))  # noqa: E731
+
+        def get(name: str, cells: list[str] = cells) -> str:
+            return fold(sheet.get(cells, name))
+
         try:
             code = unique_code(get("code"), seen=seen, row=number, longest=48, what="场所", what_en="workplace")
             if not get("name") or len(get("name")) > 100:

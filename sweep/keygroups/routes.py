@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Path, Query, UploadFile

@@ -114,9 +114,11 @@ def test_box_packing_and_a_box_handed_over_twice(session, round_, start):
     field.seal_tube(session=session, campaign=campaign, plan_site_id=site.id, tube_code="TUBE0008", at=start)
     box = field.pack_tube(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001", tube_code="TUBE0008")
     assert box.tubes == 1
-    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001", courier_staff_id=courier(session, campaign, site.id), at=start)
+    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001",
+                        courier_staff_id=courier(session, campaign, site.id), at=start)
     with pytest.raises(AlreadyHandedOver):
-        field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001", courier_staff_id=courier(session, campaign, site.id), at=start)
+        field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001",
+                        courier_staff_id=courier(session, campaign, site.id), at=start)
 
 
 def test_a_box_goes_only_to_a_courier_rostered_at_its_site(session, round_, start):

@@ -25,7 +25,8 @@ def handed_over(session, settings, start, district_loaded):
                           person_id=pid, client_uuid=uid(), sampled_at=start)
     field.open_box(session=session, campaign=campaign, plan_site_id=site.id, code="LABB0001", at=start)
     field.pack_tube(session=session, campaign=campaign, plan_site_id=site.id, box_code="LABB0001", tube_code="LABT0001")
-    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="LABB0001", courier_staff_id=courier(session, campaign, site.id), at=start + timedelta(minutes=30))
+    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="LABB0001",
+                        courier_staff_id=courier(session, campaign, site.id), at=start + timedelta(minutes=30))
     return campaign, ids
 
 
