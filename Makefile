@@ -26,12 +26,14 @@ test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(ARGS)
 
 # The terminal's browser test drives Debian's Chromium through Playwright; no browser is downloaded.
+# The report's PDF needs a CJK font for its Chinese (fonts-noto-cjk), and its test reads the PDF's
+# fonts with pdffonts (poppler-utils).
 chromium:
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@if [ -x /usr/bin/chromium ] && [ -n "$$(fc-list :lang=zh family 2>/dev/null)" ] && command -v pdffonts >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk poppler-utils; \
 	else \
-		echo "The terminal's browser test needs Debian's Chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2; \
+		echo "The browser test and the PDF report need Debian's Chromium, a CJK font and pdffonts: sudo apt-get install chromium fonts-noto-cjk poppler-utils" >&2; \
 	fi
 
 serve: $(VENV)/.installed

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     wait_target_minutes: float = Field(default=10.0, gt=0, description="Mean wait in line a site is sized for.")
     sampler_rotation_minutes: int = Field(default=120, gt=0, description="A sampler's longest stretch in gear (heat, 2022).")
     sample_wait_limit_minutes: int = Field(default=120, gt=0, description="Longest a sample waits before leaving for the lab.")
+    # Tube to lab within 2-4 h, never over 4 h at room temperature: two hours waiting, two on the road.
+    transit_limit_minutes: int = Field(default=120, gt=0, description="Longest a box may be on the road from the site to the lab.")
     spare_fraction: float = Field(default=0.10, ge=0, le=1, description="Spare swabs and tubes for breakage and re-swabs.")
     staff_ready_before_minutes: int = Field(default=60, ge=0, description="Staff in place before sampling opens.")
     plan_time_limit_seconds: float = Field(default=30.0, gt=0, description="Time the site placement may take.")

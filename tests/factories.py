@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sweep.config import Settings
 from sweep.field.scan import ScanIn, ScanResult, scan_batch
+from sweep.field.couriers import site_couriers
 from sweep.plan.models import Campaign, PlanSite
 from sweep.plan.planning import make_plan
 from sweep.plan.service import create_campaign
@@ -27,8 +28,14 @@ def two_sites(session: Session, campaign: Campaign) -> tuple[PlanSite, PlanSite]
     return sites[0], sites[1]
 
 
+def courier(session: Session, campaign: Campaign, site_id: int) -> int:
+    """The staff id of the site's rostered courier: boxes go to them."""
+    return site_couriers(session=session, campaign=campaign, plan_site_id=site_id)[0].staff_id
+
+
 def people(session: Session, n: int) -> list[int]:
-    return list(session.scalars(select(Person.id).order_by(Person.id).limit(n)))
+    """n registered people sampled in pools: key groups sampled one to a tube are left out."""
+    return list(session.scalars(select(Person.id).where(Person.key_group_id.is_(None)).order_by(Person.id).limit(n)))
 
 
 def uid() -> str:

@@ -3,7 +3,6 @@ and the key groups' compliance."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -148,25 +147,28 @@ def compare_command(
 @rounds_app.command("carry-over")
 def carry_over_command(
     campaign: CampaignOpt = "latest",
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the list as CSV (person ids, no names).")] = None,
+    out_file: Annotated[Optional[Path], typer.Option(
+        "--out", help="Write the list as FILE.csv or FILE.xlsx: names, masked ID numbers, phones, building, unit, room, rounds missed in a row."
+    )] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Those the next round's call-up must reach on purpose: the missing, and the away and in hospital."""
+    from sweep.coverage.carryover import carry_over_file
     from sweep.coverage.rounds import carry_over
 
     try:
         with session_scope() as session:
-            rows = carry_over(session=session, campaign=campaign_by_ref(session=session, ref=campaign))
+            current = campaign_by_ref(session=session, ref=campaign)
+            if out_file is not None:
+                made = carry_over_file(session=session, campaign=current, fmt=out_file.suffix.lower().lstrip("."))
+                out_file.write_bytes(made.content)
+                console.print(f"[green]✓[/green] {made.rows:,} 人 people → {out_file}")
+                return
+            rows = carry_over(session=session, campaign=current)
     except DomainError as exc:
         fail(exc)
         return
-    if out_file is not None:
-        with out_file.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["person_id", "building_id", "community_id", "office_id", "reason", "home_sampling", "rounds_missed"])
-            writer.writerows([r.person_id, r.building_id, r.community_id, r.office_id, r.reason, int(r.home_sampling), r.rounds_missed] for r in rows)
-        console.print(f"[green]✓[/green] {len(rows):,} → {out_file}")
-    elif as_json:
+    if as_json:
         print_json([asdict(r) for r in rows])
     else:
         twice = sum(r.rounds_missed >= 2 for r in rows)

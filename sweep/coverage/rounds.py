@@ -73,6 +73,27 @@ def previous_campaign(*, session: Session, campaign: Campaign) -> Campaign | Non
     return session.scalar(select(Campaign).where(Campaign.id < campaign.id).order_by(Campaign.id.desc()).limit(1))
 
 
+def has_started(*, session: Session, campaign: Campaign, now: datetime) -> bool:
+    """Sampling has begun: its start is past, the day was opened, or someone has been swabbed in it."""
+    if campaign.starts_at <= now or campaign.status != "planned":
+        return True
+    return session.scalar(select(Sample.id).where(Sample.campaign_id == campaign.id).limit(1)) is not None
+
+
+def _started(session: Session, campaign: Campaign, now: datetime, field: str) -> None:
+    """A round not yet begun has everyone missing: compared, it would name everyone missed twice."""
+    if has_started(session=session, campaign=campaign, now=now):
+        return
+    begun = session.scalar(select(Campaign.id).where(Campaign.id < campaign.id, Campaign.starts_at <= now)
+                           .order_by(Campaign.id.desc()).limit(1))
+    hint = f"；最近已开始的是第{begun}轮 (the latest that has is round {begun})" if begun else ""
+    raise InvalidInput(
+        field,
+        f"第{campaign.id}轮尚未开始（{campaign.starts_at:%Y-%m-%d %H:%M} 开始），只比较已开始的轮次{hint} "
+        f"(round {campaign.id} has not started yet, it starts {campaign.starts_at:%Y-%m-%d %H:%M}: only rounds that have can be compared)",
+    )
+
+
 def _missed_twice(session: Session, current: Campaign, previous: Campaign, office_id: int | None) -> list[MissedPerson]:
     who = CoverageMissing.person_id
     done_before = select(Sample.id).where(Sample.campaign_id == previous.id, Sample.person_id == who, Sample.kind != "retest").exists()
@@ -143,11 +164,13 @@ def compare_rounds(
     """This round against the one before (or ``previous``)."""
     if not 0 < low <= 1:
         raise InvalidInput("low", f"阈值应在 0–1 之间 (the threshold is a share in (0, 1]), got {low}")
+    _started(session, campaign, now, "campaign")
     previous = previous or previous_campaign(session=session, campaign=campaign)
     if previous is None:
         raise NotFound("previous", "没有上一轮可比较 (there is no earlier round to compare with)")
     if previous.id == campaign.id:
         raise InvalidInput("previous", "不能与本轮自身比较 (compare with another round)")
+    _started(session, previous, now, "previous")
     before = {a.code: a for a in coverage_by(session=session, campaign=previous, level="building", office_id=office_id)}
     low_both = []
     for area in coverage_by(session=session, campaign=campaign, level="building", office_id=office_id):
@@ -259,5 +282,5 @@ def missed_before(*, session: Session, campaign: Campaign, person_ids: Iterable[
 
 __all__ = [
     "BuildingTrend", "CarryOver", "MissedPerson", "RoundComparison", "SiteLateness", "carry_exemptions", "carry_over",
-    "compare_rounds", "missed_before", "previous_campaign",
+    "compare_rounds", "has_started", "missed_before", "previous_campaign",
 ]

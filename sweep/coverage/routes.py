@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sweep.auth.models import User
 from sweep.auth.policy import require_office
 from sweep.coverage import followup, rounds, service
+from sweep.coverage.carryover import carry_over_file
 from sweep.coverage.export import missing_workbook
 from sweep.coverage.schemas import (
     AreaCoverageRead,
@@ -207,6 +208,25 @@ def compare(
     before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
     found = rounds.compare_rounds(session=session, campaign=current, previous=before, low=low, now=datetime.now(), office_id=_office(user))
     return RoundComparisonRead(**asdict(found))
+
+
+@router.get("/{campaign}/carry-over.csv", response_class=Response)
+def carry_over_csv(session: SessionDep, user: CanExport, current: CurrentCampaign) -> Response:
+    """The carry-over list for the grid workers: names, masked ID numbers, phones (for roles that may see
+    contacts), building, unit, room, reason and rounds missed in a row. Audited."""
+    return _carry_over_file(session, user, current, "csv")
+
+
+@router.get("/{campaign}/carry-over.xlsx", response_class=Response)
+def carry_over_xlsx(session: SessionDep, user: CanExport, current: CurrentCampaign) -> Response:
+    """The carry-over list as a spreadsheet, the same columns as the CSV. Audited."""
+    return _carry_over_file(session, user, current, "xlsx")
+
+
+def _carry_over_file(session: SessionDep, user: User, current: Campaign, fmt: str) -> Response:
+    made = carry_over_file(session=session, campaign=current, fmt=fmt, viewer=user)
+    name = quote(f"carry-over-{current.id}.{fmt}")
+    return Response(made.content, media_type=made.media_type, headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 @router.get("/{campaign}/carry-over", response_model=list[CarryOverRead])

@@ -22,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.config import get_settings
+from sweep.field.couriers import site_couriers
 from sweep.field.models import ReadinessItem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
+from sweep.registry.groups import single_tube_people
 from sweep.registry.models import Person
 from sweep.simulate.model import DayModel
 from sweep.simulate.service import day_input
@@ -93,11 +95,14 @@ def schedule_day(
     traces = trace_day(day, model=model or DayModel.from_settings(get_settings()), rng=rng)
     called = _called_people(session, campaign)
     home = _home_people(session, campaign)
+    single = single_tube_people(session=session, person_ids=[int(p) for people in called.values() for p in people])
     resulted: list[tuple[datetime, str, int]] = []
     sites = session.execute(select(PlanSite.id, PlanSite.code).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).all()
     for (site_id, code), trace in zip(sites, traces, strict=True):
-        played = _site_events(b, site_id, code, trace, called.get(site_id, np.zeros(0, np.int64)))
-        played.add(_home_visits(b, site_id, code, home.get(site_id, [])))
+        # Boxes go to the site's rostered courier, as the hand-over requires.
+        courier = site_couriers(session=session, campaign=campaign, plan_site_id=site_id)[0].staff_id
+        played = _site_events(b, site_id, trace, called.get(site_id, np.zeros(0, np.int64)), courier, single)
+        played.add(_home_visits(b, site_id, home.get(site_id, []), courier))
         resulted += played.resulted
         schedule.no_shows += trace.no_shows
         schedule.walk_ins += played.walk_ins
@@ -165,43 +170,61 @@ class _Played:
         self.resulted += other.resulted
 
 
-def _site_events(b: _Builder, site_id: int, code: str, trace: SiteTrace, called: np.ndarray) -> _Played:
-    """The site's tubes, scans, seals, boxes and courier runs as the simulated day drew them."""
+def _site_events(b: _Builder, site_id: int, trace: SiteTrace, called: np.ndarray, courier: int, single: set[int]) -> _Played:
+    """The site's tubes, scans, seals, boxes and courier runs as the simulated day drew them.
+
+    A key-group member whose group is sampled one to a tube gets a single tube of their own, packed
+    with the pooled tube the model put them in; a pooled tube short of its pool is sealed by hand."""
     t0, cid = b.campaign.starts_at, b.campaign.id
     played = _Played(walk_ins=int(np.sum(trace.who < 0)))
-    # Walk-ins are not in the registry: the demo leaves them out, and a tube they shared is sealed by hand.
+    # Walk-ins are not in the registry: the demo leaves them out.
     known = trace.who >= 0
-    people_in = np.bincount(trace.tube[known], minlength=len(trace.tube_sealed))
+    person = np.where(known, called[np.maximum(trace.who, 0)], -1)
+    alone = known & np.isin(person, np.fromiter(single, dtype=np.int64, count=len(single)))
+    pooled = known & ~alone
+    people_in = np.bincount(trace.tube[pooled], minlength=len(trace.tube_sealed))
     first_desk = np.zeros(len(trace.tube_sealed), dtype=np.int64)
     first_desk[trace.tube[::-1]] = trace.desk[::-1]
     codes = [f"T{cid}-{site_id}-{first_desk[t]}-{t + 1:05d}" for t in range(len(trace.tube_sealed))]
+    packs: list[tuple[float, str, int]] = []  # (minute packed, tube, box)
     for t in np.flatnonzero(people_in > 0):
-        b.add(t0 + _minutes(trace.tube_opened[t] - 0.5), site_id, "open_tube", code=codes[t], desk=int(first_desk[t]))
-    for k in np.flatnonzero(known):
-        b.add(t0 + _minutes(trace.swabbed[k]), site_id, "scan", tube_code=codes[trace.tube[k]], person_id=int(called[trace.who[k]]),
-              client_uuid=b.uid(), kind="pooled")
-        played.scans += 1
-    boxes: dict[int, str] = {}
-    # Tubes in the order they were sealed: a box is opened for the first tube packed into it.
-    for t in sorted(np.flatnonzero(people_in > 0), key=lambda t: trace.tube_sealed[t]):
-        sealed = t0 + _minutes(trace.tube_sealed[t])
-        if people_in[t] < b.campaign.pool_size:
-            b.add(sealed, site_id, "seal_tube", code=codes[t])
-        box = int(trace.tube_box[t])
-        if box not in boxes:
-            boxes[box] = f"B{cid}-{site_id}-{box + 1:04d}"
-            b.add(sealed, site_id, "open_box", code=boxes[box])
-        b.add(sealed, site_id, "pack", box_code=boxes[box], tube_code=codes[t])
+        b.add(t0 + _minutes(trace.tube_opened[t] - 0.5), site_id, "open_tube", code=codes[t], desk=int(first_desk[t]), kind="pooled")
+        packs.append((float(trace.tube_sealed[t]), codes[t], int(trace.tube_box[t])))
         played.resulted.append((t0 + _minutes(trace.tube_result[t]), codes[t], site_id))
-        played.tubes += 1
-    for box, box_code in boxes.items():
-        b.add(t0 + _minutes(trace.box_left[box]), site_id, "hand_over", box_code=box_code, courier=f"{code} 转运员")
-        b.add(t0 + _minutes(trace.box_at_lab[box]), site_id, "receive", box_code=box_code)
-    played.boxes = len(boxes)
+    for k in np.flatnonzero(pooled):
+        b.add(t0 + _minutes(trace.swabbed[k]), site_id, "scan", tube_code=codes[trace.tube[k]], person_id=int(person[k]),
+              client_uuid=b.uid(), kind="pooled")
+    for n, k in enumerate(np.flatnonzero(alone), start=1):
+        code, t = f"S{cid}-{site_id}-{n:05d}", trace.tube[k]
+        b.add(t0 + _minutes(trace.swabbed[k] - 0.3), site_id, "open_tube", code=code, desk=int(trace.desk[k]), kind="single")
+        b.add(t0 + _minutes(trace.swabbed[k]), site_id, "scan", tube_code=code, person_id=int(person[k]), client_uuid=b.uid(),
+              kind="pooled")
+        packs.append((float(trace.tube_sealed[t]), code, int(trace.tube_box[t])))
+        played.resulted.append((t0 + _minutes(trace.tube_result[t]), code, site_id))
+    played.scans = int(known.sum())
+    played.tubes = len(packs)
+    for t in np.flatnonzero((people_in > 0) & (people_in < b.campaign.pool_size)):
+        b.add(t0 + _minutes(trace.tube_sealed[t]), site_id, "seal_tube", code=codes[t])
+    boxes: dict[int, list[str]] = {}  # the model's box -> the boxes packed for it (single tubes may need a second)
+    filled: dict[str, int] = {}
+    # In the order they were packed: a box is opened for the first tube that goes into it.
+    for minute, code, box in sorted(packs):
+        codes_of = boxes.setdefault(box, [])
+        if not codes_of or filled[codes_of[-1]] >= b.campaign.box_size:
+            codes_of.append(f"B{cid}-{site_id}-{box + 1:04d}" + (f"-{len(codes_of) + 1}" if codes_of else ""))
+            filled[codes_of[-1]] = 0
+            b.add(t0 + _minutes(minute), site_id, "open_box", code=codes_of[-1])
+        filled[codes_of[-1]] += 1
+        b.add(t0 + _minutes(minute), site_id, "pack", box_code=codes_of[-1], tube_code=code)
+    for box, box_codes in boxes.items():
+        for box_code in box_codes:
+            b.add(t0 + _minutes(trace.box_left[box]), site_id, "hand_over", box_code=box_code, courier=courier)
+            b.add(t0 + _minutes(trace.box_at_lab[box]), site_id, "receive", box_code=box_code)
+    played.boxes = len(filled)
     return played
 
 
-def _home_visits(b: _Builder, site_id: int, code: str, people: list[int]) -> _Played:
+def _home_visits(b: _Builder, site_id: int, people: list[int], courier: int) -> _Played:
     """Home sampling (上门采样): the site's team visits the bedridden through the day, pooling as at the
     desk, and brings its box back at the end of the day."""
     played = _Played()
@@ -214,7 +237,7 @@ def _home_visits(b: _Builder, site_id: int, code: str, people: list[int]) -> _Pl
     b.add(t0 + _minutes(float(times[0]) - 1), site_id, "open_box", code=box)
     for start in range(0, len(people), size):
         tube = f"H{cid}-{site_id}-{start // size + 1:05d}"
-        b.add(t0 + _minutes(float(times[start]) - 0.5), site_id, "open_tube", code=tube, desk=None)
+        b.add(t0 + _minutes(float(times[start]) - 0.5), site_id, "open_tube", code=tube, desk=None, kind="pooled")
         chunk = range(start, min(start + size, len(people)))
         for i in chunk:
             b.add(t0 + _minutes(float(times[i])), site_id, "scan", tube_code=tube, person_id=people[i], client_uuid=b.uid(), kind="home")
@@ -224,7 +247,7 @@ def _home_visits(b: _Builder, site_id: int, code: str, people: list[int]) -> _Pl
         b.add(last, site_id, "pack", box_code=box, tube_code=tube)
         played.resulted.append((last + timedelta(hours=4), tube, site_id))
         played.tubes += 1
-    b.add(last + timedelta(minutes=5), site_id, "hand_over", box_code=box, courier=f"{code} 入户采样队")
+    b.add(last + timedelta(minutes=5), site_id, "hand_over", box_code=box, courier=courier)
     b.add(last + timedelta(minutes=60), site_id, "receive", box_code=box)
     played.boxes = 1
     return played

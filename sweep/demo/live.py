@@ -149,7 +149,7 @@ def _send(t: Terminals, e: Event) -> None:
         case "check_in":
             t.post(f"/readiness/{a['item_id']}/check-in", {"quantity": a["quantity"], "at": at}, headers)
         case "open_tube":
-            t.post(f"/sites/{site}/tubes", {"code": a["code"], "opened_at": at, "desk_no": a["desk"]}, headers)
+            t.post(f"/sites/{site}/tubes", {"code": a["code"], "opened_at": at, "desk_no": a["desk"], "kind": a["kind"]}, headers)
         case "seal_tube":
             t.post(f"/sites/{site}/tubes/{a['code']}/seal", {"sealed_at": at}, headers)
         case "open_box":
@@ -157,7 +157,7 @@ def _send(t: Terminals, e: Event) -> None:
         case "pack":
             t.post(f"/sites/{site}/boxes/{a['box_code']}/tubes", {"tube_code": a["tube_code"]}, headers)
         case "hand_over":
-            t.post(f"/sites/{site}/boxes/{a['box_code']}/handover", {"courier_name": a["courier"], "handed_at": at}, headers)
+            t.post(f"/sites/{site}/boxes/{a['box_code']}/handover", {"courier_staff_id": a["courier"], "handed_at": at}, headers)
         case "receive":
             t.post(f"/boxes/{a['box_code']}/receipt", {"received_at": at}, t.lab)
         case "result":
@@ -234,7 +234,9 @@ class LiveDemo:
 
         with unit_of_work(self.ready.factory) as session:
             session.execute(update(Campaign).where(Campaign.id == self.ready.campaign_id).values(status="finished"))
-            report = build_report(session=session, campaign=session.get(Campaign, self.ready.campaign_id))
+            limits = self.app.state.settings
+            report = build_report(session=session, campaign=session.get(Campaign, self.ready.campaign_id),
+                                  wait_limit_minutes=limits.sample_wait_limit_minutes, transit_limit_minutes=limits.transit_limit_minutes)
             report_dir.mkdir(parents=True, exist_ok=True)
             written = [write_html(report, report_dir / "report.html"), write_xlsx(report, report_dir / "report.xlsx")]
         summary = summarise(self.ready, no_shows=self.schedule.no_shows)

@@ -99,7 +99,7 @@ def apply_schedule(*, factory: sessionmaker[Session], schedule: DaySchedule, pro
 def _send_batch(session: Session, campaign: Campaign, site_id: int, events: list[Event], user_id: int) -> None:
     """Tubes opened and people scanned, as a terminal sends its queue; the demo's day has no bad scans."""
     opened = open_tubes(session=session, campaign=campaign, plan_site_id=site_id, user_id=user_id,
-                        tubes=[TubeOpen(e.args["code"], e.at, e.args["desk"]) for e in events if e.action == "open_tube"])
+                        tubes=[TubeOpen(e.args["code"], e.at, e.args["desk"], e.args["kind"]) for e in events if e.action == "open_tube"])
     scans = [ScanIn(e.args["client_uuid"], e.args["tube_code"], e.at, kind=e.args["kind"], person_id=e.args["person_id"])
              for e in events if e.action == "scan"]
     outcomes = scan_batch(session=session, campaign=campaign, plan_site_id=site_id, key="", user_id=user_id, scans=scans)
@@ -123,7 +123,8 @@ def _apply(session: Session, campaign: Campaign, e: Event, user_id: int | None) 
             field.pack_tube(session=session, campaign=campaign, plan_site_id=site, box_code=a["box_code"], tube_code=a["tube_code"],
                             at=e.at, user_id=user_id)
         case "hand_over":
-            field.hand_over(session=session, campaign=campaign, plan_site_id=site, box_code=a["box_code"], courier_name=a["courier"], at=e.at, user_id=user_id)
+            field.hand_over(session=session, campaign=campaign, plan_site_id=site, box_code=a["box_code"], courier_staff_id=a["courier"],
+                            at=e.at, user_id=user_id)
         case "receive":
             lab.receive_box(session=session, campaign=campaign, box_code=a["box_code"], at=e.at)
         case "result":

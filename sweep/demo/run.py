@@ -22,6 +22,7 @@ from sweep.config import get_settings
 from sweep.coverage.service import round_figures
 from sweep.db import make_engine, make_session_factory, normalise_url, unit_of_work
 from sweep.demo.district import District, generate_district
+from sweep.demo.keygroups import load_key_group_sheets
 from sweep.demo.load import load_district
 from sweep.demo.play import play_day
 from sweep.plan.models import Campaign
@@ -80,6 +81,9 @@ def prepare(*, url: str, people: int, seed: int, console: Console, day: date | N
         t = time.perf_counter()
         with engine.begin() as conn:
             load_district(conn, district, key=settings.secret_key, progress=lambda msg: status.update(f"写入 loading {msg}"))
+        status.update("写入重点人群 loading the key groups' workplaces…")
+        with unit_of_work(factory) as session:
+            load_key_group_sheets(session=session, district=district, key=settings.secret_key)
         timings["load_seconds"] = time.perf_counter() - t
     console.print(f"[green]✓[/green] 辖区 district: {people:,} people in {timings['generate_seconds'] + timings['load_seconds']:.1f} s")
 

@@ -162,6 +162,8 @@ class Handover(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
     box_id: Mapped[int] = mapped_column(ForeignKey("boxes.id", ondelete="CASCADE"))
+    # The rostered courier (转运员) the box went to; the name is kept as signed, should the staff list change.
+    courier_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     courier_name: Mapped[str] = mapped_column(String(50))
     handed_at: Mapped[datetime] = mapped_column(DateTime)
     handed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

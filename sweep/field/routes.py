@@ -15,6 +15,7 @@ from sweep.auth.ratelimit import RateLimiter
 from sweep.deps import CanCheckIn, CanHandOver, CanScan, CanViewRound, SessionDep, SettingsDep
 from sweep.field import prereg, queries, readiness
 from sweep.field import service as field
+from sweep.field.couriers import site_couriers
 from sweep.field.models import Box
 from sweep.field.schemas import (
     ArrivalCreate,
@@ -22,6 +23,7 @@ from sweep.field.schemas import (
     BoxCreate,
     BoxRead,
     CheckInCreate,
+    CourierRead,
     HandoverCreate,
     HandoverRead,
     PackCreate,
@@ -131,11 +133,19 @@ def hand_over(
 ) -> HandoverRead:
     """The site signs the box over to the courier (the first of the two signatures, 双签收)."""
     require_site(user, site_id)
-    h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, courier_name=body.courier_name,
-                        at=body.handed_at or datetime.now(), user_id=user.id)
+    h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code,
+                        courier_staff_id=body.courier_staff_id, at=body.handed_at or datetime.now(), user_id=user.id)
     box = session.get(Box, h.box_id)
     assert box is not None
-    return HandoverRead(box_code=box.code, courier_name=h.courier_name, handed_at=h.handed_at, tubes=box.tubes)
+    return HandoverRead(box_code=box.code, courier_staff_id=h.courier_staff_id, courier_name=h.courier_name, handed_at=h.handed_at,
+                        tubes=box.tubes)
+
+
+@router.get("/sites/{site_id}/couriers", response_model=list[CourierRead])
+def couriers(site_id: RowId, session: SessionDep, user: CanHandOver, current: CurrentCampaign) -> list[CourierRead]:
+    """The site's rostered couriers this round: the ones a box may be handed to."""
+    _site_scope(session, current, site_id, user)
+    return [CourierRead(staff_id=c.staff_id, name=c.name) for c in site_couriers(session=session, campaign=current, plan_site_id=site_id)]
 
 
 def _readiness(s: readiness.ReadinessState) -> ReadinessRead:

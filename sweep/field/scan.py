@@ -3,7 +3,7 @@
 What makes a scan good is written once, as one SQL statement over the whole batch (``_JUDGE``):
 who the person is; whether the client's UUID was used before (an exact replay is answered with
 the first answer, anything else reusing the key is refused); the tube (this round's, this site's,
-open, with room, single for a retest); and whether the person was sampled already this round.
+open, with room, single for a retest or a key group sampled one to a tube); and whether the person was sampled already this round.
 Items are judged as a set: a person's first item claims them, and a tube's room goes to its items
 in the order they came.
 
@@ -102,10 +102,11 @@ _ITEMS = {
 _UNHEX = {"postgresql": "decode(i.id_hash, 'hex')", "sqlite": "unhex(i.id_hash)"}
 # Two batches on one tube take turns on its row; the second then sees the first's fill.
 _LOCK = {"postgresql": "FOR UPDATE OF t", "sqlite": ""}
+_FALSE = {"postgresql": "false", "sqlite": "0"}
 
 _JUDGE = """
 items AS ({items}),
-who AS (
+named AS (
     SELECT i.ord, i.uuid, i.tube_code, i.sampled_at, i.kind,
            COALESCE(i.person_id, p.id, r.person_id) AS person_id,
            CASE WHEN i.id_hash IS NOT NULL AND p.id IS NULL THEN 'unknown_person'
@@ -113,6 +114,10 @@ who AS (
     FROM items i
     LEFT JOIN people p ON p.id_hash = {unhex}
     LEFT JOIN preregistrations r ON r.campaign_id = :cid AND r.code = i.prereg
+),
+who AS (
+    SELECT n.*, COALESCE(g.single_tube, {false}) AS single_only
+    FROM named n LEFT JOIN people gp ON gp.id = n.person_id LEFT JOIN key_groups g ON g.id = gp.key_group_id
 ),
 tube AS (
     SELECT t.id, t.code, t.plan_site_id, t.status, t.pool_size, t.filled, t.kind
@@ -145,6 +150,7 @@ judged AS (
                WHEN t.filled >= t.pool_size THEN 'tube_full'
                WHEN t.status <> 'open' THEN 'tube_sealed'
                WHEN w.kind = 'retest' AND t.kind <> 'single' THEN 'single_needed'
+               WHEN w.single_only AND t.kind <> 'single' THEN 'group_single'
                WHEN w.kind <> 'retest' AND sd.person_id IS NOT NULL THEN 'already_sampled'
                ELSE 'candidate'
            END AS verdict
@@ -191,7 +197,7 @@ _ANSWER = """SELECT ord, uuid, tube_code, outcome, position, pool_size, prior_id
        prior_pool_size, prior_status, prior_site, sampled_code, sampled_when, first_code, first_at"""
 
 PG_SCAN = text(
-    "WITH " + _JUDGE.format(items=_ITEMS["postgresql"], unhex=_UNHEX["postgresql"], lock=_LOCK["postgresql"]) + """,
+    "WITH " + _JUDGE.format(items=_ITEMS["postgresql"], unhex=_UNHEX["postgresql"], lock=_LOCK["postgresql"], false=_FALSE["postgresql"]) + """,
 fill AS (""" + _FILL + """ RETURNING tubes.id),
 written AS (""" + _WRITE + """),
 logged AS (
@@ -205,7 +211,7 @@ logged AS (
 """ + _ANSWER + """, written.id AS sample_id FROM scan_judged LEFT JOIN written ON written.client_uuid = scan_judged.uuid ORDER BY ord"""
 )
 _SQLITE_JUDGE = text(
-    "CREATE TEMP TABLE scan_judged AS WITH " + _JUDGE.format(items=_ITEMS["sqlite"], unhex=_UNHEX["sqlite"], lock=_LOCK["sqlite"])
+    "CREATE TEMP TABLE scan_judged AS WITH " + _JUDGE.format(items=_ITEMS["sqlite"], unhex=_UNHEX["sqlite"], lock=_LOCK["sqlite"], false=_FALSE["sqlite"])
     + " SELECT * FROM scan_judged"
 )
 _SQLITE_FILL = text(_FILL)
@@ -303,6 +309,9 @@ def _error(r: _Judged, site_id: int) -> DomainError:
             return TubeSealed("tube_code", f"管码 {code} 已封管 (tube is sealed)")
         case "single_needed":
             return SingleTubeRequired("tube_code", f"单采复核须单人单管，管码 {code} 是混采管 (a retest goes into a single tube of its own)")
+        case "group_single":
+            return SingleTubeRequired("tube_code", f"重点人群须单人单管，管码 {code} 是混采管 (this person's key group is sampled "
+                                                   "one to a tube; scan them into a single tube)")
         case "already_sampled":
             return _already(r.sampled_code, r.sampled_when)
         case "already_in_batch":

@@ -114,12 +114,13 @@ class PackCreate(BaseModel):
 
 
 class HandoverCreate(BaseModel):
-    courier_name: str = Field(min_length=1, max_length=50, pattern=PRINTABLE)
+    courier_staff_id: int = Field(ge=1, le=2_147_483_647, description="The courier, as the site's roster names them (GET …/couriers).")
     handed_at: LocalTime | None = None
 
 
 class HandoverRead(BaseModel):
     box_code: str
+    courier_staff_id: int | None
     courier_name: str
     handed_at: datetime
     tubes: int
@@ -154,6 +155,11 @@ class RosterRead(BaseModel):
     role: str
     desk_no: int | None
     arrived_at: datetime | None
+
+
+class CourierRead(BaseModel):
+    staff_id: int
+    name: str
 
 
 class ArrivalCreate(BaseModel):

@@ -22,6 +22,7 @@ from sweep.errors import (
     TubeSealed,
     WrongSite,
 )
+from sweep.field.couriers import rostered_courier
 from sweep.field.models import Box, Handover, Tube
 from sweep.plan.models import Campaign, PlanSite
 
@@ -173,23 +174,23 @@ def hand_over(
     campaign: Campaign,
     plan_site_id: int,
     box_code: str,
-    courier_name: str,
+    courier_staff_id: int,
     at: datetime,
     user_id: int | None = None,
 ) -> Handover:
-    """The site signs the box over to the courier; the lab signs on receipt (双签收)."""
+    """The site signs the box over to its rostered courier; the lab signs on receipt (双签收)."""
     box = _box(session, campaign, box_code, plan_site_id)
-    if not courier_name.strip():
-        raise InvalidInput("courier_name", "须填写转运员姓名 (the courier must be named)")
+    courier = rostered_courier(session=session, campaign=campaign, plan_site_id=plan_site_id, staff_id=courier_staff_id)
     if session.scalar(select(Handover.id).where(Handover.box_id == box.id)) is not None:
         raise AlreadyHandedOver("box_code", f"箱码 {box.code} 已交接 (box already handed over)")
     if box.tubes == 0:
         raise InvalidInput("box_code", f"箱码 {box.code} 是空箱 (an empty box is not handed over)")
     box.status = "in_transit"
     box.sealed_at = box.sealed_at or at
-    handover = Handover(campaign_id=campaign.id, box_id=box.id, courier_name=courier_name, handed_at=at, handed_by=user_id)
+    handover = Handover(campaign_id=campaign.id, box_id=box.id, courier_staff_id=courier.staff_id, courier_name=courier.name[:50],
+                        handed_at=at, handed_by=user_id)
     session.add(handover)
     session.flush()
     audit(session=session, user_id=user_id, action="box.handed_over", entity="box", entity_id=box.id, campaign_id=campaign.id,
-          at=at, detail={"courier": courier_name, "tubes": box.tubes})
+          at=at, detail={"courier": courier.name, "courier_staff_id": courier.staff_id, "tubes": box.tubes})
     return handover

@@ -1,20 +1,97 @@
-"""``sweep keygroups …``: the key groups' schedules and who is overdue (重点人群)."""
+"""``sweep keygroups …``: the key groups, their schedules, workplaces, members and tests, and who is overdue (重点人群)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from sweep.clikit import fail, out, print_json, session_scope
+from sweep.clikit import console, fail, out, print_json, session_scope
+from sweep.config import get_settings
 from sweep.errors import DomainError
-from sweep.keygroups.service import compliance, schedules
+from sweep.keygroups.importer import import_keygroup_file
+from sweep.keygroups.service import COMPLIANCE_BY, compliance, create_group, schedules, update_group
+from sweep.registry.models import KeyGroup
 
-app = typer.Typer(help="Key groups: schedules and who is overdue (重点人群).", no_args_is_help=True)
+app = typer.Typer(help="Key groups: schedules, workplaces, members, tests and who is overdue (重点人群).", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file.")]
+
+
+def _line(g: KeyGroup) -> str:
+    tube = "单人单管 single tube" if g.single_tube else "混采 pooled"
+    return f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {tube}"
+
+
+@app.command("create")
+def create_command(
+    code: Annotated[str, typer.Argument(help="The group's code, e.g. airport.")],
+    name: Annotated[str, typer.Option(help="Its name, as the people import's 人员类别 column writes it (机场工作人员).")],
+    every: Annotated[int, typer.Option(help="Test every this many days (1-30).")],
+    single_tube: Annotated[bool, typer.Option("--single-tube/--pooled", help="One person a tube (单人单管), or pooled.")] = True,
+) -> None:
+    """Create a key group with its test interval (重点人群)."""
+    try:
+        with session_scope() as session:
+            group = create_group(session=session, code=code, name=name, test_every_days=every, single_tube=single_tube)
+            line = _line(group)
+    except DomainError as exc:
+        fail(exc)
+        return
+    console.print(f"[green]✓[/green] {line}")
+
+
+@app.command("set")
+def set_command(
+    code: Annotated[str, typer.Argument(help="The group's code.")],
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    every: Annotated[int | None, typer.Option(help="Test every this many days (1-30).")] = None,
+    single_tube: Annotated[
+        bool | None, typer.Option("--single-tube/--pooled", help="One person a tube, or pooled.", show_default=False)
+    ] = None,
+) -> None:
+    """Change a key group's name, interval or tube kind; each change is audited."""
+    try:
+        with session_scope() as session:
+            g = update_group(session=session, key_group=code, name=name, test_every_days=every, single_tube=single_tube)
+            line = _line(g)
+    except DomainError as exc:
+        fail(exc)
+        return
+    console.print(f"[green]✓[/green] {line}")
+
+
+@app.command("import")
+def import_command(
+    kind: Annotated[str, typer.Argument(
+        help="workplaces (场所编码, 场所名称, 用人单位, 人员类别), members (身份证号, 场所编码) or tests (身份证号, 采样时间, 检测结果).")],
+    file: FileArg,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import workplaces, their members or a workplace's own tests; bad rows are listed by row, field and reason."""
+    try:
+        with session_scope() as session, file.open("rb") as stream:
+            report = import_keygroup_file(session=session, kind=kind, stream=stream, filename=file.name, key=get_settings().secret_key)
+            data = report.as_dict()
+    except DomainError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print_json(data)
+        return
+    out.print(f"导入 import of {kind} ({data['file']}): 数据行 rows {data['rows']:,} · 新增 imported {data['imported']:,} · "
+              f"更新 updated {data['updated']:,} · 未变 unchanged {data['unchanged']:,} · 未导入 rejected {data['rejected_rows']:,}")
+    if data["rejected"]:
+        bad = Table(title="未导入的行 · rejected rows (first 50)")
+        for col in ("行 row", "字段 field", "原因 reason"):
+            bad.add_column(col)
+        for r in data["rejected"][:50]:
+            bad.add_row(str(r["row"]), r["field"], r["reason"])
+        out.print(bad)
 
 
 @app.command("schedules")
@@ -30,19 +107,24 @@ def schedules_command(as_json: JsonOpt = False) -> None:
         print_json([asdict(r) for r in rows])
         return
     for g in rows:
-        out.print(f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {g.members:,} 人 people · {g.workplaces} 场所 workplaces")
+        tube = "单人单管 single tube" if g.single_tube else "混采 pooled"
+        out.print(f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {tube} · {g.members:,} 人 people · "
+                  f"{g.workplaces} 场所 workplaces")
+    if not rows:
+        out.print("尚无重点人群，用 sweep keygroups create 建立 (no key groups yet: create them with sweep keygroups create)")
 
 
 @app.command("compliance")
 def compliance_command(
     as_of: Annotated[datetime | None, typer.Option(help="As of this time (default: now).")] = None,
     key_group: Annotated[str | None, typer.Option(help="Only this group (its code).")] = None,
+    by: Annotated[str, typer.Option(help=f"Sum by {' or '.join(COMPLIANCE_BY)} (where the people live).")] = "employer",
     as_json: JsonOpt = False,
 ) -> None:
-    """Who is overdue for a test, by employer."""
+    """Who is overdue for a test, by employer or by office; the most overdue first."""
     try:
         with session_scope() as session:
-            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group)
+            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group, by=by)
     except DomainError as exc:
         fail(exc)
         return
@@ -50,8 +132,10 @@ def compliance_command(
         print_json([asdict(r) for r in rows])
         return
     table = Table(title="重点人群检测 key-group compliance")
-    for column in ("用人单位 employer", "人群 group", "间隔(天) every", "人数 members", "逾期 overdue", "阳性 positive"):
+    first = "办事处 office" if by == "office" else "用人单位 employer"
+    for column in (first, "人群 group", "间隔(天) every", "人数 members", "逾期 overdue", "阳性 positive"):
         table.add_column(column)
     for e in rows:
-        table.add_row(e.employer, e.key_group, str(e.test_every_days), f"{e.members:,}", f"[{'red' if e.overdue else 'green'}]{len(e.overdue):,}[/]", str(e.positives))
+        overdue = f"[{'red' if e.overdue else 'green'}]{len(e.overdue):,}[/]"
+        table.add_row(e.office if by == "office" else e.employer, e.key_group, str(e.test_every_days), f"{e.members:,}", overdue, str(e.positives))
     out.print(table)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sweep.db import Base
@@ -45,7 +45,12 @@ class KeyGroupTest(Base):
     """A key-group person's test on the group's own schedule, outside the district rounds."""
 
     __tablename__ = "key_group_tests"
-    __table_args__ = (CheckConstraint(f"result IS NULL OR {ONE_OF_RESULTS}", name="result"),)
+    __table_args__ = (
+        CheckConstraint(f"result IS NULL OR {ONE_OF_RESULTS}", name="result"),
+        CheckConstraint("source IN ('manual', 'import')", name="source"),
+        # One test a person a moment: a workplace's list loaded twice records nothing new.
+        UniqueConstraint("person_id", "sampled_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     workplace_id: Mapped[int | None] = mapped_column(ForeignKey("workplaces.id", ondelete="SET NULL"))
@@ -53,6 +58,8 @@ class KeyGroupTest(Base):
     result: Mapped[str | None] = mapped_column(String(16))
     resulted_at: Mapped[datetime | None] = mapped_column(DateTime)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Entered one by one, or loaded from a workplace's own list of its tests.
+    source: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
 
 
 class EnvironmentSample(Base):

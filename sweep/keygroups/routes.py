@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, File, Path, Query, UploadFile
 
 from sweep.auth.models import User
 from sweep.auth.policy import Can, can
-from sweep.deps import CanKeyGroups, CanSeeContacts, CanViewRound, CurrentUser, SessionDep
+from sweep.deps import CanKeyGroups, CanSeeContacts, CanViewRound, CurrentUser, SessionDep, SettingsDep
 from sweep.errors import Forbidden
 from sweep.keygroups import service as keygroups
+from sweep.keygroups.importer import import_keygroup_file
 from sweep.keygroups.schemas import (
     EmployerComplianceRead,
     EnvironmentResult,
     EnvironmentSampleCreate,
+    GroupCreate,
     GroupScheduleRead,
+    GroupUpdate,
     KeyGroupTestCreate,
     MemberCreate,
     RecordedRead,
@@ -27,8 +31,10 @@ from sweep.keygroups.schemas import (
     WorkplaceRead,
 )
 from sweep.params import ERRORS, LocalTime, RowId
+from sweep.registry.schemas import ImportReportRead
 
 router = APIRouter(prefix="/api/key-groups", tags=["key groups"], responses=ERRORS)
+GroupPath = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def _tester(user: User) -> None:
@@ -42,13 +48,41 @@ def schedules(session: SessionDep, user: CanViewRound) -> list[GroupScheduleRead
     return [GroupScheduleRead(**asdict(g)) for g in keygroups.schedules(session=session)]
 
 
-@router.put("/{code}/schedule", response_model=GroupScheduleRead)
-def set_schedule(
-    code: str = Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$"), *, body: ScheduleUpdate, session: SessionDep,
-    user: CanKeyGroups,
-) -> GroupScheduleRead:
-    keygroups.set_schedule(session=session, key_group=code, test_every_days=body.test_every_days)
+def _schedule(session: SessionDep, code: str) -> GroupScheduleRead:
     return next(GroupScheduleRead(**asdict(g)) for g in keygroups.schedules(session=session) if g.code == code)
+
+
+@router.post("", response_model=GroupScheduleRead, status_code=201)
+def create_group(body: GroupCreate, session: SessionDep, user: CanKeyGroups) -> GroupScheduleRead:
+    """A new key group with its test interval and tube kind; the people import's 人员类别 then finds it."""
+    group = keygroups.create_group(session=session, **body.model_dump(), user_id=user.id)
+    return _schedule(session, group.code)
+
+
+@router.patch("/{code}", response_model=GroupScheduleRead)
+def update_group(code: GroupPath, body: GroupUpdate, session: SessionDep, user: CanKeyGroups) -> GroupScheduleRead:
+    keygroups.update_group(session=session, key_group=code, **body.model_dump(), user_id=user.id)
+    return _schedule(session, code)
+
+
+@router.put("/{code}/schedule", response_model=GroupScheduleRead)
+def set_schedule(code: GroupPath, body: ScheduleUpdate, session: SessionDep, user: CanKeyGroups) -> GroupScheduleRead:
+    keygroups.set_schedule(session=session, key_group=code, test_every_days=body.test_every_days, user_id=user.id)
+    return _schedule(session, code)
+
+
+@router.post("/imports/{kind}", response_model=ImportReportRead)
+def upload(
+    kind: Literal["workplaces", "members", "tests"],
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CanKeyGroups,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GBK) or XLSX with Chinese or English headers")],
+) -> ImportReportRead:
+    """Workplaces, who works where, or a workplace's own tests; the good rows land, the bad come back with reasons."""
+    report = import_keygroup_file(session=session, kind=kind, stream=file.file, filename=file.filename or "upload",
+                                  key=settings.secret_key, user_id=user.id)
+    return ImportReportRead(**report.as_dict())
 
 
 @router.post("/workplaces", response_model=WorkplaceRead, status_code=201)
@@ -92,9 +126,11 @@ def compliance(
     user: CanSeeContacts,
     as_of: LocalTime | None = None,
     key_group: str | None = Query(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$"),
+    by: Literal["employer", "office"] = "employer",
 ) -> list[EmployerComplianceRead]:
-    """Per employer: members, and who is overdue for a test (never tested, or past the group's interval)."""
-    rows = keygroups.compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group)
+    """Per employer (or per office the people live in): members, and who is overdue for a test (never
+    tested, or past the group's interval); the most overdue first."""
+    rows = keygroups.compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group, by=by)
     return [EmployerComplianceRead(**asdict(r)) for r in rows]
 
 

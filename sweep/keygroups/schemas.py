@@ -19,6 +19,20 @@ class GroupScheduleRead(BaseModel):
     test_every_days: int
     members: int
     workplaces: int
+    single_tube: bool = Field(description="Sampled one person a tube (单人单管); false: pooled with everyone.")
+
+
+class GroupCreate(BaseModel):
+    code: GroupCode
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
+    test_every_days: Annotated[int, Field(ge=1, le=30)]
+    single_tube: bool = True
+
+
+class GroupUpdate(BaseModel):
+    name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    test_every_days: Annotated[int, Field(ge=1, le=30)] | None = None
+    single_tube: bool | None = None
 
 
 class ScheduleUpdate(BaseModel):
@@ -82,7 +96,8 @@ class OverduePersonRead(BaseModel):
 
 
 class EmployerComplianceRead(BaseModel):
-    employer: str
+    employer: str | None = Field(description="The employer (by=employer).")
+    office: str | None = Field(default=None, description="The office the people live in (by=office).")
     key_group: str
     test_every_days: int
     members: int

@@ -1,10 +1,12 @@
 """Key groups (重点人群): each group's schedule, their workplaces and environment samples, and who is overdue.
 
-A person's last test is the latest of their key-group tests and of their samples in any round.
+A person's last test is the latest of their key-group tests and of their samples in any round: a
+key-group member swabbed at a district site has been tested.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,13 +14,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Sample
 from sweep.keygroups.models import EnvironmentSample, KeyGroupMember, KeyGroupTest, Workplace
+from sweep.lab.models import LabResult
 from sweep.lab.service import check_result
-from sweep.registry.models import Community, KeyGroup, Person
+from sweep.registry.models import Community, KeyGroup, Office, Person
 
 NO_EMPLOYER = "未登记单位 (employer not recorded)"
+GROUP_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+MAX_EVERY_DAYS = 30
+COMPLIANCE_BY = ("employer", "office")
 
 
 def _group(session: Session, code: str) -> KeyGroup:
@@ -42,25 +49,83 @@ class GroupSchedule:
     test_every_days: int
     members: int
     workplaces: int
+    single_tube: bool = True
 
 
 def schedules(*, session: Session) -> list[GroupSchedule]:
     members = dict(session.execute(select(Person.key_group_id, func.count()).where(Person.key_group_id.is_not(None)).group_by(Person.key_group_id)).all())
     places = dict(session.execute(select(Workplace.key_group_id, func.count()).group_by(Workplace.key_group_id)).all())
     return [
-        GroupSchedule(g.code, g.name, g.test_every_days, members.get(g.id, 0), places.get(g.id, 0))
+        GroupSchedule(g.code, g.name, g.test_every_days, members.get(g.id, 0), places.get(g.id, 0), g.single_tube)
         for g in session.scalars(select(KeyGroup).order_by(KeyGroup.test_every_days, KeyGroup.code))
     ]
 
 
-def set_schedule(*, session: Session, key_group: str, test_every_days: int) -> KeyGroup:
-    """E.g. airport workers every 2 days, cold-chain workers daily."""
-    if not 1 <= test_every_days <= 30:
-        raise InvalidInput("test_every_days", f"检测间隔应为 1–30 天 (the interval is 1-30 days), got {test_every_days}")
-    group = _group(session, key_group)
-    group.test_every_days = test_every_days
+def _every(test_every_days: int) -> int:
+    if not 1 <= test_every_days <= MAX_EVERY_DAYS:
+        raise InvalidInput("test_every_days", f"检测间隔应为 1–{MAX_EVERY_DAYS} 天 (the interval is 1-{MAX_EVERY_DAYS} days), got {test_every_days}")
+    return test_every_days
+
+
+def _group_name(session: Session, name: str, *, other_than: int | None = None) -> str:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("name", "名称为空或超过100个字 (name missing or longer than 100 characters)")
+    taken = session.scalar(select(KeyGroup.id).where(KeyGroup.name == name))
+    if taken is not None and taken != other_than:
+        raise Conflict("name", f"已有同名的重点人群 (a key group already has this name): {name}")
+    return name
+
+
+def create_group(
+    *, session: Session, code: str, name: str, test_every_days: int, single_tube: bool = True, user_id: int | None = None
+) -> KeyGroup:
+    """A new key group, e.g. ``airport`` 机场工作人员 tested every 2 days, one to a tube.
+
+    The people import's 人员类别 column then finds it by its code or its name.
+    """
+    code = code.strip()
+    if not GROUP_CODE.match(code):
+        raise InvalidInput("code", "编码应为1–32位字母、数字、下划线或连字符 (a code is 1-32 letters, digits, '_' or '-')")
+    if session.scalar(select(KeyGroup.id).where(KeyGroup.code == code)) is not None:
+        raise Conflict("code", f"重点人群编码已存在 (key group code already used): {code}")
+    group = KeyGroup(code=code, name=_group_name(session, name), test_every_days=_every(test_every_days), single_tube=single_tube)
+    session.add(group)
     session.flush()
+    audit(session=session, user_id=user_id, action="key_group.created", entity="key_group", entity_id=group.id,
+          detail={"code": code, "name": group.name, "test_every_days": test_every_days, "single_tube": single_tube})
     return group
+
+
+def update_group(
+    *,
+    session: Session,
+    key_group: str,
+    name: str | None = None,
+    test_every_days: int | None = None,
+    single_tube: bool | None = None,
+    user_id: int | None = None,
+) -> KeyGroup:
+    """Change a group's name, its interval or whether it is sampled one to a tube; each change audited."""
+    group = _group(session, key_group)
+    wanted = {
+        "name": None if name is None else _group_name(session, name, other_than=group.id),
+        "test_every_days": None if test_every_days is None else _every(test_every_days),
+        "single_tube": single_tube,
+    }
+    changes = {k: [getattr(group, k), v] for k, v in wanted.items() if v is not None and getattr(group, k) != v}
+    for k, (_old, new) in changes.items():
+        setattr(group, k, new)
+    session.flush()
+    if changes:
+        audit(session=session, user_id=user_id, action="key_group.updated", entity="key_group", entity_id=group.id,
+              detail={"changes": changes})
+    return group
+
+
+def set_schedule(*, session: Session, key_group: str, test_every_days: int, user_id: int | None = None) -> KeyGroup:
+    """E.g. airport workers every 2 days, cold-chain workers daily."""
+    return update_group(session=session, key_group=key_group, test_every_days=test_every_days, user_id=user_id)
 
 
 def add_workplace(
@@ -119,7 +184,10 @@ def record_test(
     result: str | None = None,
     resulted_at: datetime | None = None,
     user_id: int | None = None,
+    source: str = "manual",
 ) -> KeyGroupTest:
+    """A key-group person's test. The same person at the same moment again is the same test: a result
+    it lacked is added, a different one refused."""
     if result is not None:
         check_result(result)
     person = session.get(Person, person_id)
@@ -129,9 +197,17 @@ def record_test(
         raise InvalidInput("person_id", "此人不属于任何重点人群 (the person is in no key group)")
     if resulted_at is not None and resulted_at < sampled_at:
         raise InvalidInput("resulted_at", "结果时间早于采样时间 (the result is dated before the sample)")
+    known = session.scalar(select(KeyGroupTest).where(KeyGroupTest.person_id == person_id, KeyGroupTest.sampled_at == sampled_at))
+    if known is not None:
+        if result is not None and known.result is not None and known.result != result:
+            raise Conflict("result", f"该次检测已有结果 {known.result} (this test already has the result {known.result})")
+        if result is not None and known.result is None:
+            known.result, known.resulted_at = result, resulted_at or sampled_at
+            session.flush()
+        return known
     place = session.scalar(select(KeyGroupMember.workplace_id).where(KeyGroupMember.person_id == person_id))
     test = KeyGroupTest(person_id=person_id, workplace_id=place, sampled_at=sampled_at, result=result,
-                        resulted_at=resulted_at or (sampled_at if result else None), recorded_by=user_id)
+                        resulted_at=resulted_at or (sampled_at if result else None), recorded_by=user_id, source=source)
     session.add(test)
     session.flush()
     return test
@@ -186,12 +262,15 @@ class OverduePerson:
 
 @dataclass
 class EmployerCompliance:
-    employer: str
+    """One employer's (or, by office, one office's) people of one key group."""
+
+    employer: str | None
     key_group: str
     test_every_days: int
     members: int = 0
-    positives: int = 0  # key-group tests positive within one interval of the date
+    positives: int = 0  # positive key-group tests and positive field tubes of these people
     overdue: list[OverduePerson] = field(default_factory=list)
+    office: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,8 +284,13 @@ class WorkplaceEnvironment:
     positives: int  # environment samples positive within one interval of the date
 
 
-def compliance(*, session: Session, as_of: datetime, key_group: str | None = None) -> list[EmployerCompliance]:
-    """Per employer and key group: members, and who is overdue for a test as of ``as_of``."""
+def compliance(
+    *, session: Session, as_of: datetime, key_group: str | None = None, by: str = "employer"
+) -> list[EmployerCompliance]:
+    """Per employer (or per office the people live in) and key group: members, and who is overdue
+    for a test as of ``as_of``; the most overdue first."""
+    if by not in COMPLIANCE_BY:
+        raise InvalidInput("by", f"应为 {'/'.join(COMPLIANCE_BY)} (one of those), got {by!r}")
     members = select(Person.id).where(Person.key_group_id.is_not(None))
     if key_group is not None:
         members = members.where(Person.key_group_id == _group(session, key_group).id)
@@ -216,29 +300,45 @@ def compliance(*, session: Session, as_of: datetime, key_group: str | None = Non
         Sample.person_id.in_(members), Sample.sampled_at <= as_of).group_by(Sample.person_id).subquery()
     positive = select(KeyGroupTest.person_id, func.count().label("n")).where(
         KeyGroupTest.person_id.in_(members), KeyGroupTest.result == "positive").group_by(KeyGroupTest.person_id).subquery()
+    # A key-group member's field sample in a tube the lab found positive counts as well.
+    field_positive = (
+        select(Sample.person_id, func.count().label("n"))
+        .join(LabResult, LabResult.tube_id == Sample.tube_id)
+        .where(Sample.person_id.in_(members), LabResult.result == "positive", Sample.sampled_at <= as_of)
+        .group_by(Sample.person_id)
+        .subquery()
+    )
     rows = session.execute(
         select(Person.id, Person.name, Person.id_masked, Person.phone, KeyGroup.name, KeyGroup.test_every_days,
-               Workplace.employer, Workplace.name, last_kg.c.at, last_round.c.at, positive.c.n)
+               Workplace.employer, Workplace.name, last_kg.c.at, last_round.c.at, positive.c.n, field_positive.c.n, Office.name)
         .join(KeyGroup, KeyGroup.id == Person.key_group_id)
+        .join(Office, Office.id == Person.office_id)
         .outerjoin(KeyGroupMember, KeyGroupMember.person_id == Person.id)
         .outerjoin(Workplace, Workplace.id == KeyGroupMember.workplace_id)
         .outerjoin(last_kg, last_kg.c.person_id == Person.id)
         .outerjoin(last_round, last_round.c.person_id == Person.id)
         .outerjoin(positive, positive.c.person_id == Person.id)
+        .outerjoin(field_positive, field_positive.c.person_id == Person.id)
         .where(Person.id.in_(members))
         .order_by(Person.id)
     )
-    by_employer: dict[tuple[str, str], EmployerCompliance] = {}
-    for pid, name, masked, phone, group, every, employer, place, kg_at, round_at, positives in rows:
-        key = (employer or NO_EMPLOYER, group)
-        entry = by_employer.get(key) or by_employer.setdefault(key, EmployerCompliance(key[0], group, every))
+    groups: dict[tuple[str, str], EmployerCompliance] = {}
+    for pid, name, masked, phone, group, every, employer, place, kg_at, round_at, positives, field_pos, office in rows:
+        key = (office if by == "office" else employer or NO_EMPLOYER, group)
+        entry = groups.get(key)
+        if entry is None:
+            entry = groups[key] = (EmployerCompliance(None, group, every, office=office) if by == "office"
+                                   else EmployerCompliance(key[0], group, every))
         entry.members += 1
-        entry.positives += positives or 0
+        entry.positives += (positives or 0) + (field_pos or 0)
         last = max((t for t in (kg_at, round_at) if t is not None), default=None)
         due = last + timedelta(days=every) if last is not None else None
         if due is None or due < as_of:
             entry.overdue.append(OverduePerson(pid, name, masked, phone, place, last, due))
-    return sorted(by_employer.values(), key=lambda e: (-len(e.overdue), e.employer, e.key_group))
+    for entry in groups.values():
+        # The never tested first, then the longest overdue.
+        entry.overdue.sort(key=lambda p: (p.due_at is not None, p.due_at or as_of, p.person_id))
+    return sorted(groups.values(), key=lambda e: (-len(e.overdue), e.employer or e.office or "", e.key_group))
 
 
 def environment_compliance(*, session: Session, as_of: datetime) -> list[WorkplaceEnvironment]:
@@ -263,6 +363,7 @@ def environment_compliance(*, session: Session, as_of: datetime) -> list[Workpla
 
 
 __all__ = [
-    "EmployerCompliance", "GroupSchedule", "OverduePerson", "WorkplaceEnvironment", "add_workplace", "assign_member", "compliance",
-    "environment_compliance", "record_environment_sample", "record_test", "schedules", "set_environment_result", "set_schedule",
+    "COMPLIANCE_BY", "EmployerCompliance", "GroupSchedule", "OverduePerson", "WorkplaceEnvironment", "add_workplace", "assign_member",
+    "compliance", "create_group", "environment_compliance", "record_environment_sample", "record_test", "schedules",
+    "set_environment_result", "set_schedule", "update_group",
 ]

@@ -74,6 +74,9 @@ def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campa
         print_json(asdict(found))
         return
     out.print(f"管码 tube [bold]{found.tube_code}[/bold] · {found.site_name} ({found.site_code}) · 结果 result {found.result or '-'}")
+    hhmm = lambda t: f"{t:%m-%d %H:%M}" if t else "-"  # noqa: E731
+    out.print(f"封管 sealed {hhmm(found.sealed_at)} · 箱 box {found.box_code or '-'} · 交接 handed over {hhmm(found.handed_at)}"
+              f" → {found.courier_name or '-'} · 签收 received {hhmm(found.received_at)}")
     table = Table()
     for column in ("#", "姓名 name", "证件 ID", "电话 phone", "社区 community", "楼栋 building", "采样时间 sampled"):
         table.add_column(column)

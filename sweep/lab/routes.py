@@ -17,12 +17,15 @@ from sweep.auth.ratelimit import RateLimiter
 from sweep.deps import CanLoadResults, CanReceive, CurrentUser, SessionDep, SettingsDep
 from sweep.errors import DomainError, Forbidden, InvalidInput
 from sweep.field.schemas import BoxRead
+from sweep.lab import custody
 from sweep.lab import service as lab
 from sweep.lab.alerts import alerts
 from sweep.lab.resident import resident_result
 from sweep.lab.results_import import import_results
 from sweep.lab.schemas import (
     AlertRead,
+    BoxViewRead,
+    CustodyFlagsRead,
     ImportRead,
     ReceiptCreate,
     ResidentQuery,
@@ -57,6 +60,25 @@ def receive(box_code: PathCode, body: ReceiptCreate, session: SessionDep, user: 
     """The lab signs for a box (the second signature)."""
     box = lab.receive_box(session=session, campaign=current, box_code=box_code, at=body.received_at or datetime.now(), user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+
+
+@router.get("/api/campaigns/{campaign}/boxes/{box_code}", response_model=BoxViewRead)
+def box(box_code: PathCode, session: SessionDep, settings: SettingsDep, user: CurrentUser, current: CurrentCampaign) -> BoxViewRead:
+    """A box's chain of custody: its tubes, counts, opened, sealed, handed over to whom, received, results."""
+    _one_of(user, Can.VIEW_ROUND, Can.RECEIVE, Can.RESULTS)
+    found = custody.box_view(session=session, campaign=current, box_code=box_code, now=datetime.now(),
+                             wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes)
+    return BoxViewRead(**asdict(found))
+
+
+@router.get("/api/campaigns/{campaign}/custody/flags", response_model=CustodyFlagsRead)
+def custody_flags(session: SessionDep, settings: SettingsDep, user: CurrentUser, current: CurrentCampaign) -> CustodyFlagsRead:
+    """Red flags of the chain of custody: sealed tubes held at a site past ``SWEEP_SAMPLE_WAIT_LIMIT_MINUTES``
+    before leaving, boxes on the road past ``SWEEP_TRANSIT_LIMIT_MINUTES``; the worst first."""
+    _one_of(user, Can.VIEW_ROUND, Can.RECEIVE, Can.RESULTS)
+    found = custody.custody_flags(session=session, campaign=current, now=datetime.now(),
+                                  wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes)
+    return CustodyFlagsRead(**asdict(found))
 
 
 @router.post("/api/campaigns/{campaign}/results", response_model=ResultRead, status_code=201)

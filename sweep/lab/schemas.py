@@ -75,6 +75,11 @@ class TubeTraceRead(BaseModel):
     ct_value: float | None
     resulted_at: datetime | None
     people: list[TracedPersonRead]
+    box_code: str | None = Field(default=None, description="The transport box the tube went in.")
+    packed_at: datetime | None = None
+    handed_at: datetime | None = Field(default=None, description="When the box was handed to the courier.")
+    courier_name: str | None = None
+    received_at: datetime | None = Field(default=None, description="When the lab signed for the box.")
 
 
 class RetestLineRead(BaseModel):
@@ -144,3 +149,54 @@ __all__ = [
 
 class ReceiptCreate(BaseModel):
     received_at: LocalTime | None = None
+
+
+class BoxTubeRead(BaseModel):
+    code: str
+    people: int
+    sealed_at: datetime | None
+    packed_at: datetime | None
+    waited_minutes: float | None = Field(description="Sealed to handed over (to now while the box is still at the site).")
+    waited_too_long: bool
+    result: str | None
+    resulted_at: datetime | None
+
+
+class BoxViewRead(BaseModel):
+    code: str
+    site_code: str
+    site_name: str
+    status: str
+    capacity: int
+    tubes: int
+    people: int
+    opened_at: datetime
+    sealed_at: datetime | None
+    handed_at: datetime | None
+    courier_staff_id: int | None
+    courier_name: str | None
+    received_at: datetime | None
+    transit_minutes: float | None = Field(description="Handed over to received (to now while on the road).")
+    transit_too_long: bool
+    results: dict[str, int]
+    tubes_waited_too_long: int
+    wait_limit_minutes: int
+    transit_limit_minutes: int
+    tube_list: list[BoxTubeRead]
+
+
+class CustodyFlagRead(BaseModel):
+    kind: Literal["sample_wait", "transit"]
+    site_code: str
+    box_code: str | None
+    tube_code: str | None
+    since: datetime
+    minutes: float
+    limit_minutes: int
+    still_open: bool
+
+
+class CustodyFlagsRead(BaseModel):
+    tubes_waited_too_long: int
+    boxes_too_long_in_transit: int
+    flags: list[CustodyFlagRead]

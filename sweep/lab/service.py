@@ -199,6 +199,12 @@ class TubeTrace:
     ct_value: float | None
     resulted_at: datetime | None
     people: list[TracedPerson]
+    # The chain of custody: the box it travelled in, when it was packed, handed to whom, received.
+    box_code: str | None = None
+    packed_at: datetime | None = None
+    handed_at: datetime | None = None
+    courier_name: str | None = None
+    received_at: datetime | None = None
 
 
 def may_see_contacts(viewer: User | None, office_id: int) -> bool:
@@ -222,10 +228,13 @@ def redact(person: TracedPerson, viewer: User | None) -> TracedPerson:
 
 _TRACE_TUBE = (
     select(Tube.id, Tube.code, Tube.desk_no, Tube.sealed_at, PlanSite.code.label("site_code"), CandidateSite.name.label("site_name"),
-           LabResult.result, LabResult.ct_value, LabResult.resulted_at)
+           LabResult.result, LabResult.ct_value, LabResult.resulted_at, Box.code.label("box_code"), Tube.packed_at,
+           Handover.handed_at, Handover.courier_name, Handover.received_at)
     .join(PlanSite, PlanSite.id == Tube.plan_site_id)
     .join(CandidateSite, CandidateSite.id == PlanSite.candidate_site_id)
     .outerjoin(LabResult, LabResult.tube_id == Tube.id)
+    .outerjoin(Box, Box.id == Tube.box_id)
+    .outerjoin(Handover, Handover.box_id == Tube.box_id)
     .where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
 )
 _TRACE_PEOPLE = (
@@ -248,7 +257,8 @@ def trace_tube(*, session: Session, campaign: Campaign, tube_code: str, viewer: 
         raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
     people = [redact(TracedPerson(*row), viewer) for row in conn.execute(_TRACE_PEOPLE, {"tid": tube.id})]
     return TubeTrace(
-        tube.code, tube.site_code, tube.site_name, tube.desk_no, tube.sealed_at, tube.result, tube.ct_value, tube.resulted_at, people
+        tube.code, tube.site_code, tube.site_name, tube.desk_no, tube.sealed_at, tube.result, tube.ct_value, tube.resulted_at, people,
+        tube.box_code, tube.packed_at, tube.handed_at, tube.courier_name, tube.received_at,
     )
 
 

@@ -124,8 +124,11 @@ def build(data: RosterInput) -> Roster:
 
     unique = list(dict.fromkeys(keys))
     fill([k for k in unique if k[1] == "sampler"], MEDICAL)
-    fill([k for k in unique if k[1] != "sampler"], GENERAL)
-    fill([k for k in unique if k[1] != "sampler" and k not in holder], MEDICAL)
+    # A site's samples leave only with a courier (the hand-over takes a rostered one): when staff
+    # run short, every site gets its courier before any site gets its helpers.
+    others = sorted((k for k in unique if k[1] != "sampler"), key=lambda k: k[1] != SiteRole.COURIER.value)
+    fill(others, GENERAL)
+    fill([k for k in others if k not in holder], MEDICAL)
 
     duties: list[Duty] = []
     shortfall: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -117,16 +117,16 @@ class Header:
         return cells[i].strip() if i is not None and i < len(cells) else ""
 
 
-def _alias_index(kind: str) -> dict[str, tuple[str, int]]:
+def _alias_index(kind: str, table: dict[str, tuple[str, ...]] | None = None) -> dict[str, tuple[str, int]]:
     out: dict[str, tuple[str, int]] = {}
-    for name, aliases in HEADERS[kind].items():
+    for name, aliases in (table or HEADERS[kind]).items():
         for rank, alias in enumerate(aliases):
             out.setdefault(normalise_header(alias), (name, rank))
     return out
 
 
-def match_header(cells: list[str], kind: str) -> Header:
-    index = _alias_index(kind)
+def match_header(cells: list[str], kind: str, table: dict[str, tuple[str, ...]] | None = None) -> Header:
+    index = _alias_index(kind, table)
     best: dict[str, tuple[int, int]] = {}  # field -> (rank, column)
     ignored: list[str] = []
     for col, cell in enumerate(cells):
@@ -143,8 +143,20 @@ def match_header(cells: list[str], kind: str) -> Header:
     return Header(row=0, columns={name: col for name, (_r, col) in best.items()}, ignored=ignored, cells=list(cells))
 
 
-def find_header(rows: Iterable[Row], kind: str) -> tuple[Header, Iterator[Row]]:
-    """The first row within SCAN_ROWS that names every required column, and the rows after it."""
+def find_header(
+    rows: Iterable[Row],
+    kind: str,
+    *,
+    table: dict[str, tuple[str, ...]] | None = None,
+    required: tuple[str, ...] | None = None,
+    labels: dict[str, str] | None = None,
+) -> tuple[Header, Iterator[Row]]:
+    """The first row within SCAN_ROWS that names every required column, and the rows after it.
+
+    Another area's sheets (key groups) pass their own ``table`` of aliases, ``required`` and ``labels``.
+    """
+    need_fields = required if required is not None else REQUIRED[kind]
+    names = {**LABELS, **(labels or {})}
     it = iter(rows)
     seen: list[str] = []
     for _ in range(SCAN_ROWS):
@@ -154,14 +166,14 @@ def find_header(rows: Iterable[Row], kind: str) -> tuple[Header, Iterator[Row]]:
             break
         if not any(c.strip() for c in cells):
             continue
-        header = match_header(cells, kind)
-        if all(name in header.columns for name in REQUIRED[kind]):
+        header = match_header(cells, kind, table)
+        if all(name in header.columns for name in need_fields):
             header.row = number
             return header, it
         if len(header.columns) > len(seen):
             seen = list(header.columns)
-    need = "、".join(LABELS.get(n, n) for n in REQUIRED[kind] if n not in seen)
-    need_en = ", ".join(n for n in REQUIRED[kind] if n not in seen)
+    need = "、".join(names.get(n, n) for n in need_fields if n not in seen)
+    need_en = ", ".join(n for n in need_fields if n not in seen)
     raise InvalidInput(
         "header",
         f"前{SCAN_ROWS}行中找不到表头，缺少列：{need} (no header row in the first {SCAN_ROWS} rows; missing columns: {need_en})",

@@ -83,7 +83,8 @@ class Areas:
         for name, kid in self.key_groups.items():
             if len(value) >= 2 and (value in name or name in value):
                 return kid
-        known = "、".join(sorted(k for k in self.key_groups if not k.isascii())) or "(登记册中尚无 none yet)"
+        known = "、".join(sorted(k for k in self.key_groups if not k.isascii())) or (
+            "(尚无重点人群，请先用 sweep keygroups create 建立 none yet: create it with sweep keygroups create)")
         raise BadCell(f"未知的人员类别，可用：{known} (unknown key group): {text}")
 
 

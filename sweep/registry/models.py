@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sweep.db import Base
@@ -65,6 +65,8 @@ class KeyGroup(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     test_every_days: Mapped[int] = mapped_column(Integer, CheckConstraint("test_every_days > 0", name="every_positive"))
+    # Sampled one to a tube (单人单管), as practice has key groups; False lets them join pooled tubes.
+    single_tube: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Person(Base):

@@ -19,6 +19,7 @@ def report(
     database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
 ) -> None:
     """Write the round's report: report.html, report.xlsx (and report.pdf)."""
+    from sweep.config import get_settings
     from sweep.errors import DomainError, InvalidInput
     from sweep.report.render import write_html, write_xlsx
     from sweep.report.service import build_report
@@ -27,10 +28,16 @@ def report(
     try:
         if lang not in LANGUAGES:
             raise InvalidInput("lang", f"语言应为 {'/'.join(LANGUAGES)} (language must be one of those)")
+        if pdf:
+            from sweep.report.pdf import printer
+
+            printer()  # before anything is written: no half-done report when the PDF cannot be made
         out.mkdir(parents=True, exist_ok=True)
         with session_scope(database) as session:
             current = campaign_by_ref(session=session, ref=campaign)
-            data = build_report(session=session, campaign=current)
+            settings = get_settings()
+            data = build_report(session=session, campaign=current, wait_limit_minutes=settings.sample_wait_limit_minutes,
+                                transit_limit_minutes=settings.transit_limit_minutes)
             written = [write_html(data, out / "report.html", lang=lang), write_xlsx(data, out / "report.xlsx")]
         if pdf:
             from sweep.report.pdf import html_to_pdf

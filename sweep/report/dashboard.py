@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sweep.coverage.service import round_figures
 from sweep.field.models import ReadinessItem, Sample
 from sweep.field.readiness import flagged, late_by
+from sweep.lab.custody import custody_flags
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.registry.models import CandidateSite, Community, Grid, Person
 
@@ -213,8 +214,9 @@ def progress_curve(*, session: Session, campaign: Campaign, step_minutes: int = 
     return Curve(minutes=steps.tolist(), sampled=np.cumsum(per_step).tolist(), called=called.tolist())
 
 
-def snapshot(*, session: Session, campaign: Campaign) -> dict[str, Any]:
-    """The round at a glance, as the dashboard polls it: figures, sites and their state, late items, the curve."""
+def snapshot(*, session: Session, campaign: Campaign, wait_limit_minutes: int, transit_limit_minutes: int) -> dict[str, Any]:
+    """The round at a glance, as the dashboard polls it: figures, sites and their state, late items, the
+    chain of custody's red flags, the curve."""
     now = clock(session=session, campaign=campaign)
     fig = round_figures(session=session, campaign=campaign)
     sites = site_progress(session=session, campaign=campaign, now=now)
@@ -227,5 +229,7 @@ def snapshot(*, session: Session, campaign: Campaign) -> dict[str, Any]:
         "sites": [asdict(s) for s in sites],
         "states": {state: sum(1 for s in sites if s.state == state) for state in ("not_ready", "ready", "sampling", "behind", "done")},
         "late_items": [asdict(item) for item in late_readiness(session=session, campaign=campaign, now=now)],
+        "custody": asdict(custody_flags(session=session, campaign=campaign, now=now, wait_limit_minutes=wait_limit_minutes,
+                                        transit_limit_minutes=transit_limit_minutes, limit=20)),
         "curve": asdict(progress_curve(session=session, campaign=campaign)),
     }

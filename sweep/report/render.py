@@ -21,7 +21,7 @@ def _environment() -> Environment:
     return env
 
 
-def curve_svg(report: RoundReport, *, width: int = 640, height: int = 220) -> str:
+def curve_svg(report: RoundReport, *, width: int = 640, height: int = 220, hour: str = "h") -> str:
     """Cumulative sampled (solid) against the plan's line (dashed), with the deadline in red."""
     c = report.curve
     top = max([*c.sampled, *c.called, 1])
@@ -35,7 +35,7 @@ def curve_svg(report: RoundReport, *, width: int = 640, height: int = 220) -> st
     called = " ".join(xy(m, n) for m, n in zip([0, *c.minutes], [0, *c.called], strict=True))
     dx = pad + (width - 2 * pad) * report.campaign.deadline_minutes / span
     ticks = "".join(
-        f'<text x="{pad + (width - 2 * pad) * h * 60 / span:.0f}" y="{height - pad + 14}" font-size="10" text-anchor="middle">{h}h</text>'
+        f'<text x="{pad + (width - 2 * pad) * h * 60 / span:.0f}" y="{height - pad + 14}" font-size="10" text-anchor="middle">{h}{hour}</text>'
         for h in range(0, span // 60 + 1)
     )
     return (
@@ -51,13 +51,17 @@ def curve_svg(report: RoundReport, *, width: int = 640, height: int = 220) -> st
 def write_html(report: RoundReport, path: Path, *, lang: str = "zh") -> Path:
     token = i18n.current.set(lang)
     try:
-        html = _environment().get_template("report.html").render(r=report, curve_svg=curve_svg(report), lang=lang)
+        html = _environment().get_template("report.html").render(r=report, curve_svg=curve_svg(report, hour=i18n.gettext("时")), lang=lang)
     finally:
         i18n.current.reset(token)
     path.write_text(html, encoding="utf-8")
     return path
 
 
+# The workbook is bilingual throughout, its values as its headers.
+KINDS = {"materials": "物资 materials", "staff": "人员 staff", "disinfection": "消杀 disinfection", "waste": "医疗废物 waste"}
+SEVERITY = {"minor": "一般 minor", "major": "较重 major", "critical": "严重 critical"}
+STATUS = {"open": "未整改 open", "rectified": "已整改 rectified"}
 HEADER = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="A4161A")
 
@@ -92,11 +96,17 @@ def write_xlsx(report: RoundReport, path: Path) -> Path:
            [[s.code, s.name, s.community, s.desks, s.expected, s.sampled, s.planned_end_minute, s.finish_minute,
              s.behind_plan_minutes, round(s.late_minutes, 1)]
             for s in report.sites])
+    _sheet(wb, "转运时效 transit", ["编码 code", "采样点 site", "转运箱 boxes", "已交接 handed over", "已签收 received",
+                                 "待运中位(分) wait median", "待运最长(分) wait max", "在途中位(分) transit median",
+                                 "在途最长(分) transit max", "待运超时箱 boxes waited too long", "在途超时箱 boxes too long on the road"],
+           [[t.code, t.name, t.boxes, t.handed_over, t.received, t.wait_median_minutes, t.wait_max_minutes, t.transit_median_minutes,
+             t.transit_max_minutes, t.boxes_waited_too_long, t.boxes_too_long_in_transit] for t in report.transit])
     _sheet(wb, "超时事项 late items", ["采样点 site", "类别 kind", "事项 item", "截止 due", "完成 done", "超时(分) late"],
-           [[i.site_code, i.kind, i.label, i.due_at, i.done_at, round(i.minutes_late, 1)] for i in report.late_items])
+           [[i.site_code, KINDS.get(i.kind, i.kind), i.label, i.due_at, i.done_at, round(i.minutes_late, 1)] for i in report.late_items])
     _sheet(wb, "阳性管 positives", ["管码 tube", "采样点 site", "出结果 resulted", "Ct", "人数 people", "复核已关闭 retests closed", "复核阳性 retest positive"],
            [[p.tube_code, p.site_code, p.resulted_at, p.ct_value, p.people, p.retests_closed, p.retests_positive] for p in report.positives])
     _sheet(wb, "督导发现 findings", ["采样点 site", "程度 severity", "问题 finding", "状态 status", "整改期限 rectify by"],
-           [[x.site_code, x.severity, x.description, x.status, x.rectify_by] for x in report.findings])
+           [[x.site_code, SEVERITY.get(x.severity, x.severity), x.description, STATUS.get(x.status, x.status), x.rectify_by]
+            for x in report.findings])
     wb.save(path)
     return path

@@ -19,9 +19,11 @@ router = APIRouter(tags=["dashboard"])
 
 
 @router.get("/api/campaigns/{campaign}/dashboard")
-def dashboard_data(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> dict[str, Any]:
-    """The round at a glance: figures, sites and their state, late readiness items, the curve."""
-    return service.snapshot(session=session, campaign=current)
+def dashboard_data(session: SessionDep, settings: SettingsDep, user: CanViewRound, current: CurrentCampaign) -> dict[str, Any]:
+    """The round at a glance: figures, sites and their state, late readiness items, the chain of custody's
+    red flags (``custody``: tubes held at a site, boxes on the road, past their limits), the curve."""
+    return service.snapshot(session=session, campaign=current, wait_limit_minutes=settings.sample_wait_limit_minutes,
+                            transit_limit_minutes=settings.transit_limit_minutes)
 
 
 @router.get("/api/campaigns/{campaign}/grids")

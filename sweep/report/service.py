@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sweep.coverage.service import AreaCoverage, RoundFigures, coverage_by_community, round_figures
 from sweep.field.models import Tube
+from sweep.lab.custody import SiteTransit, transit_by_site
 from sweep.lab.models import LabResult, RetestOrder
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import CandidateSite, Community
@@ -69,6 +70,9 @@ class RoundReport:
     positives: list[PositivePool]
     curve: Curve
     findings: list[FindingRow] = field(default_factory=list)
+    transit: list[SiteTransit] = field(default_factory=list)
+    wait_limit_minutes: int = 0
+    transit_limit_minutes: int = 0
     made_at: datetime = field(default_factory=datetime.now)
 
 
@@ -121,7 +125,9 @@ def positive_pools(*, session: Session, campaign: Campaign) -> list[PositivePool
     return [PositivePool(*row) for row in rows]
 
 
-def build_report(*, session: Session, campaign: Campaign) -> RoundReport:
+def build_report(*, session: Session, campaign: Campaign, wait_limit_minutes: int, transit_limit_minutes: int) -> RoundReport:
+    """The round's figures; the limits are the chain of custody's (``SWEEP_SAMPLE_WAIT_LIMIT_MINUTES``,
+    ``SWEEP_TRANSIT_LIMIT_MINUTES``), against which each site's boxes are counted."""
     figures = round_figures(session=session, campaign=campaign)
     end = figures.last_sample or campaign.starts_at
     return RoundReport(
@@ -133,6 +139,10 @@ def build_report(*, session: Session, campaign: Campaign) -> RoundReport:
         positives=positive_pools(session=session, campaign=campaign),
         curve=progress_curve(session=session, campaign=campaign),
         findings=_findings(session=session, campaign=campaign),
+        transit=transit_by_site(session=session, campaign=campaign, wait_limit_minutes=wait_limit_minutes,
+                                transit_limit_minutes=transit_limit_minutes),
+        wait_limit_minutes=wait_limit_minutes,
+        transit_limit_minutes=transit_limit_minutes,
     )
 
 

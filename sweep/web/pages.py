@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
@@ -9,7 +11,9 @@ from sqlalchemy.orm import Session
 from sweep.auth.models import User
 from sweep.auth.policy import Can, can, require
 from sweep.coverage import service as coverage
-from sweep.deps import CurrentUser, SessionDep
+from sweep.deps import CurrentUser, SessionDep, SettingsDep
+from sweep.lab.custody import box_view
+from sweep.params import PathCode
 from sweep.plan.current import CurrentCampaign
 from sweep.plan.models import Campaign
 from sweep.plan.service import campaign_by_ref
@@ -28,6 +32,18 @@ def home(request: Request, session: SessionDep, user: CurrentUser) -> HTMLRespon
 def round_page(request: Request, session: SessionDep, user: CurrentUser, current: CurrentCampaign) -> HTMLResponse:
     require(user, Can.VIEW_ROUND)
     return _round(request, session, user, current)
+
+
+@router.get("/rounds/{campaign}/boxes/{box_code}", response_class=HTMLResponse)
+def box_page(
+    request: Request, box_code: PathCode, session: SessionDep, settings: SettingsDep, user: CurrentUser, current: CurrentCampaign
+) -> HTMLResponse:
+    """A box's chain of custody on one page: tubes, times, courier, receipt, results."""
+    if not any(can(user, a) for a in (Can.VIEW_ROUND, Can.RECEIVE, Can.RESULTS)):
+        require(user, Can.VIEW_ROUND)
+    box = box_view(session=session, campaign=current, box_code=box_code, now=datetime.now(),
+                   wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes)
+    return templates.TemplateResponse(request, "box.html", {"campaign": current, "box": box, "user": user})
 
 
 def _round(request: Request, session: Session, user: User, current: Campaign) -> HTMLResponse:

@@ -52,6 +52,15 @@ def test_the_commands_over_a_played_round(empty_database, tmp_path, monkeypatch)
         assert compare.exit_code == 2 and "previous" in compare.output
         carried = _json(runner.invoke(app, ["rounds", "carry-over", "--json"]))
         assert len(carried) == summary["people"] - summary["sampled"]
+        for suffix in ("csv", "xlsx"):
+            r = runner.invoke(app, ["rounds", "carry-over", "--out", str(tmp_path / f"carry.{suffix}")])
+            assert r.exit_code == 0, r.output
+        listed = (tmp_path / "carry.csv").read_text(encoding="utf-8-sig").splitlines()
+        assert listed[0].split(",")[7:10] == ["姓名 name", "证件号码 ID number (masked)", "电话 phone"]
+        assert len(listed) - 1 == len(carried) and all("********" in line for line in listed[1:])
+        sheet = list(load_workbook(tmp_path / "carry.xlsx", read_only=True).worksheets[0].iter_rows(values_only=True))
+        assert len(sheet) - 1 == len(carried) and sheet[0][11] == "连续未检轮数 rounds missed in a row"
+        assert runner.invoke(app, ["rounds", "carry-over", "--out", str(tmp_path / "carry.txt")]).exit_code == 2
         groups = _json(runner.invoke(app, ["keygroups", "schedules", "--json"]))
         employers = _json(runner.invoke(app, ["keygroups", "compliance", "--as-of", "2027-01-01T00:00:00", "--json"]))
         assert sum(e["members"] for e in employers) == sum(g["members"] for g in groups)
@@ -59,5 +68,10 @@ def test_the_commands_over_a_played_round(empty_database, tmp_path, monkeypatch)
         # The demo's supervision team visits up to three sites; each visit opens a failed item and a finding.
         findings = _json(runner.invoke(app, ["inspect", "findings", "--json"]))
         assert sum(len(s["findings"]) for s in findings) == 2 * min(3, summary["sites"])
+        # The next round, planned but not begun: compared now it would have everyone missed twice.
+        r = runner.invoke(app, ["plan", "--new-round", "--starts-at", "2027-03-01 07:00", "--json"])
+        assert r.exit_code == 0, r.output
+        ahead = runner.invoke(app, ["rounds", "compare"])
+        assert ahead.exit_code == 2 and "campaign" in ahead.output and "has not started" in ahead.output
     finally:
         get_settings.cache_clear()

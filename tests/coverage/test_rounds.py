@@ -87,3 +87,77 @@ def test_the_missing_are_carried_into_the_next_call_up(session, two_rounds, star
     flagged = set(session.scalars(select(Person.id).where(Person.home_sampling.is_(True))))
     assert {p for p, c_ in carried.items() if c_.home_sampling} == flagged - {a, e}
     assert rounds.missed_before(session=session, campaign=second, person_ids=[a, b, c, e]) == {b}
+
+
+def test_a_round_not_yet_started_is_not_compared(session, settings, start, district_loaded):
+    from sweep.errors import InvalidInput
+
+    first = planned_campaign(session, settings, start)
+    site1, _ = two_sites(session, first)
+    sample_tube(session, first, site1.id, "NS000001", people(session, 3), start + timedelta(hours=1))
+    # The next round is planned for three days on and nobody has been swabbed in it yet: compared now,
+    # everyone would be "missed twice".
+    upcoming = planned_campaign(session, settings, start + timedelta(days=3))
+    now = start + timedelta(days=1)
+    assert rounds.has_started(session=session, campaign=first, now=now)
+    assert not rounds.has_started(session=session, campaign=upcoming, now=now)
+    with pytest.raises(InvalidInput) as err:
+        rounds.compare_rounds(session=session, campaign=upcoming, now=now)
+    assert err.value.field == "campaign" and "尚未开始" in err.value.reason and f"round {first.id}" in err.value.reason
+    with pytest.raises(InvalidInput) as err:
+        rounds.compare_rounds(session=session, campaign=first, previous=upcoming, now=now)
+    assert err.value.field == "previous"
+    # Once its day has come it is compared as usual.
+    assert rounds.compare_rounds(session=session, campaign=upcoming, now=start + timedelta(days=3, hours=1)).previous_id == first.id
+
+
+def test_the_carry_over_file_names_who_and_where_for_the_grid_worker(session, two_rounds, start, district_loaded):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from sweep.auth.models import AuditEntry, User
+    from sweep.coverage.carryover import HEADERS, carry_over_file
+    from sweep.errors import Forbidden, InvalidInput
+
+    first, second = two_rounds
+    ids = people(session, 10)
+    site1, _ = two_sites(session, first)
+    site2, _ = two_sites(session, second)
+    sample_tube(session, first, site1.id, "CF1T0001", ids[:5], start)
+    sample_tube(session, second, site2.id, "CF2T0001", ids[:3], start + timedelta(days=3))
+    made = carry_over_file(session=session, campaign=second, fmt="csv")
+    rows = list(csv.reader(io.StringIO(made.content.decode("utf-8-sig"))))
+    assert tuple(rows[0]) == HEADERS == (
+        "办事处 office", "社区 community", "网格 grid", "楼栋 building", "楼栋编码 building code", "单元 unit", "房号 room", "姓名 name",
+        "证件号码 ID number (masked)", "电话 phone", "原因 reason", "连续未检轮数 rounds missed in a row", "上门采样 home sampling")
+    body = rows[1:]
+    total = session.scalar(select(func.count()).select_from(Person))
+    assert made.rows == len(body) == total - 3 and made.phones
+    # Missed in both rounds first; ids[3] and ids[4] were sampled in the first round only.
+    assert [r[11] for r in body] == sorted((r[11] for r in body), key=int, reverse=True) and body[0][11] == "2"
+    p = session.get(Person, ids[3])
+    mine = next(r for r in body if r[7] == p.name and r[8] == p.id_masked)
+    building = session.get(Building, p.building_id)
+    assert (mine[3], mine[4], mine[6], mine[9], mine[10], mine[11]) == (building.name, building.code, p.room or "", p.phone or "",
+                                                                        "未检 missing", "1")
+    assert all("*" in r[8] for r in body) and not any(str(p.id) == r[8] for r in body)
+    xlsx = carry_over_file(session=session, campaign=second, fmt="xlsx")
+    sheet = list(load_workbook(io.BytesIO(xlsx.content), read_only=True).worksheets[0].iter_rows(values_only=True))
+    assert sheet[0] == HEADERS and len(sheet) - 1 == made.rows and sheet[1][7] == body[0][7]
+    # A role without the export right gets nothing; an office user gets only its own people; every export is audited.
+    lab = User(username="carry-lab", display_name="lab", role="lab", active=True)
+    office = User(username="carry-office", display_name="office", role="office", office_id=p.office_id, active=True)
+    session.add_all([lab, office])
+    session.flush()
+    with pytest.raises(Forbidden):
+        carry_over_file(session=session, campaign=second, fmt="csv", viewer=lab)
+    own = carry_over_file(session=session, campaign=second, fmt="csv", viewer=office)
+    assert 0 < own.rows < made.rows and own.phones
+    with pytest.raises(InvalidInput) as err:
+        carry_over_file(session=session, campaign=second, fmt="pdf")
+    assert err.value.field == "format"
+    logged = session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "coverage.export_carry_over",
+                                                             AuditEntry.campaign_id == second.id)).all()
+    assert [d["format"] for d in logged] == ["csv", "xlsx", "csv"]

@@ -32,12 +32,14 @@ def district_id_numbers() -> tuple[str, ...]:
 
 
 def numbers_of(session: Session, key: str, n: int, skip: int = 0) -> list[tuple[int, str]]:
-    """(person id, ID number) of n registered people, after the first ``skip``."""
-    numbers = district_id_numbers()[skip : skip + n]
+    """(person id, ID number) of n registered people sampled in pools (no single-tube key group), after the first ``skip``."""
+    numbers = district_id_numbers()[skip : skip + 2 * n + 20]
     by_hash = {id_lookup_hash(x, key=key): x for x in numbers}
-    rows = session.execute(select(Person.id, Person.id_hash).where(Person.id_hash.in_(list(by_hash)))).all()
-    found = {by_hash[h]: pid for pid, h in rows}
-    return [(found[x], x) for x in numbers]
+    rows = session.execute(select(Person.id, Person.id_hash, Person.key_group_id).where(Person.id_hash.in_(list(by_hash)))).all()
+    found = {by_hash[h]: pid for pid, h, group in rows if group is None}
+    picked = [(found[x], x) for x in numbers if x in found][:n]
+    assert len(picked) == n, "the test district has too few people outside key groups here"
+    return picked
 
 
 @dataclass

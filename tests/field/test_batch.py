@@ -14,7 +14,7 @@ from sweep.field import tubes
 from sweep.field.models import Sample, Tube
 from sweep.field.prereg import preregister
 from sweep.field.scan import ScanIn, scan_batch
-from tests.factories import planned_campaign, two_sites, uid
+from tests.factories import courier, planned_campaign, two_sites, uid
 from tests.field.conftest import numbers_of
 
 KEY = "test-secret"
@@ -156,7 +156,8 @@ def test_every_step_records_who_and_when(session, round_, start):
     field.seal_tube(session=session, campaign=campaign, plan_site_id=site.id, tube_code="BT-WHO1", at=at, user_id=user.id)
     field.open_box(session=session, campaign=campaign, plan_site_id=site.id, code="BX-WHO1", at=at, user_id=user.id)
     field.pack_tube(session=session, campaign=campaign, plan_site_id=site.id, box_code="BX-WHO1", tube_code="BT-WHO1", at=at, user_id=user.id)
-    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BX-WHO1", courier_name="王师傅", at=at, user_id=user.id)
+    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BX-WHO1",
+                        courier_staff_id=courier(session, campaign, site.id), at=at, user_id=user.id)
     tube = session.scalar(select(Tube).where(Tube.campaign_id == campaign.id, Tube.code == "BT-WHO1"))
     assert (tube.opened_by, tube.sealed_by, tube.packed_by) == (user.id, user.id, user.id)
     assert tube.sealed_at == at and tube.packed_at == at

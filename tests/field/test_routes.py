@@ -172,12 +172,38 @@ def test_boxes_handover_twice_and_the_lab_receipt(api, engine):
     assert packed.status_code == 200 and packed.json()["tubes"] == 1
     early = client.post(f"/api/campaigns/{r.campaign_id}/boxes/{box}/receipt", json={}, headers=as_("lab"))
     assert early.status_code == 409 and early.json()["field"] == "box_code"
-    handed = client.post(f"{base}/boxes/{box}/handover", json={"courier_name": "王师傅"}, headers=staff)
+    # The box goes to the site's rostered courier: not to a name typed in, nor to someone rostered in another role.
+    couriers = client.get(f"{base}/couriers", headers=staff).json()
+    assert couriers and all(c["name"] for c in couriers)
+    assert client.get(f"{_site(r, r.site_b)}/couriers", headers=staff).status_code == 403
+    typed = client.post(f"{base}/boxes/{box}/handover", json={"courier_name": "王师傅"}, headers=staff)
+    assert typed.status_code == 422
+    registrar = next(p["staff_id"] for p in client.get(f"{base}/staff", headers=staff).json() if p["role"] == "registrar")
+    stranger = client.post(f"{base}/boxes/{box}/handover", json={"courier_staff_id": registrar}, headers=staff)
+    assert stranger.status_code == 422 and stranger.json()["field"] == "courier_staff_id"
+    assert couriers[0]["name"] in stranger.json()["reason"]
+    handed = client.post(f"{base}/boxes/{box}/handover", json={"courier_staff_id": couriers[0]["staff_id"]}, headers=staff)
     assert handed.status_code == 201 and handed.json()["tubes"] == 1
-    twice = client.post(f"{base}/boxes/{box}/handover", json={"courier_name": "王师傅"}, headers=staff)
+    assert handed.json()["courier_name"] == couriers[0]["name"] and handed.json()["courier_staff_id"] == couriers[0]["staff_id"]
+    twice = client.post(f"{base}/boxes/{box}/handover", json={"courier_staff_id": couriers[0]["staff_id"]}, headers=staff)
     assert twice.status_code == 409 and twice.json()["error"] == "already_handed_over" and twice.json()["field"] == "box_code"
     received = client.post(f"/api/campaigns/{r.campaign_id}/boxes/{box}/receipt", json={}, headers=as_("lab"))
     assert received.status_code == 200 and received.json()["status"] == "received"
+    # The box in view: its tube, who carried it, when it arrived; for the lab and the HQ, not for a courier.
+    seen = client.get(f"/api/campaigns/{r.campaign_id}/boxes/{box}", headers=as_("lab"))
+    assert seen.status_code == 200
+    view = seen.json()
+    assert (view["tubes"], view["people"], view["status"], view["courier_name"]) == (1, 1, "received", couriers[0]["name"])
+    assert view["received_at"] and view["handed_at"] and [t["code"] for t in view["tube_list"]] == [code]
+    assert view["results"] == {"negative": 0, "positive": 0, "invalid": 0, "pending": 1}
+    assert client.get(f"/api/campaigns/{r.campaign_id}/boxes/{box}", headers=as_("courier")).status_code == 403
+    assert client.get(f"/api/campaigns/{r.campaign_id}/boxes/NO-SUCH-BOX", headers=as_("command")).status_code == 404
+    page = client.get(f"/rounds/{r.campaign_id}/boxes/{box}", headers=as_("command"))
+    assert page.status_code == 200 and couriers[0]["name"] in page.text and code in page.text
+    flags = client.get(f"/api/campaigns/{r.campaign_id}/custody/flags", headers=as_("command"))
+    assert flags.status_code == 200 and set(flags.json()) == {"tubes_waited_too_long", "boxes_too_long_in_transit", "flags"}
+    traced = client.get(f"/api/campaigns/{r.campaign_id}/tubes/{code}/trace", headers=as_("lab")).json()
+    assert (traced["box_code"], traced["courier_name"]) == (box, couriers[0]["name"]) and traced["received_at"]
     unknown = client.post(f"/api/campaigns/{r.campaign_id}/boxes/NO-SUCH-BOX/receipt", json={}, headers=as_("lab"))
     assert unknown.status_code == 404 and unknown.json()["field"] == "box_code"
 

@@ -119,3 +119,22 @@ def test_the_database_refuses_a_second_person_in_a_single_tube(session, round_, 
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="SG-0002", at=start, kind="single")
     with pytest.raises(IntegrityError), session.begin_nested():
         session.execute(update(Tube).where(Tube.campaign_id == campaign.id, Tube.code == "SG-0002").values(pool_size=2))
+
+
+def test_a_key_group_sampled_one_to_a_tube_is_refused_in_a_pooled_tube(session, round_, start):
+    from sweep.registry.models import KeyGroup, Person
+    from sweep.registry.service import id_lookup_hash
+    from tests.field.conftest import district_id_numbers
+
+    campaign, site, _ = round_
+    single = {p for p, in session.execute(select(Person.id).join(KeyGroup, KeyGroup.id == Person.key_group_id)
+                                          .where(KeyGroup.single_tube.is_(True)))}
+    assert single, "the test district has key groups sampled one to a tube"
+    number = next(n for n in district_id_numbers() if session.scalar(
+        select(Person.id).where(Person.id_hash == id_lookup_hash(n, key=KEY))) in single)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KG-POOL", at=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KG-0001", at=start, kind="single")
+    (pooled,) = _batch(session, campaign, site, [ScanIn(uid(), "KG-POOL", start, id_number=number)])
+    assert pooled.error.code == "single_tube_required" and "重点人群" in pooled.error.reason
+    (alone,) = _batch(session, campaign, site, [ScanIn(uid(), "KG-0001", start, id_number=number)])
+    assert alone.status == "ok" and alone.result.sealed

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
 from sweep.errors import AlreadyHandedOver, AlreadySampled, Conflict, InvalidInput, NotFound, TubeFull, WrongSite
 from sweep.field import service as field
 from sweep.field import tubes
-from sweep.field.models import Sample, Tube
-from tests.factories import people, planned_campaign, scan_person, two_sites, uid
+from sweep.field.models import Box, Sample, Tube
+from tests.factories import courier, people, planned_campaign, scan_person, two_sites, uid
 
 
 @pytest.fixture
@@ -115,6 +115,46 @@ def test_box_packing_and_a_box_handed_over_twice(session, round_, start):
     field.seal_tube(session=session, campaign=campaign, plan_site_id=site.id, tube_code="TUBE0008", at=start)
     box = field.pack_tube(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001", tube_code="TUBE0008")
     assert box.tubes == 1
-    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001", courier_name="王师傅", at=start)
+    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001",
+                        courier_staff_id=courier(session, campaign, site.id), at=start)
     with pytest.raises(AlreadyHandedOver):
-        field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001", courier_name="王师傅", at=start)
+        field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX00001",
+                        courier_staff_id=courier(session, campaign, site.id), at=start)
+
+
+def test_a_box_goes_only_to_a_courier_rostered_at_its_site(session, round_, start):
+    from sweep.field.couriers import site_couriers
+    from sweep.field.models import Handover
+    from sweep.plan.models import Shift
+
+    campaign, site, other = round_
+    own = site_couriers(session=session, campaign=campaign, plan_site_id=site.id)
+    assert own and {c.staff_id for c in own} == set(session.scalars(
+        select(Shift.staff_id).where(Shift.campaign_id == campaign.id, Shift.plan_site_id == site.id, Shift.role == "courier")))
+    registrar = session.scalar(select(Shift.staff_id).where(
+        Shift.campaign_id == campaign.id, Shift.plan_site_id == site.id, Shift.role == "registrar").limit(1))
+
+    def packed_box(site_id: int, n: str) -> str:
+        tubes.open_tube(session=session, campaign=campaign, plan_site_id=site_id, code=f"TUBE0C{n}", at=start)
+        _scan(session, campaign, site if site_id == site.id else other, f"TUBE0C{n}", people(session, 2)[int(n) - 1], start)
+        field.seal_tube(session=session, campaign=campaign, plan_site_id=site_id, tube_code=f"TUBE0C{n}", at=start)
+        field.open_box(session=session, campaign=campaign, plan_site_id=site_id, code=f"BOX0C{n}", at=start)
+        field.pack_tube(session=session, campaign=campaign, plan_site_id=site_id, box_code=f"BOX0C{n}", tube_code=f"TUBE0C{n}")
+        return f"BOX0C{n}"
+
+    box = packed_box(site.id, "1")
+    for wrong in (registrar, 10**9):
+        with pytest.raises(InvalidInput) as err:
+            field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code=box, courier_staff_id=wrong, at=start)
+        assert err.value.field == "courier_staff_id" and own[0].name in err.value.reason
+    assert session.scalar(select(Handover.id).join(Box, Box.id == Handover.box_id).where(Box.code == box)) is None
+    h = field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code=box, courier_staff_id=own[0].staff_id, at=start)
+    assert (h.courier_staff_id, h.courier_name) == (own[0].staff_id, own[0].name)
+
+    # The other site's roster came out without a courier: the round's couriers serve it.
+    session.execute(delete(Shift).where(Shift.campaign_id == campaign.id, Shift.plan_site_id == other.id, Shift.role == "courier"))
+    served = site_couriers(session=session, campaign=campaign, plan_site_id=other.id)
+    assert {c.staff_id for c in served} == set(session.scalars(select(Shift.staff_id).where(Shift.campaign_id == campaign.id, Shift.role == "courier")))
+    h = field.hand_over(session=session, campaign=campaign, plan_site_id=other.id, box_code=packed_box(other.id, "2"),
+                        courier_staff_id=own[0].staff_id, at=start)
+    assert h.courier_staff_id == own[0].staff_id

@@ -53,7 +53,7 @@ def test_overdue_people_are_listed_by_employer(session, settings, district_loade
     keygroups.record_test(session=session, person_id=cold[1], sampled_at=NOW - timedelta(hours=30), result="negative")
     campaign = planned_campaign(session, settings, NOW - timedelta(hours=12))
     site, _ = two_sites(session, campaign)
-    sample_tube(session, campaign, site.id, "KEY00001", [cold[3]], NOW - timedelta(hours=10))
+    sample_tube(session, campaign, site.id, "KEY00001", [cold[3]], NOW - timedelta(hours=10), tube="single")
     # Airport, every two days: air[0] tested yesterday.
     keygroups.record_test(session=session, person_id=air[0], sampled_at=NOW - timedelta(days=1), result="positive")
 

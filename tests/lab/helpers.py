@@ -9,15 +9,18 @@ from sweep.field import service as field
 from sweep.field import tubes
 from sweep.lab import service as lab
 from sweep.plan.models import Campaign
-from tests.factories import scan_person, uid
+from tests.factories import courier, scan_person, uid
 
 
-def sample_tube(session, campaign: Campaign, site_id: int, code: str, person_ids: Sequence[int], at: datetime, kind: str = "pooled") -> None:  # type: ignore[no-untyped-def]
-    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site_id, code=code, at=at, kind="single" if kind == "retest" else "pooled")
+def sample_tube(session, campaign: Campaign, site_id: int, code: str, person_ids: Sequence[int], at: datetime,  # type: ignore[no-untyped-def]
+                kind: str = "pooled", tube: str | None = None) -> None:
+    """People into one tube, sealed; a retest's tube (or ``tube="single"``) holds one person."""
+    tube = tube or ("single" if kind == "retest" else "pooled")
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site_id, code=code, at=at, kind=tube)
     sealed = False
     for i, pid in enumerate(person_ids):
         sealed = scan_person(session=session, campaign=campaign, plan_site_id=site_id, tube_code=code, person_id=pid,
-                                   client_uuid=uid(), sampled_at=at + timedelta(seconds=20 * i), kind=kind).sealed
+                             client_uuid=uid(), sampled_at=at + timedelta(seconds=20 * i), kind=kind).sealed
     if not sealed:
         field.seal_tube(session=session, campaign=campaign, plan_site_id=site_id, tube_code=code, at=at + timedelta(minutes=5))
 
@@ -27,7 +30,7 @@ def ship(session, campaign: Campaign, site_id: int, box_code: str, tube_codes: S
     field.open_box(session=session, campaign=campaign, plan_site_id=site_id, code=box_code, at=at)
     for code in tube_codes:
         field.pack_tube(session=session, campaign=campaign, plan_site_id=site_id, box_code=box_code, tube_code=code)
-    field.hand_over(session=session, campaign=campaign, plan_site_id=site_id, box_code=box_code, courier_name="王师傅", at=at)
+    field.hand_over(session=session, campaign=campaign, plan_site_id=site_id, box_code=box_code, courier_staff_id=courier(session, campaign, site_id), at=at)
     received = at + timedelta(minutes=45)
     lab.receive_box(session=session, campaign=campaign, box_code=box_code, at=received)
     return received

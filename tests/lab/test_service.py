@@ -12,7 +12,7 @@ from sweep.field import service as field
 from sweep.field import tubes
 from sweep.lab import service as lab
 from sweep.lab.models import RetestOrder
-from tests.factories import people, planned_campaign, scan_person, two_sites, uid
+from tests.factories import courier, people, planned_campaign, scan_person, two_sites, uid
 
 
 @pytest.fixture
@@ -26,7 +26,8 @@ def handed_over(session, settings, start, district_loaded):
                           person_id=pid, client_uuid=uid(), sampled_at=start)
     field.open_box(session=session, campaign=campaign, plan_site_id=site.id, code="LABB0001", at=start)
     field.pack_tube(session=session, campaign=campaign, plan_site_id=site.id, box_code="LABB0001", tube_code="LABT0001")
-    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="LABB0001", courier_name="李", at=start + timedelta(minutes=30))
+    field.hand_over(session=session, campaign=campaign, plan_site_id=site.id, box_code="LABB0001",
+                        courier_staff_id=courier(session, campaign, site.id), at=start + timedelta(minutes=30))
     return campaign, ids
 
 

@@ -90,3 +90,11 @@ def test_the_six_roles_and_a_leader_at_every_site():
     for site in (0, 1):
         assert roles[site] == set(SiteRole)
     assert helpers_per_site(3) == 2 and helpers_per_site(1) == 1
+
+
+def test_when_staff_run_short_every_site_still_has_its_courier():
+    # Three sites and only four people besides the samplers: the couriers come first.
+    r = build(_input(desks=(1, 1, 1), medical=(2, 2, 2), general=(2, 1, 1), teams=(0, 0, 0)))
+    couriers = {d.post.site for d in r.duties if d.post.role is SiteRole.COURIER}
+    assert couriers == {0, 1, 2}
+    assert sum(r.shortfall[s].get("courier", 0) for s in r.shortfall) == 0 and r.shortfall

@@ -68,7 +68,9 @@ def served(tmp_path_factory) -> Served:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield Served(f"http://127.0.0.1:{port}", url, "desk1", campaign_id, site_id, list(district.people.id_number))
+    # People pooled at a desk: key groups are sampled one to a tube.
+    pooled = [n for n, group in zip(district.people.id_number, district.people.key_group, strict=True) if group == 0]
+    yield Served(f"http://127.0.0.1:{port}", url, "desk1", campaign_id, site_id, pooled)
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()

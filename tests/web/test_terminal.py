@@ -149,6 +149,18 @@ def _stored_box(served: Served, box_code: str) -> tuple[int, str, str | None]:
     return tubes, status, courier
 
 
+def _rostered_courier(served: Served) -> tuple[int, str]:
+    from sweep.plan.models import Shift
+    from sweep.registry.models import Staff
+
+    engine = make_engine(served.db_url)
+    with engine.connect() as conn:
+        found = conn.execute(select(Staff.id, Staff.name).join(Shift, Shift.staff_id == Staff.id).where(
+            Shift.campaign_id == served.campaign_id, Shift.plan_site_id == served.site_id, Shift.role == "courier")).one()
+    engine.dispose()
+    return found[0], found[1]
+
+
 def test_the_terminal_packs_sealed_tubes_into_a_box_and_hands_it_over(browser, served: Served):
     context, page = _logged_in_phone(browser, served, locale="zh-CN")
     # Two tubes: one filled to ten (sealed by itself), one of three sealed by hand.
@@ -177,17 +189,21 @@ def test_the_terminal_packs_sealed_tubes_into_a_box_and_hands_it_over(browser, s
     _scan(page, "WEB-TUBE-0103")  # still open: refused on the terminal
     assert "封管" in page.locator("#message").text_content()
     assert page.locator("#box-fill").text_content() == "2/50"
-    page.click("#handover")  # no courier named yet
+    page.click("#handover")  # no courier chosen yet
     assert page.locator("#message").get_attribute("data-kind") == "error"
-    page.fill("#courier", "王师傅")
+    # The couriers offered are the site's rostered ones.
+    courier_id, courier_name = _rostered_courier(served)
+    page.wait_for_function(f"document.querySelector('#courier option[value=\"{courier_id}\"]') !== null")
+    assert page.locator("#courier option").count() == 2
+    page.select_option("#courier", str(courier_id))
     page.click("#handover")
     page.wait_for_function("document.getElementById('box-code').textContent === '—'")
     # Sent: the hand-over heads the list, answered, and nothing waits in the queue.
     page.wait_for_function("document.querySelector('#recent li').dataset.state === 'ok'", timeout=20_000)
-    assert "王师傅" in page.locator("#recent li").first.text_content()
+    assert courier_name in page.locator("#recent li").first.text_content()
     page.wait_for_function("document.getElementById('queue-count').textContent === '0'")
     assert page.locator("#recent li[data-state=error]").count() == 0
-    assert _stored_box(served, "WEB-BOX-01") == (2, "in_transit", "王师傅")
+    assert _stored_box(served, "WEB-BOX-01") == (2, "in_transit", courier_name)
 
     # A box code the round already used: the server's reason is shown and the box is dropped.
     _scan(page, "WEB-BOX-01")

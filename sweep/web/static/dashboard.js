@@ -85,6 +85,15 @@
       cell(tr, it.site_code); cell(tr, it.label); cell(tr, it.due_at.slice(11, 16)); cell(tr, Math.round(it.minutes_late));
       late.appendChild(tr);
     });
+    // The chain of custody: tubes held at a site, boxes on the road, past their limits.
+    var custody = document.getElementById("custody-flags"); custody.innerHTML = "";
+    set("custody-count", "(" + d.custody.tubes_waited_too_long + " / " + d.custody.boxes_too_long_in_transit + ")");
+    d.custody.flags.forEach(function (f) {
+      var tr = document.createElement("tr"); tr.className = "red";
+      cell(tr, f.site_code); cell(tr, f.tube_code || f.box_code);
+      cell(tr, f.kind === "transit" ? T.onTheRoad : T.waitAtSite); cell(tr, Math.round(f.minutes) + " > " + f.limit_minutes);
+      custody.appendChild(tr);
+    });
     var behind = document.getElementById("behind-sites"); behind.innerHTML = "";
     d.sites.filter(function (s) { return s.state === "behind"; }).slice(0, 20).forEach(function (s) {
       var tr = document.createElement("tr");

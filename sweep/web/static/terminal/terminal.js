@@ -207,17 +207,38 @@
     return enqueue(op).then(kick);
   }
 
+  // The site's rostered couriers, kept for when the network is gone; a box goes only to one of them.
+  function couriers() {
+    var pick = el("courier");
+    var chosen = pick.value;
+    pick.textContent = "";
+    [{ staff_id: "", name: "—" }].concat(state.couriers || []).forEach(function (c) {
+      var o = document.createElement("option");
+      o.value = String(c.staff_id); o.textContent = c.name;
+      pick.appendChild(o);
+    });
+    pick.value = chosen;
+  }
+  function loadCouriers() {
+    return fetch(API + "/couriers", { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) return;
+      return r.json().then(function (list) { state.couriers = list; save(); couriers(); });
+    }).catch(function () {});
+  }
+
   function handOver() {
     var b = state.box;
-    var courier = el("courier").value.trim();
+    var pick = el("courier");
+    var courier = pick.value;
     if (!b || b.tubes === 0) { say("空箱不交接 (an empty box is not handed over)", "error"); return Promise.resolve(); }
-    if (!courier) { say("请填写转运员姓名 (name the courier)", "error"); el("courier").focus(); return Promise.resolve(); }
-    var op = { type: "handover", uuid: uuid(), box: b.code, courier: courier, at: new Date().toISOString() };
-    remember({ uuid: op.uuid, label: "交接 箱 " + b.code + " · " + courier, tube: b.tubes + " 管", state: "queued" });
+    if (!courier) { say("请选择转运员 (choose the courier)", "error"); pick.focus(); return Promise.resolve(); }
+    var name = pick.options[pick.selectedIndex].textContent;
+    var op = { type: "handover", uuid: uuid(), box: b.code, courier: parseInt(courier, 10), at: new Date().toISOString() };
+    remember({ uuid: op.uuid, label: "交接 箱 " + b.code + " · " + name, tube: b.tubes + " 管", state: "queued" });
     state.box = null;
-    el("courier").value = "";
+    pick.value = "";
     save();
-    say("箱 " + b.code + " 已交接给 " + courier + " (handed over)", "ok");
+    say("箱 " + b.code + " 已交接给 " + name + " (handed over)", "ok");
     render();
     return enqueue(op).then(kick);
   }
@@ -277,7 +298,7 @@
       case "seal": return post("/tubes/" + encodeURIComponent(op.code) + "/seal", { sealed_at: op.at });
       case "open_box": return post("/boxes", { code: op.code, opened_at: op.at });
       case "pack": return post(box + "/tubes", { tube_code: op.code });
-      default: return post(box + "/handover", { courier_name: op.courier, handed_at: op.at });
+      default: return post(box + "/handover", { courier_staff_id: op.courier, handed_at: op.at });
     }
   }
 
@@ -405,6 +426,8 @@
   setInterval(flush, SYNC_EVERY_MS);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/terminal/sw.js", { scope: "/terminal/" }).catch(function () {});
   camera();
+  couriers();
+  loadCouriers();
   render();
   flush();
   window.sweepTerminal = { flush: flush, handle: handle, queued: queued };
