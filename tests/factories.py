@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.config import Settings
-from sweep.field.scan import ScanIn, ScanResult, scan_batch
 from sweep.field.couriers import site_couriers
+from sweep.field.scan import ScanIn, ScanResult, scan_batch
 from sweep.plan.models import Campaign, PlanSite
 from sweep.plan.planning import make_plan
 from sweep.plan.service import create_campaign

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from sweep.errors import InvalidInput
 from sweep.plan.models import Campaign, Shift
-from sweep.plan.roles import SiteRole
 from sweep.registry.models import Staff
+from sweep.roles import SiteRole
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sweep.plan.roles import SiteRole
+from sweep.roles import SiteRole
 
 MEDICAL, GENERAL = "medical", "general"
 

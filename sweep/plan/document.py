@@ -16,8 +16,8 @@ from sweep.errors import NotFound
 from sweep.field.models import ReadinessItem
 from sweep.optimize import materials as mat
 from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, Shift
-from sweep.plan.roles import ROLE_LABELS_ZH, SiteRole
 from sweep.registry.models import Building, CandidateSite, Community, Grid, Staff
+from sweep.roles import ROLE_LABELS_ZH, SiteRole
 
 ROLE_ORDER = [SiteRole.SITE_LEADER, SiteRole.REGISTRAR, SiteRole.SAMPLER, SiteRole.GUIDE, SiteRole.ORDER_KEEPER,
               SiteRole.DISINFECTOR, SiteRole.COURIER]

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from sweep.plan.document import ROLE_ORDER, PlanDocument, load_document, roster_rows
 from sweep.plan.models import Campaign
-from sweep.plan.roles import ROLE_LABELS_ZH
 from sweep.plan.sitemap import draw
+from sweep.roles import ROLE_LABELS_ZH
 from sweep.web.templating import templates
 
 TEMPLATE = "plan_work.html"

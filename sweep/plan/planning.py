@@ -28,7 +28,7 @@ from sweep.optimize.placement import PlacementInfeasible, solve
 from sweep.plan import store
 from sweep.plan.inputs import MOBILE_SITE_MIN_PEOPLE, Registry, build_arcs, load_registry, placement_problem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
-from sweep.plan.roles import SiteRole
+from sweep.roles import SiteRole
 
 Progress = Callable[[str], None]
 

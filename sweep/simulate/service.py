@@ -19,8 +19,8 @@ from sweep.db import is_postgresql
 from sweep.errors import InvalidInput
 from sweep.field.models import Sample
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite, Shift
-from sweep.plan.roles import SiteRole
 from sweep.registry.models import CandidateSite, Person
+from sweep.roles import SiteRole
 from sweep.simulate.forecast import SiteProgress
 from sweep.simulate.model import DayInput, SiteInput
 

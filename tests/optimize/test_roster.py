@@ -7,7 +7,7 @@ from collections import defaultdict
 import numpy as np
 
 from sweep.optimize.roster import RosterInput, build, helpers_per_site, posts
-from sweep.plan.roles import SiteRole
+from sweep.roles import SiteRole
 
 
 def _input(desks=(2, 1), medical=(4, 2), general=(10, 8), teams=(0, 1), window=360):

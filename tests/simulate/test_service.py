@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from sweep.config import get_settings
 from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.demo.run import run_demo
 from sweep.field import tubes
@@ -18,7 +19,6 @@ from sweep.plan.models import Campaign, PlanBuilding, PlanSite, Shift
 from sweep.plan.service import get_campaign
 from sweep.registry.models import Person
 from sweep.simulate.forecast import forecast_day
-from sweep.config import get_settings
 from sweep.simulate.model import DayModel
 from sweep.simulate.service import day_input, site_progress
 from sweep.simulate.staffing import site_closures
