@@ -84,6 +84,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     from sweep.auth.routes import router as auth_router
     from sweep.coverage.routes import router as coverage_router
+    from sweep.coverage.walkin_routes import router as walkin_router
     from sweep.field.pages import router as terminal_router
     from sweep.field.routes import router as field_router
     from sweep.field.scan_routes import router as scan_router
@@ -98,6 +99,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
 
     app.include_router(auth_router)
     app.include_router(coverage_router)
+    app.include_router(walkin_router)
     app.include_router(plan_router)
     app.include_router(keygroup_router)
     app.include_router(dashboard_router)

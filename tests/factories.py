@@ -61,3 +61,12 @@ def scan_person(
         raise outcome.error
     assert outcome.result is not None
     return outcome.result
+
+
+def outsider_number() -> str:
+    """A valid ID number of someone outside the test districts (Shanghai, region 310115), new on each call."""
+    from sweep.registry.idnumber import check_digit
+
+    serial = uuid.uuid4().int % 1000
+    body = f"31011519850101{serial:03d}"
+    return body + check_digit(body)

@@ -14,7 +14,7 @@ from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.demo.run import run_demo
 from sweep.field.models import Sample, Tube
 from sweep.lab.models import LabResult
-from sweep.registry.models import Person
+from sweep.registry.models import Person, registered
 
 
 @pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)
@@ -22,8 +22,12 @@ def test_the_summary_is_counted_from_the_played_round(empty_database):
     summary = run_demo(url=empty_database, people=2500, seed=3, day=date(2026, 12, 1))
     factory = make_session_factory(make_engine(empty_database))
     with unit_of_work(factory) as session:
-        people = session.scalar(select(func.count()).select_from(Person))
-        sampled = session.scalar(select(func.count()).select_from(Sample).where(Sample.kind != "retest"))
+        people = session.scalar(select(func.count()).select_from(Person).where(registered()))
+        sampled = session.scalar(select(func.count()).select_from(Sample).join(Person, Person.id == Sample.person_id)
+                                 .where(Sample.kind != "retest", registered()))
+        # Walk-ins (people from outside, registered at the desk) are sampled and counted apart.
+        walk_ins = session.scalar(select(func.count()).select_from(Sample).join(Person, Person.id == Sample.person_id)
+                                  .where(Sample.kind != "retest", Person.building_id.is_(None)))
         tubes = session.scalar(select(func.count()).select_from(Tube))
         last = session.scalar(select(func.max(Sample.sampled_at)))
         in_positive_pools = session.scalar(
@@ -32,6 +36,7 @@ def test_the_summary_is_counted_from_the_played_round(empty_database):
         )
     assert summary["people"] == people == 2500
     assert summary["tubes"] == tubes > 0
+    assert summary["walk_ins"] == walk_ins > 0
     assert summary["coverage"] == pytest.approx(sampled / people, abs=1e-6)
     # Some people do not come: coverage is high but not perfect, and the missing list is real.
     assert 0.95 < summary["coverage"] < 1.0

@@ -30,7 +30,8 @@ REASON_LABELS = {
 
 def _person(session: Session, person_id: int, user: User | None) -> Person:
     person = session.get(Person, person_id)
-    if person is None:
+    # A walk-in not yet confirmed is no one's to exempt or visit: they are outside the registry.
+    if person is None or person.building_id is None:
         raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
     if user is not None:
         require_office(user, person.office_id)

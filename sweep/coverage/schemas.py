@@ -15,6 +15,7 @@ class RoundFiguresRead(BaseModel):
     people: int
     sampled: int
     exempt: int
+    walk_ins: int = 0
     coverage: float
     sites: int
     desks: int
@@ -41,6 +42,7 @@ class AreaCoverageRead(BaseModel):
     sampled: int
     resulted: int
     exempt: int
+    walk_ins: int = 0
     missing: int
     home_open: int
     fraction: float
@@ -178,3 +180,35 @@ class CarryOverRead(BaseModel):
     reason: str
     home_sampling: bool
     rounds_missed: int
+
+
+class WalkInRead(BaseModel):
+    walk_in_id: int
+    person_id: int
+    name: str | None
+    id_masked: str
+    phone: str | None
+    reason: str
+    site_code: str
+    community: str | None
+    building_code: str | None
+    address: str | None
+    registered_at: datetime
+    sampled_at: datetime | None
+    confirmed_at: datetime | None
+    office_id: int | None
+    contacts_shown: bool
+
+
+class WalkInCountRead(BaseModel):
+    code: str | None
+    name: str | None
+    registered: int
+    sampled: int
+    confirmed: int
+
+
+class WalkInConfirm(BaseModel):
+    building_code: Annotated[str, Field(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+    unit: Annotated[int, Field(ge=0, le=999)] | None = None
+    room: Annotated[Text, Field(max_length=16)] | None = None

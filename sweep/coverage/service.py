@@ -20,7 +20,7 @@ from sweep.errors import InvalidInput, NotFound
 from sweep.field.models import Box, Sample, Tube
 from sweep.lab.models import LabResult, RetestOrder
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
-from sweep.registry.models import Building, Community, Grid, Office, Person
+from sweep.registry.models import Building, Community, Grid, Office, Person, registered
 
 LEVELS = ("office", "community", "grid", "building")
 STATUSES = ("resulted", "sampled", "exempt", "missing")
@@ -70,6 +70,7 @@ class RoundFigures:
     deadline_minutes: int
     starts_at: datetime
     exempt: int = 0
+    walk_ins: int = 0  # people sampled who are not (yet) in the registry: outside ``sampled`` and ``people``
 
     @property
     def coverage(self) -> float:
@@ -95,9 +96,12 @@ def _exempt_not_sampled(campaign_id: int):  # type: ignore[no-untyped-def]
 
 def round_figures(*, session: Session, campaign: Campaign) -> RoundFigures:
     cid = campaign.id
-    people = session.scalar(select(func.count()).select_from(Person)) or 0
-    sampled, first, last = session.execute(
-        select(func.count(), func.min(Sample.sampled_at), func.max(Sample.sampled_at)).where(_sampled(cid))
+    people = session.scalar(select(func.count()).select_from(Person).where(registered())) or 0
+    # The registry's people sampled; those registered at the desk (walk-ins) are counted apart.
+    in_registry = select(Person.id).where(Person.id == Sample.person_id, registered()).exists()
+    sampled, walk_ins, first, last = session.execute(
+        select(func.count().filter(in_registry), func.count().filter(~in_registry), func.min(Sample.sampled_at),
+               func.max(Sample.sampled_at)).where(_sampled(cid))
     ).one()
     sites, desks = session.execute(
         select(func.count(), func.coalesce(func.sum(PlanSite.desks), 0)).where(PlanSite.campaign_id == cid)
@@ -138,6 +142,7 @@ def round_figures(*, session: Session, campaign: Campaign) -> RoundFigures:
         deadline_minutes=campaign.deadline_minutes,
         starts_at=campaign.starts_at,
         exempt=exempt or 0,
+        walk_ins=walk_ins,
     )
 
 

@@ -23,7 +23,7 @@ from sweep.coverage.models import CoverageMark, CoverageMissing, CoverageTally
 from sweep.field.models import Sample
 from sweep.lab.models import LabResult
 from sweep.plan.models import Campaign
-from sweep.registry.models import Person
+from sweep.registry.models import Person, registered
 
 
 # Bounded above by the highest id seen when the totals were taken: a row committed after that is
@@ -37,7 +37,7 @@ def _sampled_between(campaign_id: int, after: int, upto: int):  # type: ignore[n
         select(Person.building_id, func.count())
         .select_from(Sample)
         .join(Person, Person.id == Sample.person_id)
-        .where(_samples_between(campaign_id, after, upto))
+        .where(_samples_between(campaign_id, after, upto), registered())
         .group_by(Person.building_id)
     )
 
@@ -48,7 +48,7 @@ def _resulted_between(campaign_id: int, after: int, upto: int):  # type: ignore[
         .select_from(LabResult)
         .join(Sample, and_(Sample.tube_id == LabResult.tube_id, Sample.kind != "retest"))
         .join(Person, Person.id == Sample.person_id)
-        .where(LabResult.campaign_id == campaign_id, LabResult.id > after, LabResult.id <= upto)
+        .where(LabResult.campaign_id == campaign_id, LabResult.id > after, LabResult.id <= upto, registered())
         .group_by(Person.building_id)
     )
 
@@ -81,12 +81,13 @@ def _rebuild_missing(session: Session, campaign_id: int, top_sample: int) -> Non
     session.execute(delete(CoverageMissing).where(CoverageMissing.campaign_id == campaign_id))
     done = select(Sample.id).where(_samples_between(campaign_id, -1, top_sample), Sample.person_id == Person.id).exists()
     session.execute(
-        insert(CoverageMissing).from_select(["campaign_id", "person_id"], select(literal(campaign_id), Person.id).where(~done))
+        insert(CoverageMissing).from_select(["campaign_id", "person_id"], select(literal(campaign_id), Person.id).where(~done, registered()))
     )
 
 
 def _registry(session: Session) -> tuple[int, int]:
-    people, top = session.execute(select(func.count(), func.coalesce(func.max(Person.id), 0)).select_from(Person)).one()
+    people, top = session.execute(
+        select(func.count(), func.coalesce(func.max(Person.id), 0)).select_from(Person).where(registered())).one()
     return people, top
 
 
@@ -97,7 +98,8 @@ def _recount(
     samples, top_sample, results, top_result = totals
     tallies: dict[int, list[int]] = {
         b: [0, 0, n, home] for b, n, home in session.execute(
-            select(Person.building_id, func.count(), func.count().filter(Person.home_sampling.is_(True))).group_by(Person.building_id))
+            select(Person.building_id, func.count(), func.count().filter(Person.home_sampling.is_(True)))
+            .where(registered()).group_by(Person.building_id))
     }
     for building_id, n in session.execute(_sampled_between(campaign.id, -1, top_sample)):
         tallies.setdefault(building_id, [0, 0, 0, 0])[0] = n

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.config import get_settings
+from sweep.demo.visitors import visitors
 from sweep.field.couriers import site_couriers
 from sweep.field.models import ReadinessItem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
@@ -177,12 +178,14 @@ def _site_events(b: _Builder, site_id: int, trace: SiteTrace, called: np.ndarray
     with the pooled tube the model put them in; a pooled tube short of its pool is sealed by hand."""
     t0, cid = b.campaign.starts_at, b.campaign.id
     played = _Played(walk_ins=int(np.sum(trace.who < 0)))
-    # Walk-ins are not in the registry: the demo leaves them out.
+    # Those not on the site's list come too: people of the registry who missed their own site are
+    # not told apart by the model, so every walk-in here is someone from outside, registered at the desk.
     known = trace.who >= 0
+    outsiders = iter(visitors(b.rng, played.walk_ins))
     person = np.where(known, called[np.maximum(trace.who, 0)], -1)
     alone = known & np.isin(person, np.fromiter(single, dtype=np.int64, count=len(single)))
     pooled = known & ~alone
-    people_in = np.bincount(trace.tube[pooled], minlength=len(trace.tube_sealed))
+    people_in = np.bincount(trace.tube[pooled | ~known], minlength=len(trace.tube_sealed))
     first_desk = np.zeros(len(trace.tube_sealed), dtype=np.int64)
     first_desk[trace.tube[::-1]] = trace.desk[::-1]
     codes = [f"T{cid}-{site_id}-{first_desk[t]}-{t + 1:05d}" for t in range(len(trace.tube_sealed))]
@@ -191,9 +194,9 @@ def _site_events(b: _Builder, site_id: int, trace: SiteTrace, called: np.ndarray
         b.add(t0 + _minutes(trace.tube_opened[t] - 0.5), site_id, "open_tube", code=codes[t], desk=int(first_desk[t]), kind="pooled")
         packs.append((float(trace.tube_sealed[t]), codes[t], int(trace.tube_box[t])))
         played.resulted.append((t0 + _minutes(trace.tube_result[t]), codes[t], site_id))
-    for k in np.flatnonzero(pooled):
-        b.add(t0 + _minutes(trace.swabbed[k]), site_id, "scan", tube_code=codes[trace.tube[k]], person_id=int(person[k]),
-              client_uuid=b.uid(), kind="pooled")
+    for k in np.flatnonzero(pooled | ~known):
+        who = {"person_id": int(person[k])} if known[k] else {"walk_in": next(outsiders)}
+        b.add(t0 + _minutes(trace.swabbed[k]), site_id, "scan", tube_code=codes[trace.tube[k]], client_uuid=b.uid(), kind="pooled", **who)
     for n, k in enumerate(np.flatnonzero(alone), start=1):
         code, t = f"S{cid}-{site_id}-{n:05d}", trace.tube[k]
         b.add(t0 + _minutes(trace.swabbed[k] - 0.3), site_id, "open_tube", code=code, desk=int(trace.desk[k]), kind="single")
@@ -201,7 +204,7 @@ def _site_events(b: _Builder, site_id: int, trace: SiteTrace, called: np.ndarray
               kind="pooled")
         packs.append((float(trace.tube_sealed[t]), code, int(trace.tube_box[t])))
         played.resulted.append((t0 + _minutes(trace.tube_result[t]), code, site_id))
-    played.scans = int(known.sum())
+    played.scans = len(trace.who)
     played.tubes = len(packs)
     for t in np.flatnonzero((people_in > 0) & (people_in < b.campaign.pool_size)):
         b.add(t0 + _minutes(trace.tube_sealed[t]), site_id, "seal_tube", code=codes[t])

@@ -123,9 +123,9 @@ def play_live(
             e = events[i]
             if e.action == "scan":
                 a = e.args
+                who = {"walk_in": a["walk_in"]} if "walk_in" in a else {"id_number": id_number_of(a["person_id"])}
                 pending[e.site_id].append(
-                    {"client_uuid": a["client_uuid"], "tube_code": a["tube_code"], "sampled_at": e.at.isoformat(),
-                     "id_number": id_number_of(a["person_id"]), "kind": a["kind"]}
+                    {"client_uuid": a["client_uuid"], "tube_code": a["tube_code"], "sampled_at": e.at.isoformat(), "kind": a["kind"], **who}
                 )
             else:
                 flush(e.site_id)

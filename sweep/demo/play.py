@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sweep.auth.service import audit, create_user
+from sweep.config import get_settings
 from sweep.db import unit_of_work
 from sweep.demo.day import DayAssumptions, DaySchedule, Event, schedule_day
 from sweep.errors import DomainError
@@ -23,6 +24,7 @@ from sweep.field import service as field
 from sweep.field.models import ReadinessItem
 from sweep.field.scan import ScanIn, scan_batch
 from sweep.field.tubes import TubeOpen, open_tubes
+from sweep.field.walkins import WalkInIn
 from sweep.lab import service as lab
 from sweep.plan.models import Campaign, PlanSite
 
@@ -100,9 +102,11 @@ def _send_batch(session: Session, campaign: Campaign, site_id: int, events: list
     """Tubes opened and people scanned, as a terminal sends its queue; the demo's day has no bad scans."""
     opened = open_tubes(session=session, campaign=campaign, plan_site_id=site_id, user_id=user_id,
                         tubes=[TubeOpen(e.args["code"], e.at, e.args["desk"], e.args["kind"]) for e in events if e.action == "open_tube"])
-    scans = [ScanIn(e.args["client_uuid"], e.args["tube_code"], e.at, kind=e.args["kind"], person_id=e.args["person_id"])
+    scans = [ScanIn(e.args["client_uuid"], e.args["tube_code"], e.at, kind=e.args["kind"], person_id=e.args.get("person_id"),
+                    walk_in=WalkInIn(**e.args["walk_in"]) if "walk_in" in e.args else None)
              for e in events if e.action == "scan"]
-    outcomes = scan_batch(session=session, campaign=campaign, plan_site_id=site_id, key="", user_id=user_id, scans=scans)
+    outcomes = scan_batch(session=session, campaign=campaign, plan_site_id=site_id, key=get_settings().secret_key, user_id=user_id,
+                          scans=scans)
     refused = [o for o in opened if isinstance(o, DomainError)] + [o.error for o in outcomes if o.error is not None]
     if refused:
         raise refused[0]

@@ -133,6 +133,7 @@ def summarise(ready: Prepared, *, no_shows: int) -> dict[str, Any]:
     return {
         "people": fig.people,
         "sampled": fig.sampled,
+        "walk_ins": fig.walk_ins,
         "coverage": round(fig.coverage, 6),
         "sites": fig.sites,
         "desks": fig.desks,

@@ -22,6 +22,8 @@ from sweep.db import Base
 TUBE_KINDS = ("pooled", "single")
 # Why a person was swabbed: the round at a site, at home (上门采样), or an individual retest (单采复核).
 SAMPLE_KINDS = ("pooled", "home", "retest")
+# Why someone outside the registry came to a site (临时登记).
+WALK_IN_REASONS = ("visitor", "new_resident", "worker", "other")
 
 
 class ReadinessItem(Base):
@@ -58,6 +60,34 @@ class StaffArrival(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     arrived_at: Mapped[datetime] = mapped_column(DateTime)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class WalkIn(Base):
+    """A person registered at the desk (临时登记: a visitor, a new tenant, a migrant worker) in a round.
+
+    The person is a ``people`` row with no building: sampled like anyone, counted apart from the
+    registry's denominator, and listed for the community office to confirm into the registry
+    (``confirmed_at``), after which they are a resident of their building like any other.
+    """
+
+    __tablename__ = "walk_ins"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "person_id"),
+        CheckConstraint(f"reason IN ({', '.join(repr(r) for r in WALK_IN_REASONS)})", name="reason"),
+        CheckConstraint("building_id IS NOT NULL OR address IS NOT NULL", name="somewhere"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)
+    # Where they stay: a building of the district if they know it, else an address in words.
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    address: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(16))
+    registered_at: Mapped[datetime] = mapped_column(DateTime)
+    registered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Preregistration(Base):

@@ -21,6 +21,7 @@ from sweep.db import unit_of_work
 from sweep.errors import Busy, DomainError
 from sweep.field.scan import PG_SCAN, ScanIn, ScanOutcome, check_batch, scan_batch
 from sweep.field.tubes import PG_OPEN, RaceLost, TubeOpen, TubeState, answers, open_params, open_tubes, prepare
+from sweep.field.walkins import STATEMENTS as WALK_IN_STATEMENTS
 from sweep.plan.models import Campaign
 
 # A batch that keeps losing races to other terminals is a live lock, not input: give up and say so.
@@ -29,6 +30,7 @@ RACE_RETRIES = 5
 _DIALECT = pg_dialect.dialect()
 _PG_OPEN_SQL = str(PG_OPEN.compile(dialect=_DIALECT))
 _PG_SCAN_SQL = str(PG_SCAN.compile(dialect=_DIALECT))
+_PG_WALK_IN_SQL = tuple(str(statement.compile(dialect=_DIALECT)) for statement in WALK_IN_STATEMENTS["postgresql"])
 
 
 def record_batch(
@@ -69,10 +71,13 @@ def _pipelined(engine: Engine, campaign: Campaign, plan_site_id: int, tubes: Seq
     with engine.connect() as conn:
         raw: Any = conn.connection.dbapi_connection
         try:
+            scan_params = batch.params(campaign=campaign, plan_site_id=plan_site_id, user_id=user_id, now=now)
             with raw.pipeline():
+                if batch.walk_ins:
+                    for statement in _PG_WALK_IN_SQL:
+                        raw.execute(statement, scan_params)
                 tube_cur = raw.execute(_PG_OPEN_SQL, tube_params) if requested else None
-                scan_cur = raw.execute(_PG_SCAN_SQL, batch.params(campaign=campaign, plan_site_id=plan_site_id, user_id=user_id,
-                                                                  now=now)) if batch.items else None
+                scan_cur = raw.execute(_PG_SCAN_SQL, scan_params) if batch.items else None
                 raw.commit()
         except psycopg.errors.IntegrityError as exc:
             raw.rollback()

@@ -33,6 +33,7 @@ from sweep.db import begin_write
 from sweep.errors import AlreadySampled, Conflict, DomainError, InvalidInput, NotFound, TubeFull, TubeSealed, WrongSite
 from sweep.field.models import SAMPLE_KINDS
 from sweep.field.tubes import RaceLost
+from sweep.field.walkins import WalkInIn, check_walk_in, register_walk_ins, walk_in_items
 from sweep.plan.models import Campaign
 from sweep.registry.idnumber import InvalidIdNumber, validate_id_number
 from sweep.registry.service import id_lookup_hash
@@ -59,9 +60,10 @@ class ScanIn:
     prereg_code: str | None = None
     kind: str = "pooled"
     person_id: int | None = None
+    walk_in: WalkInIn | None = None  # someone not in the registry, registered at the desk with this scan
 
-    def identity(self) -> tuple[str | None, str | None, int | None]:
-        return self.id_number, self.prereg_code, self.person_id
+    def identity(self) -> tuple[object, ...]:
+        return self.id_number, self.prereg_code, self.person_id, self.walk_in
 
 
 @dataclass(frozen=True)
@@ -234,13 +236,21 @@ def _precheck(scan: ScanIn, campaign: Campaign, key: str) -> dict[str, object] |
     if not campaign.starts_at - SAMPLED_BEFORE_START <= scan.sampled_at <= campaign.starts_at + SAMPLED_AFTER_START:
         return InvalidInput("sampled_at", f"采样时间不在本轮日期内 (sampled_at is outside this round's days): {scan.sampled_at:%Y-%m-%d %H:%M}")
     given = sum(x is not None and x != "" for x in scan.identity())
+    if scan.walk_in is not None and given > 1:
+        return InvalidInput("walk_in", "临时登记自带证件号，不再填身份证号或预登记码 (a walk-in carries its own document number)")
     if given > 1:
         return InvalidInput("id_number", "身份证号与预登记码只填一个 (give an ID number or a pre-registration code, not both)")
     if given == 0:
         return InvalidInput("id_number", "须扫身份证号或预登记码 (scan an ID number or a pre-registration code)")
     item: dict[str, object] = {"uuid": scan.client_uuid, "tube_code": scan.tube_code.strip(), "person_id": scan.person_id,
                                "id_hash": None, "prereg": None, "sampled_at": _stamp(scan.sampled_at), "kind": scan.kind}
-    if scan.id_number:
+    if scan.walk_in is not None:
+        try:
+            walk_in = check_walk_in(scan.walk_in, key=key)
+        except DomainError as exc:
+            return exc
+        item["id_hash"], item["walk_in"] = walk_in["id_hash"], walk_in
+    elif scan.id_number:
         try:
             item["id_hash"] = id_lookup_hash(validate_id_number(scan.id_number).number, key=key).hex()
         except InvalidIdNumber as exc:
@@ -362,9 +372,15 @@ class Batch:
     def tubes(self) -> list[str]:
         return sorted({str(x["tube_code"]) for x in self.items})[:50]
 
+    @property
+    def walk_ins(self) -> list[dict[str, object]]:
+        return walk_in_items(self.items)
+
     def params(self, *, campaign: Campaign, plan_site_id: int, user_id: int | None, now: datetime) -> dict[str, object]:
-        return {"cid": campaign.id, "site": plan_site_id, "uid": user_id, "now": now, "items": json.dumps(self.items),
-                "refused": sum(o is not None for o in self.out), "copies": len(self.copies), "tubes": json.dumps(self.tubes)}
+        items = [{k: v for k, v in item.items() if k != "walk_in"} for item in self.items]
+        return {"cid": campaign.id, "site": plan_site_id, "uid": user_id, "now": now, "items": json.dumps(items),
+                "refused": sum(o is not None for o in self.out), "copies": len(self.copies), "tubes": json.dumps(self.tubes),
+                "walk_ins": json.dumps(self.walk_ins, ensure_ascii=False)}
 
     def answered(self, rows: Sequence[Sequence[object]], plan_site_id: int) -> list[ScanOutcome]:
         """Every item's answer, from the statement's rows (``_ANSWER`` with the new sample's id)."""
@@ -423,7 +439,9 @@ def scan_batch(
     batch = check_batch(scans, campaign, key)
     rows: list[Sequence[object]] = []
     if batch.items:
-        rows = _judge(session, batch.params(campaign=campaign, plan_site_id=plan_site_id, user_id=user_id, now=now))
+        params = batch.params(campaign=campaign, plan_site_id=plan_site_id, user_id=user_id, now=now)
+        register_walk_ins(session=session, walk_ins=batch.walk_ins, params=params)
+        rows = _judge(session, params)
     done = batch.answered(rows, plan_site_id)
     if not batch.items or session.connection().dialect.name != "postgresql":  # PostgreSQL wrote the line in the statement
         audit(session=session, user_id=user_id, action="scan.batch", entity="plan_site", entity_id=plan_site_id,

@@ -24,6 +24,7 @@ from sweep.field.scan import ScanIn, ScanOutcome
 from sweep.field.schemas import ScanBatchCreate, ScanBatchRead, ScanCreate, ScanItemRead, ScanRead, TubeCreate, TubeItemRead, TubeRead
 from sweep.field.service import site_of
 from sweep.field.tubes import TubeOpen, TubeState
+from sweep.field.walkins import WalkInIn
 from sweep.params import ERRORS, CampaignRef, RowId
 from sweep.plan.models import Campaign
 from sweep.plan.service import campaign_by_ref
@@ -57,8 +58,9 @@ def _tube_open(t: TubeCreate) -> TubeOpen:
 
 
 def _scan_in(s: ScanCreate) -> ScanIn:
+    walk_in = WalkInIn(**s.walk_in.model_dump()) if s.walk_in is not None else None
     return ScanIn(client_uuid=s.client_uuid, tube_code=s.tube_code.strip(), sampled_at=s.sampled_at, id_number=s.id_number,
-                  prereg_code=s.prereg_code, kind=s.kind)
+                  prereg_code=s.prereg_code, kind=s.kind, walk_in=walk_in)
 
 
 def _item(o: ScanOutcome) -> ScanItemRead:

@@ -34,12 +34,25 @@ class SealCreate(BaseModel):
     sealed_at: LocalTime | None = None
 
 
+class WalkInCreate(BaseModel):
+    """Someone not in the registry (临时登记): their document, name, phone, where they stay, and why here."""
+
+    doc_type: Literal["id_card", "passport", "hk_macau", "taiwan", "other"] = "id_card"
+    id_number: str = Field(min_length=1, max_length=32, pattern=PRINTABLE)
+    name: str = Field(min_length=1, max_length=50, pattern=PRINTABLE)
+    phone: str | None = Field(default=None, max_length=20, pattern=PRINTABLE)
+    building_code: str | None = Field(default=None, max_length=48, pattern=PRINTABLE, description="Where they stay, if a building of the district.")
+    address: str | None = Field(default=None, max_length=200, pattern=PRINTABLE, description="Else where they stay, in words.")
+    reason: Literal["visitor", "new_resident", "worker", "other"]
+
+
 class ScanCreate(BaseModel):
     client_uuid: str = Field(min_length=1, max_length=36, pattern=PRINTABLE, description="Made by the terminal; a retry sends the same one.")
     tube_code: Code
     sampled_at: LocalTime
     id_number: str | None = Field(default=None, max_length=32, pattern=PRINTABLE, description="The resident's ID number (GB 11643).")
     prereg_code: str | None = Field(default=None, max_length=16, pattern=PRINTABLE, description="Or the code of their pre-registration.")
+    walk_in: WalkInCreate | None = Field(default=None, description="Or, for someone not in the registry, their registration.")
     kind: Literal["pooled", "home", "retest"] = "pooled"
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from sweep.auth.models import User
-from sweep.field.models import Sample, Tube
+from sweep.field.models import Sample, Tube, WalkIn
 from sweep.lab.models import LabResult, RetestOrder
 from sweep.lab.service import may_see_contacts
 from sweep.plan.models import Campaign, PlanSite
@@ -27,7 +27,7 @@ class RetestLine:
     id_masked: str
     phone: str | None
     building: str | None
-    community: str
+    community: str | None
     office_id: int
     due_at: datetime
     status: str  # open | sampled (an individual sample is on its way to the lab) | closed
@@ -81,15 +81,22 @@ def alerts(
         )
         .exists()
     )
+    # Someone registered at a desk (a walk-in) has no building yet: where they stay comes from their
+    # registration, and they are the office's whose site registered them.
+    walk_site = aliased(PlanSite)
+    office = func.coalesce(Person.office_id, walk_site.office_id)
     query = (
         select(
-            RetestOrder.id, RetestOrder.person_id, Person.name, Person.id_masked, Person.phone, Building.name, Community.name,
-            Person.office_id, RetestOrder.due_at, RetestOrder.status, RetestOrder.result, RetestOrder.closed_at, sampled.label("sampled"),
+            RetestOrder.id, RetestOrder.person_id, Person.name, Person.id_masked, Person.phone,
+            func.coalesce(Building.name, WalkIn.address), Community.name,
+            office, RetestOrder.due_at, RetestOrder.status, RetestOrder.result, RetestOrder.closed_at, sampled.label("sampled"),
             Tube.code, PlanSite.code, source.result, source.ct_value, source.resulted_at,
         )
         .join(Person, Person.id == RetestOrder.person_id)
-        .join(Building, Building.id == Person.building_id)
-        .join(Community, Community.id == Person.community_id)
+        .outerjoin(Building, Building.id == Person.building_id)
+        .outerjoin(Community, Community.id == Person.community_id)
+        .outerjoin(WalkIn, and_(WalkIn.person_id == Person.id, WalkIn.campaign_id == RetestOrder.campaign_id))
+        .outerjoin(walk_site, walk_site.id == WalkIn.plan_site_id)
         .join(Tube, Tube.id == RetestOrder.source_tube_id)
         .join(PlanSite, PlanSite.id == Tube.plan_site_id)
         .join(source, and_(source.tube_id == Tube.id))
@@ -97,7 +104,7 @@ def alerts(
         .order_by(source.resulted_at.desc(), Tube.code, RetestOrder.id)
     )
     if office_id is not None:
-        query = query.where(Person.office_id == office_id)
+        query = query.where(office == office_id)
     boards: dict[str, Alert] = {}
     for row in session.execute(query):
         (oid, pid, name, masked, phone, building, community, office, due, status, result, closed_at, was_sampled,

@@ -57,7 +57,7 @@ class TracedPersonRead(BaseModel):
     building: str | None
     unit: int | None
     room: str | None
-    community: str
+    community: str | None
     position: int
     sampled_at: datetime
     site_code: str
@@ -89,7 +89,7 @@ class RetestLineRead(BaseModel):
     id_masked: str
     phone: str | None
     building: str | None
-    community: str
+    community: str | None
     due_at: datetime
     status: str
     result: str | None

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from sweep.auth.models import User
 from sweep.auth.policy import Can, can
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
-from sweep.field.models import Box, Handover, Sample, Tube
+from sweep.field.models import Box, Handover, Sample, Tube, WalkIn
 from sweep.lab.models import RESULTS, LabResult, RetestOrder
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import Building, CandidateSite, Community, Person
@@ -180,8 +180,8 @@ class TracedPerson:
     position: int
     sampled_at: datetime
     site_code: str
-    community: str
-    office_id: int
+    community: str | None
+    office_id: int | None
     unit: int | None = None
     room: str | None = None
     kind: str = "pooled"
@@ -207,7 +207,7 @@ class TubeTrace:
     received_at: datetime | None = None
 
 
-def may_see_contacts(viewer: User | None, office_id: int) -> bool:
+def may_see_contacts(viewer: User | None, office_id: int | None) -> bool:
     """The system itself (viewer None) sees all; a user by role, and an office only its own people."""
     if viewer is None:
         return True
@@ -237,12 +237,16 @@ _TRACE_TUBE = (
     .outerjoin(Handover, Handover.box_id == Tube.box_id)
     .where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
 )
+# Everyone in the tube, walk-ins (no building yet) included: where they stay comes from their
+# registration at the desk, and their office is that of the site that registered them.
 _TRACE_PEOPLE = (
-    select(Person.id, Person.name, Person.id_masked, Person.phone, Building.name, Sample.position, Sample.sampled_at,
-           PlanSite.code, Community.name, Person.office_id, Person.unit, Person.room, Sample.kind)
+    select(Person.id, Person.name, Person.id_masked, Person.phone, func.coalesce(Building.name, WalkIn.address), Sample.position,
+           Sample.sampled_at, PlanSite.code, Community.name, func.coalesce(Person.office_id, PlanSite.office_id), Person.unit, Person.room,
+           Sample.kind)
     .join(Person, Person.id == Sample.person_id)
-    .join(Building, Building.id == Person.building_id)
-    .join(Community, Community.id == Person.community_id)
+    .outerjoin(Building, Building.id == Person.building_id)
+    .outerjoin(Community, Community.id == Person.community_id)
+    .outerjoin(WalkIn, and_(WalkIn.person_id == Person.id, WalkIn.campaign_id == Sample.campaign_id))
     .join(PlanSite, PlanSite.id == Sample.plan_site_id)
     .where(Sample.tube_id == bindparam("tid"))
     .order_by(Sample.position)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from sweep.db import Base
 
@@ -75,11 +76,14 @@ class Person(Base):
     __tablename__ = "people"
     __table_args__ = (CheckConstraint("doc_type IN ('id_card', 'passport', 'hk_macau', 'taiwan', 'other')", name="doc_type"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
+    # No building: a person registered at a desk (临时登记, see ``field.models.WalkIn``) and not yet
+    # confirmed into the registry by their community; such people are in no area and in no count
+    # of the registry (``registered()``), though their samples and results are theirs.
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"), index=True)
     # Copied down from the building so that coverage sums by area need no joins at a million rows.
-    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id"), index=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
     name: Mapped[str] = mapped_column(String(50))
     doc_type: Mapped[str] = mapped_column(String(16), default="id_card")
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
@@ -146,3 +150,8 @@ class RegistryImport(Base):
     unchanged: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def registered() -> ColumnElement[bool]:
+    """People of the registry: everyone but those registered at a desk and not yet confirmed."""
+    return Person.building_id.is_not(None)

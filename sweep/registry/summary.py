@@ -13,7 +13,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from sweep.errors import NotFound
-from sweep.registry.models import Building, Community, Grid, KeyGroup, Office, Person
+from sweep.registry.models import Building, Community, Grid, KeyGroup, Office, Person, registered
 
 # Bands a planner uses: children (need a guardian), school age, working age, the old (home sampling).
 AGE_BANDS: tuple[tuple[int, int | None], ...] = ((0, 6), (7, 17), (18, 29), (30, 44), (45, 59), (60, 74), (75, None))
@@ -85,7 +85,8 @@ def registry_summary(*, session: Session, community_code: str | None = None, tod
         community_id = session.scalar(select(Community.id).where(Community.code == community_code))
         if community_id is None:
             raise NotFound("community", f"社区不存在 (no such community): {community_code}")
-    scope = [Person.community_id == community_id] if community_id is not None else []
+    # The registry's people: those registered at a desk and not yet confirmed are in no community.
+    scope = [Person.community_id == community_id] if community_id is not None else [registered()]
     people = session.scalar(select(func.count()).select_from(Person).where(*scope)) or 0
     home = session.scalar(select(func.count()).select_from(Person).where(Person.home_sampling.is_(True), *scope)) or 0
     band = age_band_expression(today or dt.date.today()).label("band")

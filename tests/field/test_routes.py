@@ -13,7 +13,7 @@ from sweep.auth.models import AuditEntry
 from sweep.config import Settings
 from sweep.db import make_session_factory, unit_of_work
 from sweep.field.models import ReadinessItem, Sample
-from tests.factories import uid
+from tests.factories import outsider_number, uid
 from tests.field.conftest import PASSWORD, numbers_of
 
 KEY = "test-secret"
@@ -294,3 +294,49 @@ def test_tubes_opened_offline_travel_with_their_scans(api, engine):
     assert first["ok"] == 3 and [i["position"] for i in first["results"]] == [1, 2, 3]
     again = client.post(f"{base}/scans/batch", json=body, headers=staff).json()
     assert [t["status"] for t in again["tubes"]] == ["replayed", "error"] and again["replayed"] == 3
+
+
+def test_a_walk_in_over_http_then_listed_counted_and_confirmed_by_the_office(api, engine):
+    client, as_, r = api
+    staff, office = as_("staff_a"), as_("office_a")
+    base = _site(r, r.site_a)
+    code = f"HW-{uid()[:8]}"
+    assert client.post(f"{base}/tubes", json={"code": code}, headers=staff).status_code == 201
+    number = outsider_number()
+    visitor = {"id_number": number, "name": "临时登记甲", "phone": "13700003333", "reason": "worker",
+               "address": "航空港区某工地宿舍"}
+    body = {"client_uuid": uid(), "tube_code": code, "sampled_at": datetime.now().isoformat(), "walk_in": visitor}
+    batch = client.post(f"{base}/scans/batch", json={"scans": [body]}, headers=staff)
+    assert batch.status_code == 200 and batch.json()["results"][0]["status"] == "ok", batch.text
+    bad = {**body, "client_uuid": uid(), "walk_in": {**visitor, "id_number": number[:-1] + ("0" if number[-1] != "0" else "1")}}
+    refused = client.post(f"{base}/scans", json=bad, headers=staff)
+    assert refused.status_code == 422 and refused.json()["field"] == "walk_in.id_number"
+    listed = client.get(f"/api/campaigns/{r.campaign_id}/walk-ins?unconfirmed=true", headers=office)
+    assert listed.status_code == 200
+    (mine,) = [w for w in listed.json() if w["name"] == "临时登记甲"]
+    assert mine["phone"] == "13700003333" and mine["sampled_at"] is not None
+    counts = client.get(f"/api/campaigns/{r.campaign_id}/walk-ins/summary?by=site", headers=as_("command")).json()
+    assert sum(c["sampled"] for c in counts) >= 1
+    figures = client.get(f"/api/campaigns/{r.campaign_id}/figures", headers=as_("command")).json()
+    assert figures["walk_ins"] >= 1
+    with unit_of_work(make_session_factory(engine)) as session:
+        from sweep.registry.models import Building
+
+        building = session.scalar(select(Building.code).where(Building.office_id == r.office_a).order_by(Building.id).limit(1))
+    done = client.post(f"/api/campaigns/{r.campaign_id}/walk-ins/{mine['walk_in_id']}/confirm", json={"building_code": building},
+                       headers=office)
+    assert done.status_code == 200 and done.json()["confirmed_at"] is not None and done.json()["building_code"] == building
+    again = client.post(f"/api/campaigns/{r.campaign_id}/walk-ins/{mine['walk_in_id']}/confirm", json={"building_code": building},
+                        headers=office)
+    assert again.status_code == 409
+    assert client.get(f"/api/campaigns/{r.campaign_id}/walk-ins", headers=staff).status_code == 403
+    # Leave the shared registry as it was: this person came only for this test.
+    with unit_of_work(make_session_factory(engine)) as session:
+        from sqlalchemy import delete
+
+        from sweep.field.models import WalkIn
+        from sweep.registry.models import Person
+
+        session.execute(delete(Sample).where(Sample.person_id == mine["person_id"]))
+        session.execute(delete(WalkIn).where(WalkIn.person_id == mine["person_id"]))
+        session.execute(delete(Person).where(Person.id == mine["person_id"]))
