@@ -326,8 +326,10 @@ def hand_over(
     courier_name: str,
     at: datetime,
     user_id: int | None = None,
+    courier_id: int | None = None,
 ) -> Handover:
-    """The site signs the box over to the courier; the lab signs on receipt (双签收)."""
+    """The site signs the box over to the courier; the lab signs on receipt (双签收). A courier's own
+    account (``courier_id``) makes the box one of theirs to read."""
     box = _box(session, campaign, box_code, plan_site_id)
     if not courier_name.strip():
         raise InvalidInput("courier_name", "须填写转运员姓名 (the courier must be named)")
@@ -337,7 +339,8 @@ def hand_over(
         raise InvalidInput("box_code", f"箱码 {box.code} 是空箱 (an empty box is not handed over)")
     box.status = "in_transit"
     box.sealed_at = box.sealed_at or at
-    handover = Handover(campaign_id=campaign.id, box_id=box.id, courier_name=courier_name, handed_at=at, handed_by=user_id)
+    handover = Handover(campaign_id=campaign.id, box_id=box.id, courier_name=courier_name, handed_at=at, handed_by=user_id,
+                        courier_id=courier_id)
     session.add(handover)
     session.flush()
     audit(session=session, user_id=user_id, action="box.handed_over", entity="box", entity_id=box.id, campaign_id=campaign.id,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sweep.clikit import fail, out, print_json, session_scope
+from sweep.clikit import AsUser, fail, out, print_json, scope_of, session_scope
 from sweep.errors import DomainError
 from sweep.keygroups.service import compliance, schedules
 
@@ -38,11 +38,12 @@ def compliance_command(
     as_of: Annotated[datetime | None, typer.Option(help="As of this time (default: now).")] = None,
     key_group: Annotated[str | None, typer.Option(help="Only this group (its code).")] = None,
     as_json: JsonOpt = False,
+    as_user: AsUser = None,
 ) -> None:
-    """Who is overdue for a test, by employer."""
+    """Who is overdue for a test, by employer (names and phones: run --as a user, with their password)."""
     try:
-        with session_scope() as session:
-            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group)
+        with session_scope(as_user=as_user, personal=True) as session:
+            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group, scope=scope_of(session))
     except DomainError as exc:
         fail(exc)
         return

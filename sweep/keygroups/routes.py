@@ -8,8 +8,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, Path, Query
 
-from sweep.auth.models import User
 from sweep.auth.policy import Can, can
+from sweep.auth.tokens import Principal
 from sweep.deps import CanKeyGroups, CanSeeContacts, CanViewRound, CurrentUser, SessionDep
 from sweep.errors import Forbidden
 from sweep.keygroups import service as keygroups
@@ -31,7 +31,7 @@ from sweep.params import ERRORS, LocalTime, RowId
 router = APIRouter(prefix="/api/key-groups", tags=["key groups"], responses=ERRORS)
 
 
-def _tester(user: User) -> None:
+def _tester(user: Principal) -> None:
     """The lab and whoever runs the key groups record their tests."""
     if not (can(user, Can.RESULTS) or can(user, Can.KEY_GROUPS)):
         raise Forbidden("role", f"角色 {user.role} 无权登记重点人群检测 (role {user.role} may not record key-group tests)")
@@ -59,7 +59,7 @@ def add_workplace(body: WorkplaceCreate, session: SessionDep, user: CanKeyGroups
 
 @router.post("/members", response_model=RecordedRead)
 def assign_member(body: MemberCreate, session: SessionDep, user: CanKeyGroups) -> RecordedRead:
-    member = keygroups.assign_member(session=session, person_id=body.person_id, workplace=body.workplace)
+    member = keygroups.assign_member(session=session, person_id=body.person_id, workplace=body.workplace, scope=user.scope)
     return RecordedRead(id=member.id, result=None)
 
 
@@ -67,7 +67,7 @@ def assign_member(body: MemberCreate, session: SessionDep, user: CanKeyGroups) -
 def record_test(body: KeyGroupTestCreate, session: SessionDep, user: CurrentUser) -> RecordedRead:
     _tester(user)
     test = keygroups.record_test(session=session, person_id=body.person_id, sampled_at=body.sampled_at, result=body.result,
-                                 resulted_at=body.resulted_at, user_id=user.id)
+                                 resulted_at=body.resulted_at, user_id=user.id, scope=user.scope)
     return RecordedRead(id=test.id, result=test.result)
 
 
@@ -94,7 +94,7 @@ def compliance(
     key_group: str | None = Query(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$"),
 ) -> list[EmployerComplianceRead]:
     """Per employer: members, and who is overdue for a test (never tested, or past the group's interval)."""
-    rows = keygroups.compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group)
+    rows = keygroups.compliance(session=session, as_of=as_of or datetime.now(), scope=user.scope, key_group=key_group)
     return [EmployerComplianceRead(**asdict(r)) for r in rows]
 
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from sweep.auth.models import User
 from sweep.auth.policy import Can, can, require
+from sweep.auth.tokens import Principal
 from sweep.coverage import service as coverage
 from sweep.deps import CurrentUser, SessionDep
 from sweep.plan.current import CurrentCampaign
@@ -30,13 +30,12 @@ def round_page(request: Request, session: SessionDep, user: CurrentUser, current
     return _round(request, session, user, current)
 
 
-def _round(request: Request, session: Session, user: User, current: Campaign) -> HTMLResponse:
+def _round(request: Request, session: Session, user: Principal, current: Campaign) -> HTMLResponse:
     figures = coverage.round_figures(session=session, campaign=current)
-    areas = coverage.coverage_by_community(session=session, campaign=current)
+    areas = coverage.coverage_by_community(session=session, campaign=current, scope=user.scope)
     missing = []
     if can(user, Can.SEE_CONTACTS):
-        office_id = user.office_id if user.role == "office" else None
-        missing = coverage.missing_list(session=session, campaign=current, office_id=office_id, limit=50)
+        missing = coverage.missing_list(session=session, campaign=current, scope=user.scope, limit=50)
     return templates.TemplateResponse(
         request,
         "round.html",

@@ -118,10 +118,28 @@ def test_page_session_needs_the_csrf_token_to_post(app_on):
 
 
 def test_site_scope_and_policy():
-    staff = User(username="s", display_name="s", role="site_staff", plan_site_id=1, active=True)
+    from datetime import datetime
+
+    from sweep.auth.scope import Scope, may_write_site
+    from sweep.auth.tokens import Principal
+
+    # A site account is bound to its fixed site: every round's copy of it is its own.
+    staff = Principal(id=1, username="s", display_name="s", role="site_staff", office_id=None, candidate_site_id=7, active=True,
+                      expires_at=datetime.max, site_ids=frozenset({1, 11}))
     require_site(staff, 1)
+    require_site(staff, 11)
     with pytest.raises(WrongSite):
         require_site(staff, 2)
+
+    class Site:
+        def __init__(self, office_id: int, candidate_site_id: int) -> None:
+            self.office_id, self.candidate_site_id = office_id, candidate_site_id
+
+    assert may_write_site(staff, Site(3, 7)) and not may_write_site(staff, Site(3, 8))
+    office = Scope(role="office", user_id=2, office_id=3)
+    assert office.may_write_site(Site(3, 8)) and not office.may_write_site(Site(4, 7))
+    assert not Scope(role="lab", user_id=3).may_write_site(Site(3, 7))
+    assert not Scope(role="office", user_id=2, office_id=None).may_write_site(Site(3, 7))
     assert can(staff, Can.SCAN) and not can(staff, Can.SEE_CONTACTS)
     lab = User(username="l", display_name="l", role="lab", active=True)
     assert can(lab, Can.RESULTS) and not can(lab, Can.SEE_CONTACTS)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from sweep.auth.scope import Scope
 from sweep.coverage import followup, rounds
 from sweep.errors import NotFound
 from sweep.field.models import ReadinessItem
@@ -30,7 +31,7 @@ def test_compare_finds_the_missed_twice_the_low_buildings_and_the_late_sites(ses
     site2, other2 = two_sites(session, second)
     # Round 1: a and c sampled, d away; the site's last swab seven hours in: late against six.
     sample_tube(session, first, site1.id, "R1T00001", [a, c], start + timedelta(hours=7))
-    followup.add_exemption(session=session, campaign=first, person_id=d, reason="away", at=start)
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=first, person_id=d, reason="away", at=start)
     session.execute(update(ReadinessItem).where(ReadinessItem.campaign_id == first.id)
                     .values(done_at=ReadinessItem.due_at - timedelta(minutes=5)))
     # Round 2: a sampled on time; b, c and d missed. One readiness item of another site checked in late.
@@ -44,7 +45,7 @@ def test_compare_finds_the_missed_twice_the_low_buildings_and_the_late_sites(ses
     for n in range(0, len(residents), 10):
         sample_tube(session, second, site2.id, f"R2S{n:05d}", residents[n : n + 10], later + timedelta(hours=2))
 
-    result = rounds.compare_rounds(session=session, campaign=second, now=later - timedelta(hours=3))
+    result = rounds.compare_rounds(session=session, scope=Scope.system(), campaign=second, now=later - timedelta(hours=3))
     assert result.previous_id == first.id
     twice = {m.person_id for m in result.missed_twice}
     assert b in twice and c not in twice and d not in twice and a not in twice
@@ -60,7 +61,7 @@ def test_compare_finds_the_missed_twice_the_low_buildings_and_the_late_sites(ses
     assert set(late) == {site1.candidate.code, other2.candidate.code}
 
     with pytest.raises(NotFound):
-        rounds.compare_rounds(session=session, campaign=first, now=start)
+        rounds.compare_rounds(session=session, scope=Scope.system(), campaign=first, now=start)
 
 
 def test_the_missing_are_carried_into_the_next_call_up(session, two_rounds, start, district_loaded):
@@ -70,13 +71,13 @@ def test_the_missing_are_carried_into_the_next_call_up(session, two_rounds, star
     site1, _ = two_sites(session, first)
     site2, _ = two_sites(session, second)
     sample_tube(session, first, site1.id, "C1T00001", [a, c], start)
-    followup.add_exemption(session=session, campaign=first, person_id=e, reason="deceased", at=start)
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=first, person_id=e, reason="deceased", at=start)
     later = start + timedelta(days=3)
     assert rounds.carry_exemptions(session=session, source=first, target=second, at=later) == 1
     sample_tube(session, second, site2.id, "C2T00001", [a], later)
-    followup.add_exemption(session=session, campaign=second, person_id=d, reason="away", at=later)
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=second, person_id=d, reason="away", at=later)
 
-    carried = {c_.person_id: c_ for c_ in rounds.carry_over(session=session, campaign=second)}
+    carried = {c_.person_id: c_ for c_ in rounds.carry_over(session=session, scope=Scope.system(), campaign=second)}
     assert a not in carried and e not in carried
     assert carried[b].reason == "missing" and carried[b].rounds_missed == 2
     assert carried[c].reason == "missing" and carried[c].rounds_missed == 1
