@@ -99,10 +99,10 @@ def _server_cpu(pid: int | None) -> float | None:
 
 def run(args: argparse.Namespace, folder: Path) -> dict:
     from sweep import migrate
+    from sweep.auth.scope import Scope
     from sweep.db import make_engine, make_session_factory, unit_of_work
     from sweep.demo.district import KEY_GROUPS
     from sweep.registry.importer import import_file
-    from sweep.auth.scope import Scope
     from sweep.registry.models import KeyGroup, Person
 
     t = time.perf_counter()

@@ -6,7 +6,6 @@ Roles are scoped: an office user to an office, site staff and site leaders to on
 from __future__ import annotations
 
 from enum import StrEnum
-
 from typing import Any
 
 from sweep.auth.models import SITE_ROLES

@@ -94,7 +94,7 @@ class Scope:
             return "none"
         reach = REACH.get(self.role, {}).get(kind, "none")
         # A scoped role without its office or site reaches nothing, rather than everything.
-        if reach == "office" and self.office_id is None or reach == "site" and self.candidate_site_id is None:
+        if (reach == "office" and self.office_id is None) or (reach == "site" and self.candidate_site_id is None):
             return "none"
         return reach
 
@@ -222,7 +222,7 @@ class Scope:
     def may_write_office(self, office_id: int | None) -> bool:
         """Whether rows of an office (people, buildings, an import's rows) may be changed by this user."""
         reach = self.reach("people")
-        return reach == "all" or reach == "office" and office_id == self.office_id
+        return reach == "all" or (reach == "office" and office_id == self.office_id)
 
     def require_site(self, plan_site: Any, *, field: str = "site") -> None:
         if not self.may_write_site(plan_site):

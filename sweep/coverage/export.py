@@ -103,4 +103,4 @@ def missing_workbook(
     return Export(buffer.getvalue(), len(people), full_ids)
 
 
-__all__ = ["Export", "HEADERS", "missing_workbook"]
+__all__ = ["HEADERS", "Export", "missing_workbook"]

@@ -381,6 +381,16 @@ def missing_rows(
 
 
 __all__ = [
-    "AreaCoverage", "LEVELS", "MissingPerson", "PersonStatus", "RoundFigures", "coverage_by", "coverage_by_community",
-    "missing_list", "missing_query", "missing_rows", "people_status", "round_figures",
+    "LEVELS",
+    "AreaCoverage",
+    "MissingPerson",
+    "PersonStatus",
+    "RoundFigures",
+    "coverage_by",
+    "coverage_by_community",
+    "missing_list",
+    "missing_query",
+    "missing_rows",
+    "people_status",
+    "round_figures",
 ]

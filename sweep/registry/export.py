@@ -35,7 +35,7 @@ def _rows(session: Session, community: Community | None, *, scope: Scope, full_i
     query = (
         select(Person.id, Person.name, Person.id_masked, Person.id_encrypted, Person.doc_type, Person.sex, Person.birth_date,
                Person.phone, Community.code, Community.name, Grid.code, Building.code, Building.name, Person.unit,
-               Person.room, KeyGroup.name, Person.home_sampling, Person.office_id)
+               Person.room, KeyGroup.name, Person.home_sampling)
         .join(Community, Community.id == Person.community_id)
         .join(Grid, Grid.id == Person.grid_id)
         .join(Building, Building.id == Person.building_id)
@@ -46,8 +46,7 @@ def _rows(session: Session, community: Community | None, *, scope: Scope, full_i
     if community is not None:
         query = query.where(Person.community_id == community.id)
     for row in session.execute(query.execution_options(yield_per=_BATCH)):
-        (pid, name, masked, sealed, doc, sex, birth, phone, c_code, c_name, g_code, b_code, b_name, unit, room, group, home,
-         office_id) = row
+        (_pid, name, masked, sealed, doc, sex, birth, phone, c_code, c_name, g_code, b_code, b_name, unit, room, group, home) = row
         number = masked
         if full_ids and sealed is not None:
             number = decrypt_id_number(sealed, key=key)

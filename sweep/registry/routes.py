@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sweep.auth.policy import Can, require
 from sweep.auth.service import audit
 from sweep.deps import CanExport, CanImport, CanViewRound, CurrentUser, SessionDep, SettingsDep
+from sweep.params import RowId
 from sweep.registry import geojson, importer, summary
 from sweep.registry.export import export_bytes
 from sweep.registry.lookup import community_scope
 from sweep.registry.report import rejected_xlsx
-from sweep.params import RowId
 from sweep.registry.schemas import ImportReportRead, RegistrySummaryRead
 from sweep.web.templating import templates
 
@@ -77,7 +77,7 @@ def export(
     settings: SettingsDep,
     user: CanExport,
     community: str | None = None,
-    format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",  # noqa: A002 - the query parameter's name
+    format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
 ) -> Response:
     """The people of a community (or all) in the user's scope, ID numbers masked."""
     area = community_scope(session, community)

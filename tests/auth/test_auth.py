@@ -125,7 +125,10 @@ def test_a_revoked_token_stops_at_once_on_the_server_that_revoked_it(app_on):
         me = client.get("/api/auth/me", headers=them).json()["id"]  # now cached
         # A cached log-in costs no query: the request reads no table to know who calls.
         statements: list[str] = []
-        listen = lambda *args: statements.append(args[2])  # noqa: E731
+
+        def listen(*args: object) -> None:
+            statements.append(str(args[2]))
+
         event.listen(app.state.engine, "before_cursor_execute", listen)
         try:
             assert client.get("/api/auth/me", headers=them).status_code == 200

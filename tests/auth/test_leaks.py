@@ -10,7 +10,6 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -286,3 +285,23 @@ def test_the_docs_need_a_log_in_in_production(world):
         assert c.get("/docs", headers={"accept": "text/html"}, follow_redirects=False).status_code == 303
         token = c.post("/api/auth/token", json={"username": world.users["lab"], "password": PASSWORD}).json()["token"]
         assert c.get("/openapi.json", headers={"authorization": f"Bearer {token}"}).json()["info"]["title"] == "Sweep"
+
+
+def test_the_admin_page_lists_the_accounts_and_ends_log_ins(world):
+    from sweep.auth.service import csrf_token
+
+    with TestClient(world.app) as page:
+        page.post("/login", data={"username": world.users["admin"], "password": PASSWORD, "next": "/admin/users"})
+        listed = page.get("/admin/users")
+        assert listed.status_code == 200 and world.users["site_staff"] in listed.text and "system" not in listed.text
+        staff = as_(page, world, "site_staff")
+        session_token = page.cookies.get("sweep_session")
+        refused = page.post(f"/admin/users/{world.ids['site_staff']}", data={"action": "revoke"}, follow_redirects=False)
+        assert refused.status_code == 403 and refused.json()["field"] == "csrf_token"
+        done = page.post(f"/admin/users/{world.ids['site_staff']}", data={"action": "revoke", "csrf_token": csrf_token(
+            session_token, key=world.app.state.settings.secret_key)}, follow_redirects=False)
+        assert done.status_code == 303
+        assert page.get("/api/auth/me", headers=staff).status_code == 401
+    with TestClient(world.app) as other:
+        other.post("/login", data={"username": world.users["command"], "password": PASSWORD, "next": "/"})
+        assert other.get("/admin/users").status_code == 403

@@ -10,7 +10,6 @@ table does not classify fails the test, so a new route must say where it stands.
 from __future__ import annotations
 
 import io
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -110,7 +109,8 @@ def _upload(w: World, s: Side, who: str) -> dict[str, Any]:
 
 
 def _results(w: World, s: Side, who: str) -> dict[str, Any]:
-    return {"method": "POST", "url": f"{C(w)}/results/import", "files": {"file": ("r.csv", f"管码,结果,检测时间\n{s.tube},阴性,2026-12-02 09:00\n".encode(), "text/csv")}}
+    sheet = f"管码,结果,检测时间\n{s.tube},阴性,2026-12-02 09:00\n".encode()
+    return {"method": "POST", "url": f"{C(w)}/results/import", "files": {"file": ("r.csv", sheet, "text/csv")}}
 
 
 def _token(w: World, s: Side, who: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from sweep.lab.models import RetestOrder
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite, Shift
 from sweep.registry.importer import import_file
 from sweep.registry.models import Building, Community, Person, RegistryImport
+from sweep.registry.service import id_lookup_hash
 from tests.conftest import _admin_url
 
 PEOPLE, SEED = 1500, 5
@@ -145,13 +146,11 @@ def build(url: str) -> World:
         for tag, site in (("a", site_a), ("b", site_b)):
             sides[tag] = _side(session, campaign, site, tag, ids, key)
         # The ID numbers of the people the imports name (the registry keeps only their hashes).
-        from sweep.registry.service import id_lookup_hash
-
         by_hash = {id_lookup_hash(n, key=key): n for n in numbers.values()}
         for pid, h in session.execute(select(Person.id, Person.id_hash)):
             if bytes(h) in by_hash:
                 id_numbers[pid] = by_hash[bytes(h)]
-        for tag, site in (("a", site_a), ("b", site_b)):
+        for tag in ("a", "b"):
             office_user = session.get(User, ids["office" if tag == "a" else "office_b"])
             s = sides[tag]
             person = session.get(Person, s.person)

@@ -8,8 +8,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from sweep.auth.scope import Scope
 from sweep.auth.models import AuditEntry
+from sweep.auth.scope import Scope
 from sweep.auth.service import create_user
 from sweep.coverage import export
 from sweep.coverage.service import missing_list

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from sweep.auth.models import AuditEntry
-from sweep.errors import NotFound
 from sweep.field import service as field
 from sweep.field.batch import ScanIn, scan_batch
 from sweep.field.models import Preregistration, Sample, Tube

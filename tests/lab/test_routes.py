@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, make_url, select, text
 
-from sweep.auth.scope import Scope
 from sweep.api import create_app
+from sweep.auth.scope import Scope
 from sweep.auth.service import create_user
 from sweep.config import Settings, get_settings
 from sweep.coverage.service import missing_list

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from sweep.auth.scope import OutOfScope, Scope
 from sweep.auth.models import AuditEntry
+from sweep.auth.scope import OutOfScope, Scope
 from sweep.auth.service import create_user
 from sweep.errors import NotFound
 from sweep.registry.export import HEADER, export_people

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from sweep.auth.scope import Scope
 from sweep.auth.models import AuditEntry
+from sweep.auth.scope import Scope
 from sweep.registry.importer import import_file
 from sweep.registry.models import Building, CandidateSite, Community, Grid, Office, Person, Staff
 from tests.registry.factories import PEOPLE_HEADER_ZH, TODAY, ensure_key_groups, make_area, people_rows, write_csv, write_xlsx

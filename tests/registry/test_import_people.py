@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from sweep.auth.scope import Scope
 from sweep.auth.models import AuditEntry
+from sweep.auth.scope import Scope
 from sweep.errors import InvalidInput
 from sweep.registry.idnumber import check_digit
 from sweep.registry.importer import import_file

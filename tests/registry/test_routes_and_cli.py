@@ -8,9 +8,9 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 from typer.testing import CliRunner
 
-from sqlalchemy import select
 from sweep import migrate
 from sweep.api import create_app
 from sweep.auth.models import AuditEntry, User
