@@ -54,11 +54,12 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         # A 429 says when to come back, in the header clients and proxies read.
         headers = {"retry-after": str(exc.detail["retry_after"])} if "retry_after" in exc.detail else None
+        body = redacted(exc.as_dict())
         if _wants_html(request):
             return templates.TemplateResponse(
-                request, "error.html", {"error": exc, "status": exc.status_code}, status_code=exc.status_code, headers=headers
+                request, "error.html", {"error": body, "status": exc.status_code}, status_code=exc.status_code, headers=headers
             )
-        return JSONResponse(redacted(exc.as_dict()), status_code=exc.status_code, headers=headers)
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -81,8 +81,8 @@ def _revoke_all(session: Session, user: User, at: datetime) -> int:
 def set_active(*, session: Session, user: User, active: bool, by: int | None, at: datetime | None = None) -> User:
     """Disable an account (its log-ins end) or enable it again (it logs in anew)."""
     at = at or datetime.now()
-    if user.id == by and not active:
-        raise Conflict("user", "不能停用自己的账号 (you cannot disable your own account)")
+    if not active:
+        _not_yourself(user, by, "disable")
     user.active = active
     if not active:
         _revoke_all(session, user, at)
@@ -97,8 +97,7 @@ def set_role(*, session: Session, user: User, role: str, by: int | None, office_
     at = at or datetime.now()
     check_role_scope(role, office_id, site)
     check_office(session, office_id)
-    if user.id == by and role != user.role:
-        raise Conflict("role", "不能更改自己的角色 (you cannot change your own role)")
+    _not_yourself(user, by, "change the role or scope of")
     before = {"role": user.role, "office_id": user.office_id, "candidate_site_id": user.candidate_site_id}
     user.role, user.office_id, user.candidate_site_id = role, office_id, site
     _revoke_all(session, user, at)
@@ -117,8 +116,16 @@ def set_scope(*, session: Session, user: User, by: int | None, office_id: int | 
     return set_role(session=session, user=user, role=user.role, by=by, office_id=office_id, site=site, at=at)
 
 
+def _not_yourself(user: User, by: int | None, what: str) -> None:
+    # An admin who ended their own log-ins by mistake would lock themselves out mid-round; their own
+    # account is another admin's to run, or the CLI's.
+    if by is not None and user.id == by:
+        raise Conflict("user", f"不能对自己的账号执行此操作 (you cannot {what} your own account here)")
+
+
 def reset_password(*, session: Session, user: User, password: str, by: int | None, at: datetime | None = None) -> User:
     """A new password; the old log-ins end, so whoever held them must log in with the new one."""
+    _not_yourself(user, by, "reset the password of")
     at = at or datetime.now()
     user.password_hash = hash_password(password)
     _revoke_all(session, user, at)
@@ -129,6 +136,7 @@ def reset_password(*, session: Session, user: User, password: str, by: int | Non
 
 def revoke_tokens(*, session: Session, user: User, by: int | None, at: datetime | None = None) -> int:
     """End every log-in of an account (a lost phone); returns how many were live."""
+    _not_yourself(user, by, "end the log-ins of")
     at = at or datetime.now()
     ended = _revoke_all(session, user, at)
     audit(session=session, user_id=by, action="user.tokens_revoked", entity="user", entity_id=user.id, at=at, detail={"tokens": ended})

@@ -41,7 +41,6 @@ REACH: dict[str, dict[str, str]] = {
     "lab":        dict(people="all", buildings="none", sites="all", tubes="all", boxes="all", imports="none", findings="none"),
     "inspector":  dict(people="none", buildings="all", sites="all", tubes="none", boxes="none", imports="none", findings="own"),
 }
-KINDS = ("people", "buildings", "sites", "tubes", "boxes", "imports", "findings")
 
 
 class OutOfScope(Forbidden):
@@ -97,10 +96,6 @@ class Scope:
         if (reach == "office" and self.office_id is None) or (reach == "site" and self.candidate_site_id is None):
             return "none"
         return reach
-
-    @property
-    def district(self) -> bool:
-        return self.active and self.role in DISTRICT_ROLES
 
     @property
     def contacts(self) -> bool:
@@ -248,4 +243,4 @@ def may_write_site(user: UserLike, plan_site: Any) -> bool:
     return Scope.of(user).may_write_site(plan_site)
 
 
-__all__ = ["CONTACT_ROLES", "DISTRICT_ROLES", "KINDS", "REACH", "OutOfScope", "Scope", "may_write_site", "schema_table"]
+__all__ = ["CONTACT_ROLES", "DISTRICT_ROLES", "REACH", "OutOfScope", "Scope", "may_write_site", "schema_table"]
