@@ -99,6 +99,7 @@ def _server_cpu(pid: int | None) -> float | None:
 
 def run(args: argparse.Namespace, folder: Path) -> dict:
     from sweep import migrate
+    from sweep.auth.scope import Scope
     from sweep.db import make_engine, make_session_factory, unit_of_work
     from sweep.demo.district import KEY_GROUPS
     from sweep.registry.importer import import_file
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
             session.add_all(KeyGroup(code=k.code, name=k.name_zh, test_every_days=k.test_every_days) for k in KEY_GROUPS)
             t = time.perf_counter()
             with (folder / "buildings.csv").open("rb") as f:
-                buildings = import_file(session=session, kind="buildings", stream=f, filename="楼栋.csv", key=KEY)
+                buildings = import_file(session=session, kind="buildings", stream=f, filename="楼栋.csv", key=KEY, scope=Scope.system())
         buildings_s = time.perf_counter() - t
 
         load_before = os.getloadavg()[0]
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
         with unit_of_work(factory) as session, (folder / "people.csv").open("rb") as f:
             backend = _backend_pid(session)
             server0 = _server_cpu(backend)
-            report = import_file(session=session, kind="people", stream=f, filename="人员.csv", key=KEY)
+            report = import_file(session=session, kind="people", stream=f, filename="人员.csv", key=KEY, scope=Scope.system())
             server1 = _server_cpu(backend)
         seconds = time.perf_counter() - t
         cpu = _cpu() - cpu0
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
         if args.reimport:
             t = time.perf_counter()
             with unit_of_work(factory) as session, (folder / "people.csv").open("rb") as f:
-                again = import_file(session=session, kind="people", stream=f, filename="人员.csv", key=KEY)
+                again = import_file(session=session, kind="people", stream=f, filename="人员.csv", key=KEY, scope=Scope.system())
             result["reimport_s"] = round(time.perf_counter() - t, 2)
             result["reimport_unchanged"] = again.unchanged
         with unit_of_work(factory) as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,13 +14,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, OperationalError
 
 from sweep import __version__
-from sweep.auth.ratelimit import RateLimiter
+from sweep.auth.ratelimit import LoginLimiter
+from sweep.auth.tokens import TokenCache
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
 from sweep.errors import DomainError, Unauthorized
 from sweep.registry.idnumber import load_regions
 from sweep.ttlcache import TtlCache
 from sweep.web import i18n
+from sweep.web.docs import mount_docs
+from sweep.web.headers import SecurityHeadersMiddleware
+from sweep.web.redact import redacted, redacted_errors
 from sweep.web.templating import templates
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -32,33 +37,41 @@ def _wants_html(request: Request) -> bool:
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
-    app = FastAPI(title="Sweep", version=__version__, description="全员核酸检测 · mass testing command")
+    # The docs are served from the package's own copy of Swagger UI (sweep.web.docs), not a CDN.
+    app = FastAPI(title="Sweep", version=__version__, description="全员核酸检测 · mass testing command",
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     load_regions()
-    app.state.tokens = TtlCache(settings.cache_seconds)
     app.state.rounds = TtlCache(settings.cache_seconds)
-    app.state.login_limiter = RateLimiter(attempts=settings.login_attempts, per_seconds=settings.login_window_seconds)
+    app.state.login_limiter = LoginLimiter(app.state.session_factory, attempts=settings.login_attempts,
+                                           address_attempts=settings.login_address_attempts,
+                                           window_seconds=settings.login_window_seconds)
+    app.state.token_cache = TokenCache(poll_seconds=settings.auth_poll_seconds, max_age_seconds=settings.auth_cache_seconds)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if _wants_html(request) and isinstance(exc, Unauthorized):
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        # A 429 says when to come back, in the header clients and proxies read.
+        headers = {"retry-after": str(exc.detail["retry_after"])} if "retry_after" in exc.detail else None
+        body = redacted(exc.as_dict())
         if _wants_html(request):
-
             return templates.TemplateResponse(
-                request, "error.html", {"error": exc, "status": exc.status_code}, status_code=exc.status_code
+                request, "error.html", {"error": body, "status": exc.status_code}, status_code=exc.status_code, headers=headers
             )
-        return JSONResponse(exc.as_dict(), status_code=exc.status_code)
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
+        # The errors name the field and the rule broken, never the value sent: it may be an ID number.
+        errors = redacted_errors(exc.errors())
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid"}
         field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
-        body = {"error": "invalid", "field": field or "body", "reason": first["msg"], "errors": exc.errors()}
+        body = {"error": "invalid", "field": field or "body", "reason": first["msg"], "errors": errors}
         if _wants_html(request):
-            return HTMLResponse(f"<p>{field}: {first['msg']}</p>", status_code=422)
+            return HTMLResponse(f"<p>{escape(field)}: {escape(str(first['msg']))}</p>", status_code=422)
         return JSONResponse(jsonable(body), status_code=422)
 
     @app.exception_handler(OperationalError)
@@ -77,6 +90,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         return JSONResponse({"error": "invalid", "field": "request", "reason": reason}, status_code=422)
 
     app.add_middleware(i18n.LanguageMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.map_tile_url)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -111,6 +125,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(registry_router)
     app.include_router(simulate_router)
     app.include_router(pages_router)
+    mount_docs(app, login_required=settings.environment == "production")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sweep.auth.cli import app as user_app
+from sweep.auth.cli import register as register_users
 from sweep.clikit import console, fail, out, print_json, session_scope
 from sweep.clikit import database_url as _url
 from sweep.config import get_settings
@@ -27,7 +27,7 @@ from sweep.simulate import cli as simulate_cli
 app = typer.Typer(help="Sweep: plan and command a district-wide mass testing round (全员核酸检测).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
+register_users(app)
 app.command("report")(report_command)
 registry_cli.register(app)  # sweep import …, sweep registry …
 simulate_cli.register(app)  # sweep simulate

@@ -77,14 +77,20 @@ class Settings(BaseSettings):
     sim_lab_tubes_per_hour: float = Field(default=4000.0, gt=0, description="Tubes the round's labs take in per hour.")
     sim_lab_turnaround_minutes: float = Field(default=150.0, ge=0, description="From intake to a tube's result.")
 
-    # Login guessing: at most this many attempts per account and per address in the window.
-    login_attempts: int = Field(default=10, ge=1)
+    # Login guessing: failed log-ins, counted per account and address, and per address, in the window.
+    login_attempts: int = Field(default=10, ge=1, description="Failed log-ins of one account from one address before 429.")
+    login_address_attempts: int = Field(default=100, ge=1, description="Failed log-ins from one address, any account, before 429.")
     login_window_seconds: int = Field(default=300, gt=0)
+    # A log-in lasts the round day: until this hour (24 = midnight) after it, and at least an hour.
+    token_day_end_hour: int = Field(default=24, ge=1, le=24)
+    # The token cache: how often each process reads the revocations, and the longest an entry lives.
+    auth_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    auth_cache_seconds: float = Field(default=300.0, gt=0)
     # A resident's own result: look-ups per ID number and per address in the window.
     resident_attempts: int = Field(default=5, ge=1)
     resident_window_seconds: int = Field(default=900, gt=0)
-    # How long a server trusts what it read of a token (its user, role and scope), and of a round and
-    # its sites, before reading them again: the most a revocation or a change waits on other servers.
+    # How long a server trusts what it read of a round and its sites (the scan path's checks) before
+    # reading them again: the most a change of the plan waits on other servers.
     cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # The dashboard's map draws the district's own GeoJSON; a tile server is optional.

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sweep.db import Base
 
 USER_ROLES = ("admin", "command", "office", "site_leader", "site_staff", "courier", "lab", "inspector")
+SITE_ROLES = ("site_leader", "site_staff")
+# The account the server's own work is written under (the CLI without --as, migrations): it never logs in.
+SYSTEM_USERNAME = "system"
 
 
 class User(Base):
@@ -21,9 +24,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
-    # Scoped to a campaign's site; a registrar cannot write into another site's tubes.
-    plan_site_id: Mapped[int | None] = mapped_column(ForeignKey("plan_sites.id", ondelete="SET NULL"))
+    # Bound to the fixed site (the candidate site), not to one round's copy of it: a site account
+    # keeps working round after round at the same place (固化).
+    candidate_site_id: Mapped[int | None] = mapped_column(ForeignKey("candidate_sites.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AuditEntry(Base):
@@ -51,3 +56,28 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuthRevocation(Base):
+    """A change that must end cached log-ins: one token (log-out) or all of a user's (disabled,
+    new role or scope, new password, tokens revoked). Every server process polls this table."""
+
+    __tablename__ = "auth_revocations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """One wrong password, by account and address; the log-in limit counts these, shared by every process."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_username_address_at", "username", "address", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))

@@ -6,8 +6,9 @@ Roles are scoped: an office user to an office, site staff and site leaders to on
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from sweep.auth.models import User
+from sweep.auth.models import SITE_ROLES
 from sweep.errors import Forbidden, WrongSite
 
 
@@ -56,21 +57,21 @@ ROLE_LABELS_ZH = {
 }
 
 
-def can(user: User, action: Can) -> bool:
-    return user.active and action in POLICY.get(user.role, frozenset())
+def can(user: Any, action: Can) -> bool:
+    return bool(user.active) and action in POLICY.get(user.role, frozenset())
 
 
-def require(user: User, action: Can) -> None:
+def require(user: Any, action: Can) -> None:
     if not can(user, action):
         raise Forbidden("role", f"角色“{ROLE_LABELS_ZH.get(user.role, user.role)}”无权执行此操作 (role {user.role} may not {action.value})")
 
 
-def require_site(user: User, plan_site_id: int) -> None:
-    """Site-scoped users write only to their own site; district roles to any."""
-    if user.role in ("site_leader", "site_staff") and user.plan_site_id != plan_site_id:
+def require_site(user: Any, plan_site_id: int) -> None:
+    """Site staff write only to their own site, in whichever round; district roles to any.
+
+    ``user`` is the request's principal, which knows its site's copy in every round
+    (``site_ids``). Where the site row is at hand, ``sweep.auth.scope.may_write_site`` answers
+    the same question for every role.
+    """
+    if user.role in SITE_ROLES and plan_site_id not in getattr(user, "site_ids", ()):
         raise WrongSite("site", "您不属于这个采样点 (you are not assigned to this site)")
-
-
-def require_office(user: User, office_id: int | None) -> None:
-    if user.role == "office" and user.office_id != office_id:
-        raise Forbidden("office", "只能查看本办事处的数据 (only your own office's data)")

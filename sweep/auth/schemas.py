@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from sweep.auth.models import USER_ROLES
+from sweep.params import PRINTABLE
+
+SiteCode = Field(default=None, min_length=1, max_length=48, pattern=r"^[A-Za-z0-9_-]+$", description="The fixed site's code.")
+RowRef = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class TokenCreate(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
     password: str = Field(min_length=1, max_length=256)
-    label: str | None = Field(default=None, max_length=64, description="e.g. the terminal's name")
+    label: str | None = Field(default=None, max_length=64, pattern=PRINTABLE, description="e.g. the terminal's name")
 
 
 class UserRead(BaseModel):
@@ -19,7 +26,7 @@ class UserRead(BaseModel):
     display_name: str
     role: str
     office_id: int | None
-    plan_site_id: int | None
+    candidate_site_id: int | None = Field(description="The fixed site of a site account, the same in every round.")
 
     model_config = {"from_attributes": True}
 
@@ -27,13 +34,60 @@ class UserRead(BaseModel):
 class TokenRead(BaseModel):
     token: str
     token_type: str = "bearer"
+    expires_at: datetime
     user: UserRead
 
 
 class UserCreate(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    display_name: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
+    display_name: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
     role: str = Field(json_schema_extra={"enum": list(USER_ROLES)})
     password: str = Field(min_length=10, max_length=256)
-    office_id: int | None = None
-    plan_site_id: int | None = None
+    office_id: int | None = RowRef
+    site: str | None = SiteCode
+    plan_site_id: int | None = Field(default=None, ge=1, le=2_147_483_647, description="Or the site by one round's copy of it.")
+
+
+class AccountRead(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    office_id: int | None
+    office: str | None
+    candidate_site_id: int | None
+    site: str | None
+    tokens: int = Field(description="Log-ins still valid.")
+    created_at: datetime | None
+
+
+class RoleUpdate(BaseModel):
+    role: str = Field(json_schema_extra={"enum": list(USER_ROLES)})
+    office_id: int | None = RowRef
+    site: str | None = SiteCode
+
+
+class ScopeUpdate(BaseModel):
+    office_id: int | None = RowRef
+    site: str | None = SiteCode
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(min_length=10, max_length=256)
+
+
+class RevokedRead(BaseModel):
+    revoked: int
+
+
+class AuditRead(BaseModel):
+    id: int
+    at: datetime
+    user_id: int | None
+    username: str | None
+    campaign_id: int | None
+    action: str
+    entity: str
+    entity_id: int | None
+    detail: dict[str, Any] | None

@@ -14,8 +14,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sweep.auth.models import User
 from sweep.auth.policy import Can, can, require
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.coverage.rounds import carry_over
 from sweep.errors import InvalidInput
@@ -40,9 +40,9 @@ class CarryOverFile:
     media_type: str
 
 
-def carry_over_rows(*, session: Session, campaign: Campaign, office_id: int | None = None, phones: bool) -> list[tuple]:
-    """One row a person in HEADERS order, the longest missed first, then by place."""
-    carried = carry_over(session=session, campaign=campaign, office_id=office_id)
+def carry_over_rows(*, session: Session, campaign: Campaign, scope: Scope, phones: bool) -> list[tuple]:
+    """One row a person in HEADERS order, the longest missed first, then by place; only those in the scope."""
+    carried = carry_over(session=session, campaign=campaign, scope=scope)
     ids = [c.person_id for c in carried]
     people: dict[int, tuple] = {}
     for i in range(0, len(ids), _CHUNK):
@@ -65,21 +65,18 @@ def carry_over_rows(*, session: Session, campaign: Campaign, office_id: int | No
     return out
 
 
-def carry_over_file(
-    *, session: Session, campaign: Campaign, fmt: str, viewer: User | None = None
-) -> CarryOverFile:
+def carry_over_file(*, session: Session, campaign: Campaign, fmt: str, scope: Scope) -> CarryOverFile:
     """The carry-over list as CSV (UTF-8 with BOM, so that Excel reads the Chinese) or XLSX.
 
-    ``viewer`` None is the operator at the server (the CLI), who sees phones. A user needs the export
-    right; phones only with the right to see contacts; an office gets only its own people.
+    The scope needs the export right; phones only with the right to see contacts; an office gets
+    only its own people. ``Scope.system()`` is the operator at the server.
     """
     if fmt not in FORMATS:
         raise InvalidInput("format", f"格式应为 {'/'.join(FORMATS)} (format must be one of those), got {fmt!r}")
-    if viewer is not None:
-        require(viewer, Can.EXPORT)
-    phones = viewer is None or can(viewer, Can.SEE_CONTACTS)
-    office_id = viewer.office_id if viewer is not None and viewer.role == "office" else None
-    rows = carry_over_rows(session=session, campaign=campaign, office_id=office_id, phones=phones)
+    require(scope, Can.EXPORT)
+    phones = can(scope, Can.SEE_CONTACTS)
+    office_id = scope.office_id if scope.role == "office" else None
+    rows = carry_over_rows(session=session, campaign=campaign, scope=scope, phones=phones)
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text)
@@ -98,7 +95,7 @@ def carry_over_file(
         buffer = io.BytesIO()
         book.save(buffer)
         content, media = buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    audit(session=session, user_id=viewer.id if viewer else None, campaign_id=campaign.id, entity="campaign", entity_id=campaign.id,
+    audit(session=session, user_id=scope.user_id, campaign_id=campaign.id, entity="campaign", entity_id=campaign.id,
           action="coverage.export_carry_over", detail={"rows": len(rows), "phones": phones, "format": fmt, "office_id": office_id})
     return CarryOverFile(content, len(rows), phones, media)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from sweep.clikit import console, fail, out, print_json, session_scope
+from sweep.clikit import AsUser, console, fail, out, print_json, scope_of, session_scope
 from sweep.errors import DomainError
 from sweep.plan.service import campaign_by_ref
 
@@ -32,13 +32,14 @@ def table_command(
     campaign: CampaignOpt = "latest",
     by: Annotated[str, typer.Option(help="office, community, grid or building.")] = "community",
     as_json: JsonOpt = False,
+    as_user: AsUser = None,
 ) -> None:
     """Everyone's standing summed by area: expected, called, sampled, resulted, exempt, missing."""
     from sweep.coverage.service import coverage_by
 
     try:
-        with session_scope() as session:
-            rows = coverage_by(session=session, campaign=campaign_by_ref(session=session, ref=campaign), level=by)
+        with session_scope(as_user=as_user) as session:
+            rows = coverage_by(session=session, campaign=campaign_by_ref(session=session, ref=campaign), scope=scope_of(session), level=by)
     except DomainError as exc:
         fail(exc)
         return
@@ -61,24 +62,27 @@ def missing_command(
     grid: Annotated[Optional[str], typer.Option(help="Only this grid (its code).")] = None,
     building: Annotated[Optional[str], typer.Option(help="Only this building (its code).")] = None,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write an XLSX for door-to-door follow-up (ID numbers masked).")] = None,
+    full_ids: Annotated[bool, typer.Option(help="Full ID numbers in the XLSX, for a role allowed to see them (audited).")] = False,
     as_json: JsonOpt = False,
+    as_user: AsUser = None,
 ) -> None:
-    """The missing list: everyone due with no sample this round."""
+    """The missing list: everyone due with no sample this round (names and phones: run --as a user, with their password)."""
     from sweep.config import get_settings
     from sweep.coverage.export import missing_workbook
     from sweep.coverage.service import missing_list
 
     try:
-        with session_scope() as session:
+        with session_scope(as_user=as_user, personal=True) as session:
             current = campaign_by_ref(session=session, ref=campaign)
             if out_file is not None:
                 with console.status("生成名单 writing the list…"):
-                    made = missing_workbook(session=session, campaign=current, key=get_settings().secret_key,
-                                            community_code=community, grid_code=grid, building_code=building)
+                    made = missing_workbook(session=session, campaign=current, key=get_settings().secret_key, scope=scope_of(session),
+                                            full_ids=full_ids, community_code=community, grid_code=grid, building_code=building)
                 out_file.write_bytes(made.content)
                 console.print(f"[green]✓[/green] {made.rows:,} 人 people → {out_file}")
                 return
-            rows = missing_list(session=session, campaign=current, community_code=community, grid_code=grid, building_code=building)
+            rows = missing_list(session=session, campaign=current, scope=scope_of(session), community_code=community, grid_code=grid,
+                                building_code=building)
     except DomainError as exc:
         fail(exc)
         return
@@ -99,12 +103,13 @@ def missing_command(
 def refresh_command(
     campaign: CampaignOpt = "latest",
     full: Annotated[bool, typer.Option(help="Count everything again (after a registry import moved people).")] = False,
+    as_user: AsUser = None,
 ) -> None:
     """Bring the coverage tallies up to date (the pages and API do this on every look)."""
     from sweep.coverage import tallies
 
     try:
-        with console.status("统计 counting…"), session_scope() as session:
+        with console.status("统计 counting…"), session_scope(as_user=as_user) as session:
             counts = tallies.refresh(session=session, campaign=campaign_by_ref(session=session, ref=campaign), full=full)
     except DomainError as exc:
         fail(exc)
@@ -118,15 +123,17 @@ def compare_command(
     previous: Annotated[Optional[int], typer.Option(help="The round to compare with (default: the one before).")] = None,
     low: Annotated[float, typer.Option(help="A building under this share sampled is low.")] = 0.95,
     as_json: JsonOpt = False,
+    as_user: AsUser = None,
 ) -> None:
-    """Who was missed twice, which buildings stay low, which sites were late."""
+    """Who was missed twice (names and phones: run --as a user, with their password), which buildings stay low, which sites were late."""
     from sweep.coverage.rounds import compare_rounds
     from sweep.plan.service import get_campaign
 
     try:
-        with session_scope() as session:
+        with session_scope(as_user=as_user, personal=True) as session:
             before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
-            found = compare_rounds(session=session, campaign=campaign_by_ref(session=session, ref=campaign), previous=before, low=low, now=datetime.now())
+            found = compare_rounds(session=session, campaign=campaign_by_ref(session=session, ref=campaign), previous=before, low=low,
+                                   now=datetime.now(), scope=scope_of(session))
     except DomainError as exc:
         fail(exc)
         return
@@ -151,20 +158,21 @@ def carry_over_command(
         "--out", help="Write the list as FILE.csv or FILE.xlsx: names, masked ID numbers, phones, building, unit, room, rounds missed in a row."
     )] = None,
     as_json: JsonOpt = False,
+    as_user: AsUser = None,
 ) -> None:
     """Those the next round's call-up must reach on purpose: the missing, and the away and in hospital."""
     from sweep.coverage.carryover import carry_over_file
     from sweep.coverage.rounds import carry_over
 
     try:
-        with session_scope() as session:
+        with session_scope(as_user=as_user, personal=out_file is not None) as session:
             current = campaign_by_ref(session=session, ref=campaign)
             if out_file is not None:
-                made = carry_over_file(session=session, campaign=current, fmt=out_file.suffix.lower().lstrip("."))
+                made = carry_over_file(session=session, campaign=current, fmt=out_file.suffix.lower().lstrip("."), scope=scope_of(session))
                 out_file.write_bytes(made.content)
                 console.print(f"[green]✓[/green] {made.rows:,} 人 people → {out_file}")
                 return
-            rows = carry_over(session=session, campaign=current)
+            rows = carry_over(session=session, campaign=current, scope=scope_of(session))
     except DomainError as exc:
         fail(exc)
         return

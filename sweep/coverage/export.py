@@ -13,11 +13,11 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sweep.auth.models import User
 from sweep.auth.policy import Can, require
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.coverage.rounds import missed_before
-from sweep.coverage.service import MissingPerson, missing_list
+from sweep.coverage.service import MissingPerson, missing_rows
 from sweep.plan.models import Campaign
 from sweep.registry.models import Person
 
@@ -56,26 +56,21 @@ def missing_workbook(
     session: Session,
     campaign: Campaign,
     key: str,
-    viewer: User | None = None,
+    scope: Scope,
     full_ids: bool = False,
     community_code: str | None = None,
     grid_code: str | None = None,
     building_code: str | None = None,
 ) -> Export:
-    """An XLSX of the missing list: one row a person, and a sheet of counts by building.
+    """An XLSX of the missing list of the people in the scope: one row a person, and a sheet of counts by building.
 
-    ``viewer`` None is the operator at the server (the CLI): masked numbers only. An office user
-    gets only its own office's people.
+    Full ID numbers only for a role allowed to see them; every export is audited, with its area and count.
     """
-    if viewer is not None:
-        require(viewer, Can.EXPORT)
-        if full_ids:
-            require(viewer, Can.REVEAL_ID)
-    full_ids = full_ids and viewer is not None
-    office_id = viewer.office_id if viewer is not None and viewer.role == "office" else None
-    people = missing_list(
-        session=session, campaign=campaign, community_code=community_code, grid_code=grid_code, building_code=building_code,
-        office_id=office_id,
+    require(scope, Can.EXPORT)
+    if full_ids:
+        require(scope, Can.REVEAL_ID)
+    people = missing_rows(
+        session=session, campaign=campaign, scope=scope, community_code=community_code, grid_code=grid_code, building_code=building_code,
     )
     numbers = _full_numbers(session, people, key) if full_ids else {}
     twice = missed_before(session=session, campaign=campaign, person_ids=[p.person_id for p in people])
@@ -100,11 +95,12 @@ def missing_workbook(
     book.save(buffer)
 
     audit(
-        session=session, user_id=viewer.id if viewer else None, campaign_id=campaign.id, entity="campaign", entity_id=campaign.id,
+        session=session, user_id=scope.user_id, campaign_id=campaign.id, entity="campaign", entity_id=campaign.id,
         action="coverage.export_missing_full_ids" if full_ids else "coverage.export_missing",
-        detail={"rows": len(people), "full_ids": full_ids, "community": community_code, "grid": grid_code, "building": building_code},
+        detail={"rows": len(people), "people": len(people), "area": scope.area(), "full_ids": full_ids, "community": community_code,
+                "grid": grid_code, "building": building_code},
     )
     return Export(buffer.getvalue(), len(people), full_ids)
 
 
-__all__ = ["Export", "HEADERS", "missing_workbook"]
+__all__ = ["HEADERS", "Export", "missing_workbook"]

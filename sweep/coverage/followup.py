@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sweep.auth.models import User
-from sweep.auth.policy import require_office
+from sweep.auth.auditlog import record_view
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.coverage.models import EXEMPTION_REASONS, Exemption, HomeSamplingTask
 from sweep.errors import Conflict, InvalidInput, NotFound
@@ -28,13 +28,17 @@ REASON_LABELS = {
 }
 
 
-def _person(session: Session, person_id: int, user: User | None) -> Person:
-    person = session.get(Person, person_id)
+def _person(session: Session, campaign: Campaign, person_id: int, scope: Scope) -> Person:
+    """The person, read through the scope: one outside it is refused, one who does not exist is not found."""
+    person = session.scalar(select(Person).where(Person.id == person_id, scope.people(campaign.id)))
     # A walk-in not yet confirmed is no one's to exempt or visit: they are outside the registry.
-    if person is None or person.building_id is None:
+    if person is not None and person.building_id is None:
+        person = None
+    if person is None:
+        existing = session.get(Person, person_id)
+        if existing is not None and existing.building_id is not None:
+            raise scope.refuse("person_id", str(person_id))
         raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
-    if user is not None:
-        require_office(user, person.office_id)
     return person
 
 
@@ -51,23 +55,23 @@ def add_exemption(
     person_id: int,
     reason: str,
     at: datetime,
+    scope: Scope,
     proof: str | None = None,
     note: str | None = None,
-    user: User | None = None,
 ) -> Exemption:
     if reason not in EXEMPTION_REASONS:
         raise InvalidInput("reason", f"免检原因应为 {'/'.join(EXEMPTION_REASONS)} (reason must be one of those), got {reason!r}")
     proof = (proof or "").strip() or None
     if reason == "sampled_elsewhere" and proof is None:
         raise InvalidInput("proof", "外地已检须提供凭证：报告编号、检测机构、日期 (sampled elsewhere needs proof: report number, lab, date)")
-    person = _person(session, person_id, user)
+    person = _person(session, campaign, person_id, scope)
     if _sample_id(session, campaign, person.id) is not None:
         raise Conflict("person_id", "此人本轮已采样，无需免检 (already sampled this round; no exemption needed)")
     if session.scalar(select(Exemption.id).where(Exemption.campaign_id == campaign.id, Exemption.person_id == person.id)):
         raise Conflict("person_id", "此人本轮已登记免检 (already exempted this round)")
     exemption = Exemption(
         campaign_id=campaign.id, person_id=person.id, reason=reason, proof=proof, note=(note or "").strip() or None,
-        created_at=at, created_by=user.id if user else None,
+        created_at=at, created_by=scope.user_id,
     )
     session.add(exemption)
     # Someone exempted needs no visit any more.
@@ -77,18 +81,18 @@ def add_exemption(
         .values(status="cancelled")
     )
     session.flush()
-    audit(session=session, user_id=user.id if user else None, action="coverage.exempt", entity="person", entity_id=person.id,
+    audit(session=session, user_id=scope.user_id, action="coverage.exempt", entity="person", entity_id=person.id,
           campaign_id=campaign.id, detail={"reason": reason}, at=at)
     return exemption
 
 
-def remove_exemption(*, session: Session, campaign: Campaign, exemption_id: int, at: datetime, user: User | None = None) -> None:
+def remove_exemption(*, session: Session, campaign: Campaign, exemption_id: int, at: datetime, scope: Scope) -> None:
     """Withdraw an exemption (the person came back): they count as missing again until sampled."""
     exemption = session.get(Exemption, exemption_id)
     if exemption is None or exemption.campaign_id != campaign.id:
         raise NotFound("exemption_id", "本轮没有这条免检记录 (no such exemption in this campaign)")
-    _person(session, exemption.person_id, user)
-    audit(session=session, user_id=user.id if user else None, action="coverage.exemption_removed", entity="person",
+    _person(session, campaign, exemption.person_id, scope)
+    audit(session=session, user_id=scope.user_id, action="coverage.exemption_removed", entity="person",
           entity_id=exemption.person_id, campaign_id=campaign.id, detail={"reason": exemption.reason}, at=at)
     session.delete(exemption)
     session.flush()
@@ -108,19 +112,20 @@ class ExemptionRow:
     created_at: datetime
 
 
-def list_exemptions(*, session: Session, campaign: Campaign, office_id: int | None = None) -> list[ExemptionRow]:
+def list_exemptions(*, session: Session, campaign: Campaign, scope: Scope) -> list[ExemptionRow]:
+    """The round's exemptions of people in the scope (names with their buildings: audited)."""
     query = (
         select(Exemption.id, Person.id, Person.name, Person.id_masked, Community.name, Building.name, Exemption.reason,
                Exemption.proof, Exemption.note, Exemption.created_at)
         .join(Person, Person.id == Exemption.person_id)
         .join(Community, Community.id == Person.community_id)
         .join(Building, Building.id == Person.building_id)
-        .where(Exemption.campaign_id == campaign.id)
+        .where(Exemption.campaign_id == campaign.id, scope.people(campaign.id))
         .order_by(Community.code, Building.code, Person.id)
     )
-    if office_id is not None:
-        query = query.where(Person.office_id == office_id)
-    return [ExemptionRow(*row) for row in session.execute(query)]
+    rows = [ExemptionRow(*row) for row in session.execute(query)]
+    record_view(session=session, scope=scope, what="exemptions", people=len(rows), campaign_id=campaign.id)
+    return rows
 
 
 def add_home_task(
@@ -131,55 +136,52 @@ def add_home_task(
     reason: str,
     due_at: datetime,
     at: datetime,
+    scope: Scope,
     team: str | None = None,
-    user: User | None = None,
 ) -> HomeSamplingTask:
     if not reason.strip():
         raise InvalidInput("reason", "须说明上门原因，如卧床、行动不便 (give the reason, e.g. bedridden, cannot walk)")
     if due_at < at:
         raise InvalidInput("due_at", "完成时限早于现在 (the deadline is in the past)")
-    person = _person(session, person_id, user)
+    person = _person(session, campaign, person_id, scope)
     if _sample_id(session, campaign, person.id) is not None:
         raise Conflict("person_id", "此人本轮已采样 (already sampled this round)")
     if session.scalar(select(HomeSamplingTask.id).where(HomeSamplingTask.campaign_id == campaign.id, HomeSamplingTask.person_id == person.id)):
         raise Conflict("person_id", "此人本轮已有上门采样任务 (already has a home-sampling task this round)")
     task = HomeSamplingTask(
         campaign_id=campaign.id, person_id=person.id, office_id=person.office_id, reason=reason.strip()[:100], team=team,
-        due_at=due_at, status="open", created_at=at, created_by=user.id if user else None,
+        due_at=due_at, status="open", created_at=at, created_by=scope.user_id,
     )
     session.add(task)
     session.flush()
     return task
 
 
-def tasks_from_registry(*, session: Session, campaign: Campaign, due_at: datetime, at: datetime, user: User | None = None) -> int:
-    """A task for everyone the registry flags for home sampling who has none yet and is not sampled or exempt."""
+def tasks_from_registry(*, session: Session, campaign: Campaign, due_at: datetime, at: datetime, scope: Scope) -> int:
+    """A task for everyone in the scope the registry flags for home sampling who has none yet and is not sampled or exempt."""
     has_task = select(HomeSamplingTask.id).where(HomeSamplingTask.campaign_id == campaign.id, HomeSamplingTask.person_id == Person.id).exists()
     sampled = select(Sample.id).where(Sample.campaign_id == campaign.id, Sample.person_id == Person.id, Sample.kind != "retest").exists()
     exempt = select(Exemption.id).where(Exemption.campaign_id == campaign.id, Exemption.person_id == Person.id).exists()
-    query = select(Person.id, Person.office_id).where(Person.home_sampling.is_(True), ~has_task, ~sampled, ~exempt)
-    if user is not None and user.role == "office":
-        query = query.where(Person.office_id == user.office_id)
+    query = select(Person.id, Person.office_id).where(Person.home_sampling.is_(True), ~has_task, ~sampled, ~exempt, scope.people(campaign.id))
     rows = session.execute(query).all()
     if rows:
         session.execute(
             HomeSamplingTask.__table__.insert(),
             [
                 {"campaign_id": campaign.id, "person_id": pid, "office_id": oid, "reason": "登记为上门采样 (flagged in the registry)",
-                 "due_at": due_at, "status": "open", "created_at": at, "created_by": user.id if user else None}
+                 "due_at": due_at, "status": "open", "created_at": at, "created_by": scope.user_id}
                 for pid, oid in rows
             ],
         )
     return len(rows)
 
 
-def complete_home_task(*, session: Session, campaign: Campaign, task_id: int, at: datetime, user: User | None = None) -> HomeSamplingTask:
+def complete_home_task(*, session: Session, campaign: Campaign, task_id: int, at: datetime, scope: Scope) -> HomeSamplingTask:
     """Done once the person's sample is in: the scan at the door is the proof."""
     task = session.get(HomeSamplingTask, task_id)
     if task is None or task.campaign_id != campaign.id:
         raise NotFound("task_id", "本轮没有这个上门采样任务 (no such home-sampling task in this campaign)")
-    if user is not None:
-        require_office(user, task.office_id)
+    _person(session, campaign, task.person_id, scope)
     if task.status != "open":
         raise Conflict("task_id", f"任务状态为 {task.status}，不能完成 (the task is {task.status})")
     sample_id = _sample_id(session, campaign, task.person_id)
@@ -225,22 +227,25 @@ class HomeTaskRow:
 
 
 def list_home_tasks(
-    *, session: Session, campaign: Campaign, office_id: int | None = None, status: str | None = None
+    *, session: Session, campaign: Campaign, scope: Scope, status: str | None = None, task_id: int | None = None
 ) -> list[HomeTaskRow]:
+    """Home-sampling tasks of people in the scope (names, phones and rooms: audited)."""
     query = (
         select(HomeSamplingTask.id, Person.id, Person.name, Person.phone, Community.name, Building.name, Person.unit, Person.room,
                HomeSamplingTask.reason, HomeSamplingTask.team, HomeSamplingTask.due_at, HomeSamplingTask.status, HomeSamplingTask.done_at)
         .join(Person, Person.id == HomeSamplingTask.person_id)
         .join(Community, Community.id == Person.community_id)
         .join(Building, Building.id == Person.building_id)
-        .where(HomeSamplingTask.campaign_id == campaign.id)
+        .where(HomeSamplingTask.campaign_id == campaign.id, scope.people(campaign.id))
         .order_by(HomeSamplingTask.due_at, Community.code, Building.code, Person.id)
     )
-    if office_id is not None:
-        query = query.where(HomeSamplingTask.office_id == office_id)
     if status is not None:
         query = query.where(HomeSamplingTask.status == status)
-    return [HomeTaskRow(*row) for row in session.execute(query)]
+    if task_id is not None:
+        query = query.where(HomeSamplingTask.id == task_id)
+    rows = [HomeTaskRow(*row) for row in session.execute(query)]
+    record_view(session=session, scope=scope, what="home_tasks", people=len(rows), campaign_id=campaign.id)
+    return rows
 
 
 __all__ = [

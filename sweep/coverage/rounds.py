@@ -12,6 +12,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sweep.auth.auditlog import record_view
+from sweep.auth.scope import Scope
 from sweep.coverage import tallies
 from sweep.coverage.models import CoverageMissing, Exemption, HomeSamplingTask
 from sweep.coverage.service import coverage_by, missing_query
@@ -94,12 +96,12 @@ def _started(session: Session, campaign: Campaign, now: datetime, field: str) ->
     )
 
 
-def _missed_twice(session: Session, current: Campaign, previous: Campaign, office_id: int | None) -> list[MissedPerson]:
+def _missed_twice(session: Session, current: Campaign, previous: Campaign, scope: Scope) -> list[MissedPerson]:
     who = CoverageMissing.person_id
     done_before = select(Sample.id).where(Sample.campaign_id == previous.id, Sample.person_id == who, Sample.kind != "retest").exists()
     excused_before = select(Exemption.id).where(Exemption.campaign_id == previous.id, Exemption.person_id == who).exists()
     tallies.refresh(session=session, campaign=current)
-    ids = list(session.scalars(missing_query(campaign=current, office_id=office_id).where(~done_before, ~excused_before)))
+    ids = list(session.scalars(missing_query(campaign=current, scope=scope).where(~done_before, ~excused_before)))
     rows = []
     for chunk in _chunks(ids):
         rows += session.execute(
@@ -119,7 +121,7 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[i : i + _CHUNK]
 
 
-def _site_finish(session: Session, campaign: Campaign, now: datetime) -> dict[int, tuple[str, str, float | None, int]]:
+def _site_finish(session: Session, campaign: Campaign, now: datetime, scope: Scope) -> dict[int, tuple[str, str, float | None, int]]:
     """candidate site id -> (code, name, minutes to the last swab, readiness items late)."""
     last = dict(
         session.execute(
@@ -145,7 +147,7 @@ def _site_finish(session: Session, campaign: Campaign, now: datetime) -> dict[in
     for cid, code, name in session.execute(
         select(CandidateSite.id, CandidateSite.code, CandidateSite.name)
         .join(PlanSite, PlanSite.candidate_site_id == CandidateSite.id)
-        .where(PlanSite.campaign_id == campaign.id)
+        .where(PlanSite.campaign_id == campaign.id, scope.sites())
     ):
         finish = (last[cid] - campaign.starts_at).total_seconds() / 60 if last.get(cid) else None
         out[cid] = (code, name, finish, late_items.get(cid, 0))
@@ -158,10 +160,10 @@ def compare_rounds(
     campaign: Campaign,
     now: datetime,
     previous: Campaign | None = None,
+    scope: Scope,
     low: float = LOW_COVERAGE,
-    office_id: int | None = None,
 ) -> RoundComparison:
-    """This round against the one before (or ``previous``)."""
+    """This round against the one before (or ``previous``), within the scope; the names missed twice are audited."""
     if not 0 < low <= 1:
         raise InvalidInput("low", f"阈值应在 0–1 之间 (the threshold is a share in (0, 1]), got {low}")
     _started(session, campaign, now, "campaign")
@@ -171,24 +173,26 @@ def compare_rounds(
     if previous.id == campaign.id:
         raise InvalidInput("previous", "不能与本轮自身比较 (compare with another round)")
     _started(session, previous, now, "previous")
-    before = {a.code: a for a in coverage_by(session=session, campaign=previous, level="building", office_id=office_id)}
+    before = {a.code: a for a in coverage_by(session=session, campaign=previous, scope=scope, level="building")}
     low_both = []
-    for area in coverage_by(session=session, campaign=campaign, level="building", office_id=office_id):
+    for area in coverage_by(session=session, campaign=campaign, scope=scope, level="building"):
         old = before.get(area.code)
         if old is not None and area.fraction < low and old.fraction < low:
             low_both.append(BuildingTrend(area.code, area.name, area.expected, old.fraction, area.fraction))
     low_both.sort(key=lambda b: (b.current, b.code))
 
-    old_sites = _site_finish(session, previous, now)
+    old_sites = _site_finish(session, previous, now, scope)
     sites = []
-    for cid, (code, name, finish, late_items) in _site_finish(session, campaign, now).items():
+    for cid, (code, name, finish, late_items) in _site_finish(session, campaign, now, scope).items():
         _c, _n, old_finish, old_items = old_sites.get(cid, (code, name, None, 0))
         late_now = finish is not None and finish > campaign.deadline_minutes
         late_then = old_finish is not None and old_finish > previous.deadline_minutes
         if late_now or late_then or late_items or old_items:
             sites.append(SiteLateness(code, name, old_finish, finish, late_then, late_now, old_items, late_items))
     sites.sort(key=lambda s: (-(s.current_late + s.previous_late), -(s.current_readiness_late + s.previous_readiness_late), s.code))
-    return RoundComparison(campaign.id, previous.id, _missed_twice(session, campaign, previous, office_id), low_both, sites)
+    missed = _missed_twice(session, campaign, previous, scope)
+    record_view(session=session, scope=scope, what="missed_twice", people=len(missed), campaign_id=campaign.id)
+    return RoundComparison(campaign.id, previous.id, missed, low_both, sites)
 
 
 @dataclass(frozen=True)
@@ -225,10 +229,10 @@ def _rounds_missed(session: Session, campaign: Campaign, person_ids: list[int]) 
     return streak
 
 
-def carry_over(*, session: Session, campaign: Campaign, office_id: int | None = None) -> list[CarryOver]:
-    """The missing of this round, and those exempt for a reason that may have passed, for the next call-up."""
+def carry_over(*, session: Session, campaign: Campaign, scope: Scope) -> list[CarryOver]:
+    """The missing of this round in the scope, and those exempt for a reason that may have passed, for the next call-up."""
     tallies.refresh(session=session, campaign=campaign)
-    ids = list(session.scalars(missing_query(campaign=campaign, office_id=office_id)))
+    ids = list(session.scalars(missing_query(campaign=campaign, scope=scope)))
     task = select(HomeSamplingTask.id).where(HomeSamplingTask.campaign_id == campaign.id, HomeSamplingTask.person_id == Person.id).exists()
     columns = (Person.id, Person.building_id, Person.community_id, Person.office_id)
     rows = []
@@ -239,8 +243,7 @@ def carry_over(*, session: Session, campaign: Campaign, office_id: int | None = 
         Exemption.campaign_id == campaign.id, Exemption.reason.in_(RECHECK_REASONS),
         ~select(Sample.id).where(Sample.campaign_id == campaign.id, Sample.person_id == Person.id, Sample.kind != "retest").exists(),
     )
-    if office_id is not None:
-        recheck = recheck.where(Person.office_id == office_id)
+    recheck = recheck.where(scope.people(campaign.id))
     rows += [(*r[:5], bool(r[5])) for r in session.execute(recheck)]
     streak = _rounds_missed(session, campaign, [r[0] for r in rows])
     out = [CarryOver(pid, b, c, o, reason, home, streak[pid]) for pid, b, c, o, reason, home in rows]

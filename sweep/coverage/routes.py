@@ -9,10 +9,8 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
 
-from sweep.auth.models import User
-from sweep.auth.policy import require_office
+from sweep.auth.tokens import Principal
 from sweep.coverage import followup, rounds, service
 from sweep.coverage.carryover import carry_over_file
 from sweep.coverage.export import missing_workbook
@@ -31,22 +29,14 @@ from sweep.coverage.schemas import (
     RoundFiguresRead,
 )
 from sweep.deps import CanExport, CanFollowUp, CanSeeContacts, CanViewRound, SessionDep, SettingsDep
-from sweep.errors import NotFound
 from sweep.params import ERRORS, PathCode, RowId
 from sweep.plan.current import CurrentCampaign
 from sweep.plan.models import Campaign
 from sweep.plan.service import get_campaign
-from sweep.registry.models import Building, Person
 
 router = APIRouter(prefix="/api/campaigns", tags=["coverage"], responses=ERRORS)
 AreaCode = Annotated[str | None, Query(max_length=48, pattern=r"^[A-Za-z0-9_-]+$")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-
-def _office(user: User) -> int | None:
-    # An office sees only its own people.
-    return user.office_id if user.role == "office" else None
 
 
 def _area(r: service.AreaCoverage) -> AreaCoverageRead:
@@ -67,7 +57,7 @@ def coverage(
     by: Literal["office", "community", "grid", "building"] = "community",
 ) -> list[AreaCoverageRead]:
     """Everyone's standing (called, sampled, resulted, exempt, missing) summed by area."""
-    rows = service.coverage_by(session=session, campaign=current, level=by, office_id=_office(user))
+    rows = service.coverage_by(session=session, campaign=current, scope=user.scope, level=by)
     return [_area(r) for r in rows]
 
 
@@ -82,8 +72,8 @@ def missing(
     limit: int = Query(default=500, ge=1, le=100_000),
 ) -> list[MissingPersonRead]:
     rows = service.missing_list(
-        session=session, campaign=current, community_code=community, grid_code=grid, building_code=building,
-        office_id=_office(user), limit=limit,
+        session=session, campaign=current, scope=user.scope, community_code=community, grid_code=grid, building_code=building,
+        limit=limit,
     )
     return [MissingPersonRead(**asdict(r)) for r in rows]
 
@@ -99,7 +89,7 @@ def missing_xlsx(
     building: AreaCode = None,
     full_ids: bool = Query(default=False, description="Full ID numbers, for roles allowed to see them (audited)."),
 ) -> Response:
-    made = missing_workbook(session=session, campaign=current, key=settings.secret_key, viewer=user, full_ids=full_ids,
+    made = missing_workbook(session=session, campaign=current, key=settings.secret_key, scope=user.scope, full_ids=full_ids,
                             community_code=community, grid_code=grid, building_code=building)
     name = f"未检人员名单-第{current.id}轮{'-' + community if community else ''}.xlsx"
     return Response(made.content, media_type=XLSX, headers={
@@ -116,54 +106,46 @@ def building_roll(
     current: CurrentCampaign,
 ) -> list[PersonStatusRead]:
     """Person by person for one building: the building leader's roll."""
-    office_id = session.scalar(select(Building.office_id).where(Building.code == code))
-    if office_id is None:
-        raise NotFound("building", f"没有这个楼栋 (no such building): {code}")
-    require_office(user, office_id)
-    rows = service.people_status(session=session, campaign=current, building_code=code)
+    rows = service.people_status(session=session, campaign=current, scope=user.scope, building_code=code)
     return [PersonStatusRead(**asdict(r)) for r in rows]
 
 
 @router.get("/{campaign}/people/{person_id}/status", response_model=PersonStatusRead)
 def person_status(person_id: RowId, session: SessionDep, user: CanSeeContacts, current: CurrentCampaign) -> PersonStatusRead:
-    office_id = session.scalar(select(Person.office_id).where(Person.id == person_id))
-    if office_id is None:
-        raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
-    require_office(user, office_id)
-    (row,) = service.people_status(session=session, campaign=current, person_id=person_id)
+    (row,) = service.people_status(session=session, campaign=current, scope=user.scope, person_id=person_id)
     return PersonStatusRead(**asdict(row))
 
 
 @router.post("/{campaign}/exemptions", response_model=ExemptionRead, status_code=201)
 def exempt(body: ExemptionCreate, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> ExemptionRead:
     made = followup.add_exemption(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
-                                  proof=body.proof, note=body.note, at=datetime.now(), user=user)
-    row = next(e for e in followup.list_exemptions(session=session, campaign=current) if e.id == made.id)
+                                  proof=body.proof, note=body.note, at=datetime.now(), scope=user.scope)
+    row = next(e for e in followup.list_exemptions(session=session, campaign=current, scope=user.scope) if e.id == made.id)
     return ExemptionRead(**asdict(row))
 
 
 @router.get("/{campaign}/exemptions", response_model=list[ExemptionRead])
 def exemptions(session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> list[ExemptionRead]:
-    rows = followup.list_exemptions(session=session, campaign=current, office_id=_office(user))
+    rows = followup.list_exemptions(session=session, campaign=current, scope=user.scope)
     return [ExemptionRead(**asdict(r)) for r in rows]
 
 
 @router.delete("/{campaign}/exemptions/{exemption_id}", status_code=204)
 def withdraw(exemption_id: RowId, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> Response:
-    followup.remove_exemption(session=session, campaign=current, exemption_id=exemption_id, at=datetime.now(), user=user)
+    followup.remove_exemption(session=session, campaign=current, exemption_id=exemption_id, at=datetime.now(), scope=user.scope)
     return Response(status_code=204)
 
 
-def _task(session: SessionDep, campaign: Campaign, task_id: int) -> HomeTaskRead:
-    row = next(t for t in followup.list_home_tasks(session=session, campaign=campaign) if t.id == task_id)
+def _task(session: SessionDep, campaign: Campaign, task_id: int, user: CanFollowUp) -> HomeTaskRead:
+    (row,) = followup.list_home_tasks(session=session, campaign=campaign, scope=user.scope, task_id=task_id)
     return HomeTaskRead(**asdict(row))
 
 
 @router.post("/{campaign}/home-tasks", response_model=HomeTaskRead, status_code=201)
 def add_home_task(body: HomeTaskCreate, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> HomeTaskRead:
     task = followup.add_home_task(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
-                                  due_at=body.due_at, team=body.team, at=datetime.now(), user=user)
-    return _task(session, current, task.id)
+                                  due_at=body.due_at, team=body.team, at=datetime.now(), scope=user.scope)
+    return _task(session, current, task.id, user)
 
 
 @router.post("/{campaign}/home-tasks/from-registry", response_model=CreatedCount)
@@ -174,7 +156,7 @@ def home_tasks_from_registry(
     current: CurrentCampaign,
 ) -> CreatedCount:
     """A task for everyone the registry flags for home sampling (an office: its own)."""
-    made = followup.tasks_from_registry(session=session, campaign=current, due_at=body.due_at, at=datetime.now(), user=user)
+    made = followup.tasks_from_registry(session=session, campaign=current, due_at=body.due_at, at=datetime.now(), scope=user.scope)
     return CreatedCount(created=made)
 
 
@@ -186,14 +168,14 @@ def home_tasks(
     status: Literal["open", "done", "cancelled"] | None = None,
 ) -> list[HomeTaskRead]:
     followup.sync_home_tasks(session=session, campaign=current, at=datetime.now())
-    rows = followup.list_home_tasks(session=session, campaign=current, office_id=_office(user), status=status)
+    rows = followup.list_home_tasks(session=session, campaign=current, scope=user.scope, status=status)
     return [HomeTaskRead(**asdict(r)) for r in rows]
 
 
 @router.post("/{campaign}/home-tasks/{task_id}/done", response_model=HomeTaskRead)
 def home_task_done(task_id: RowId, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> HomeTaskRead:
-    followup.complete_home_task(session=session, campaign=current, task_id=task_id, at=datetime.now(), user=user)
-    return _task(session, current, task_id)
+    followup.complete_home_task(session=session, campaign=current, task_id=task_id, at=datetime.now(), scope=user.scope)
+    return _task(session, current, task_id, user)
 
 
 @router.get("/{campaign}/compare", response_model=RoundComparisonRead)
@@ -206,7 +188,7 @@ def compare(
 ) -> RoundComparisonRead:
     """Round over round: who was missed twice, which buildings stay low, which sites were late."""
     before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
-    found = rounds.compare_rounds(session=session, campaign=current, previous=before, low=low, now=datetime.now(), office_id=_office(user))
+    found = rounds.compare_rounds(session=session, campaign=current, previous=before, low=low, now=datetime.now(), scope=user.scope)
     return RoundComparisonRead(**asdict(found))
 
 
@@ -223,8 +205,8 @@ def carry_over_xlsx(session: SessionDep, user: CanExport, current: CurrentCampai
     return _carry_over_file(session, user, current, "xlsx")
 
 
-def _carry_over_file(session: SessionDep, user: User, current: Campaign, fmt: str) -> Response:
-    made = carry_over_file(session=session, campaign=current, fmt=fmt, viewer=user)
+def _carry_over_file(session: SessionDep, user: Principal, current: Campaign, fmt: str) -> Response:
+    made = carry_over_file(session=session, campaign=current, fmt=fmt, scope=user.scope)
     name = quote(f"carry-over-{current.id}.{fmt}")
     return Response(made.content, media_type=made.media_type, headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
 
@@ -232,5 +214,5 @@ def _carry_over_file(session: SessionDep, user: User, current: Campaign, fmt: st
 @router.get("/{campaign}/carry-over", response_model=list[CarryOverRead])
 def carry_over(session: SessionDep, user: CanSeeContacts, current: CurrentCampaign) -> list[CarryOverRead]:
     """Those the next round's call-up must reach on purpose: this round's missing, and the away and in hospital."""
-    rows = rounds.carry_over(session=session, campaign=current, office_id=_office(user))
+    rows = rounds.carry_over(session=session, campaign=current, scope=user.scope)
     return [CarryOverRead(**asdict(r)) for r in rows]

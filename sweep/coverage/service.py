@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from sweep.auth.auditlog import record_view
+from sweep.auth.scope import Scope
 from sweep.coverage import tallies
 from sweep.coverage.models import CoverageMissing, Exemption, HomeSamplingTask
 from sweep.errors import InvalidInput, NotFound
@@ -180,15 +182,13 @@ _AREA = {
 }
 
 
-def coverage_by(*, session: Session, campaign: Campaign, level: str = "community", office_id: int | None = None) -> list[AreaCoverage]:
-    """Everyone's standing summed by office, community, grid or building; an office may ask for its own only."""
+def coverage_by(*, session: Session, campaign: Campaign, scope: Scope, level: str = "community") -> list[AreaCoverage]:
+    """Everyone's standing summed by office, community, grid or building, over the buildings in the scope."""
     if level not in LEVELS:
         raise InvalidInput("by", f"汇总层级应为 {'/'.join(LEVELS)} (level must be one of those), got {level!r}")
     table, key = _AREA[level]
     per_building = _per_building(session, campaign)
-    query = select(Building.id, key)
-    if office_id is not None:
-        query = query.where(Building.office_id == office_id)
+    query = select(Building.id, key).where(scope.buildings(campaign.id))
     sums: dict[int, list[int]] = defaultdict(lambda: [0] * 6)
     for building_id, area_id in session.execute(query):
         counts = per_building.get(building_id)
@@ -204,8 +204,8 @@ def coverage_by(*, session: Session, campaign: Campaign, level: str = "community
     return sorted(rows, key=lambda r: r.code)
 
 
-def coverage_by_community(*, session: Session, campaign: Campaign) -> list[AreaCoverage]:
-    return coverage_by(session=session, campaign=campaign, level="community")
+def coverage_by_community(*, session: Session, campaign: Campaign, scope: Scope) -> list[AreaCoverage]:
+    return coverage_by(session=session, campaign=campaign, scope=scope, level="community")
 
 
 @dataclass(frozen=True)
@@ -229,9 +229,9 @@ class PersonStatus:
 
 
 def people_status(
-    *, session: Session, campaign: Campaign, building_code: str | None = None, person_id: int | None = None
+    *, session: Session, campaign: Campaign, scope: Scope, building_code: str | None = None, person_id: int | None = None
 ) -> list[PersonStatus]:
-    """Person by person, for one building (the building leader's roll) or one person."""
+    """Person by person, for one building (the building leader's roll) or one person, within the scope; audited."""
     if (building_code is None) == (person_id is None):
         raise InvalidInput("building", "须指定一个楼栋或一个人 (name one building or one person)")
     cid = campaign.id
@@ -253,6 +253,7 @@ def people_status(
         .outerjoin(LabResult, LabResult.tube_id == Sample.tube_id)
         .outerjoin(Exemption, and_(Exemption.person_id == Person.id, Exemption.campaign_id == cid))
         .outerjoin(HomeSamplingTask, and_(HomeSamplingTask.person_id == Person.id, HomeSamplingTask.campaign_id == cid))
+        .where(scope.people(cid))
         .order_by(Person.unit, Person.room, Person.id)
     )
     if building_code is not None:
@@ -267,9 +268,14 @@ def people_status(
         called = slotted or (task is not None and task != "cancelled")
         out.append(PersonStatus(pid, name, masked, building, unit, room, status, called, slot_at, site if slotted else None,
                                 sampled_at, tube, result, reason, task, order))
+    what = "building" if building_code is not None else "person_id"
     if not out:
-        what = "building" if building_code is not None else "person_id"
+        exists = select(Building.id).where(Building.code == building_code) if building_code is not None else select(Person.id).where(Person.id == person_id)
+        if session.scalar(exists) is not None:
+            raise scope.refuse(what, str(building_code or person_id))
         raise NotFound(what, f"登记册中没有 (not in the registry): {building_code or person_id}")
+    record_view(session=session, scope=scope, what="building_roll" if building_code is not None else "person_status", people=len(out),
+                campaign_id=cid, detail={what: building_code or person_id})
     return out
 
 
@@ -293,21 +299,23 @@ class MissingPerson:
 def missing_query(
     *,
     campaign: Campaign,
+    scope: Scope,
     community_id: int | None = None,
     grid_id: int | None = None,
     building_id: int | None = None,
-    office_id: int | None = None,
 ):  # type: ignore[no-untyped-def]
-    """People with no sample this round and no exemption, as a SELECT of person ids.
+    """People in the scope with no sample this round and no exemption, as a SELECT of person ids.
 
     Reads the missing set, so the caller brings it up to date first (``tallies.refresh``).
     """
     excused = select(Exemption.id).where(Exemption.campaign_id == campaign.id, Exemption.person_id == CoverageMissing.person_id).exists()
     query = select(CoverageMissing.person_id).where(CoverageMissing.campaign_id == campaign.id, ~excused)
-    filters = [(column, value) for column, value in ((Person.community_id, community_id), (Person.grid_id, grid_id),
-                                                      (Person.building_id, building_id), (Person.office_id, office_id)) if value is not None]
+    filters = [column == value for column, value in ((Person.community_id, community_id), (Person.grid_id, grid_id),
+                                                     (Person.building_id, building_id)) if value is not None]
+    if scope.reach("people") != "all":
+        filters.append(scope.people(campaign.id))
     if filters:
-        query = query.join(Person, Person.id == CoverageMissing.person_id).where(*(column == value for column, value in filters))
+        query = query.join(Person, Person.id == CoverageMissing.person_id).where(*filters)
     return query
 
 
@@ -324,21 +332,39 @@ def missing_list(
     *,
     session: Session,
     campaign: Campaign,
+    scope: Scope,
     community_code: str | None = None,
     grid_code: str | None = None,
     building_code: str | None = None,
-    office_id: int | None = None,
     limit: int | None = None,
 ) -> list[MissingPerson]:
-    """Everyone due with no sample this round, for door-to-door follow-up (未检人员名单).
+    """Everyone in the scope due with no sample this round, for door-to-door follow-up (未检人员名单); audited."""
+    rows = missing_rows(session=session, campaign=campaign, scope=scope, community_code=community_code, grid_code=grid_code,
+                        building_code=building_code, limit=limit)
+    area = ",".join(f"{k}:{v}" for k, v in (("community", community_code), ("grid", grid_code), ("building", building_code)) if v)
+    record_view(session=session, scope=scope, what="missing", people=len(rows), campaign_id=campaign.id,
+                area=f"{scope.area()}{' ' + area if area else ''}")
+    return rows
+
+
+def missing_rows(
+    *,
+    session: Session,
+    campaign: Campaign,
+    scope: Scope,
+    community_code: str | None = None,
+    grid_code: str | None = None,
+    building_code: str | None = None,
+    limit: int | None = None,
+) -> list[MissingPerson]:
+    """The missing list's rows, for a caller that audits what it does with them (an export).
 
     The query starts from the missing set kept by the tallies, so only those few people are read.
     """
     tallies.refresh(session=session, campaign=campaign)
     ids = missing_query(
-        campaign=campaign, community_id=_area_id(session, Community, community_code, "community"),
+        campaign=campaign, scope=scope, community_id=_area_id(session, Community, community_code, "community"),
         grid_id=_area_id(session, Grid, grid_code, "grid"), building_id=_area_id(session, Building, building_code, "building"),
-        office_id=office_id,
     ).subquery()
     query = (
         select(
@@ -360,6 +386,16 @@ def missing_list(
 
 
 __all__ = [
-    "AreaCoverage", "LEVELS", "MissingPerson", "PersonStatus", "RoundFigures", "coverage_by", "coverage_by_community",
-    "missing_list", "missing_query", "people_status", "round_figures",
+    "LEVELS",
+    "AreaCoverage",
+    "MissingPerson",
+    "PersonStatus",
+    "RoundFigures",
+    "coverage_by",
+    "coverage_by_community",
+    "missing_list",
+    "missing_query",
+    "missing_rows",
+    "people_status",
+    "round_figures",
 ]

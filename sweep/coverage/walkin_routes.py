@@ -8,8 +8,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
-from sweep.auth.models import User
-from sweep.auth.service import audit
+from sweep.auth.auditlog import record_view
 from sweep.coverage import walkins
 from sweep.coverage.schemas import WalkInConfirm, WalkInCountRead, WalkInRead
 from sweep.deps import CanFollowUp, CanViewRound, SessionDep
@@ -19,19 +18,13 @@ from sweep.plan.current import CurrentCampaign
 router = APIRouter(prefix="/api/campaigns/{campaign}", tags=["coverage"], responses=ERRORS)
 
 
-def _office(user: User) -> int | None:
-    return user.office_id if user.role == "office" else None
-
-
 @router.get("/walk-ins", response_model=list[WalkInRead])
 def walk_in_list(session: SessionDep, user: CanFollowUp, current: CurrentCampaign,
                  unconfirmed: bool = Query(default=False, description="Only those not yet confirmed into the registry.")) -> list[WalkInRead]:
     """Those registered at a desk this round, for their office to confirm into the registry; the unconfirmed first."""
-    rows = walkins.walk_ins(session=session, campaign=current, viewer=user, office_id=_office(user), unconfirmed_only=unconfirmed)
-    shown = sum(r.contacts_shown for r in rows)
-    if shown:
-        audit(session=session, user_id=user.id, action="personal_data.walk_ins", entity="campaign", entity_id=current.id,
-              campaign_id=current.id, detail={"people": shown, "office": _office(user)})
+    rows = walkins.walk_ins(session=session, campaign=current, scope=user.scope, unconfirmed_only=unconfirmed)
+    if user.scope.contacts:
+        record_view(session=session, scope=user.scope, what="walk_ins", people=len(rows), campaign_id=current.id)
     return [WalkInRead(**asdict(r)) for r in rows]
 
 
@@ -45,6 +38,6 @@ def walk_in_summary(session: SessionDep, user: CanViewRound, current: CurrentCam
 @router.post("/walk-ins/{walk_in_id}/confirm", response_model=WalkInRead)
 def confirm(walk_in_id: RowId, body: WalkInConfirm, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> WalkInRead:
     """Enter a walk-in into the registry at their building; their sample now counts there."""
-    row = walkins.confirm_walk_in(session=session, campaign=current, walk_in_id=walk_in_id, user=user, at=datetime.now(),
+    row = walkins.confirm_walk_in(session=session, campaign=current, walk_in_id=walk_in_id, scope=user.scope, at=datetime.now(),
                                   building_code=body.building_code, unit=body.unit, room=body.room)
     return WalkInRead(**asdict(row))

@@ -10,15 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, true, update
 from sqlalchemy.orm import Session, aliased
 
-from sweep.auth.models import User
-from sweep.auth.policy import require_office
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Sample, WalkIn
-from sweep.lab.service import may_see_contacts
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import Building, CandidateSite, Community, Person
 
@@ -76,17 +74,26 @@ def _query(campaign: Campaign):  # type: ignore[no-untyped-def]
     )
 
 
-def walk_ins(*, session: Session, campaign: Campaign, viewer: User | None = None, office_id: int | None = None,
-             unconfirmed_only: bool = False) -> list[WalkInRow]:
-    """The round's walk-ins, the unconfirmed first; names and phones as the viewer may see them."""
-    query = _query(campaign)
-    if office_id is not None:
-        query = query.where(_OFFICE == office_id)
+def _in_scope(scope: Scope):  # type: ignore[no-untyped-def]
+    """A walk-in is in an office's scope when it is theirs (``_OFFICE``); the district sees all, a site its own."""
+    reach = scope.reach("people")
+    if reach == "all":
+        return true()
+    if reach == "office":
+        return _OFFICE == scope.office_id
+    if reach == "site":
+        return PlanSite.candidate_site_id == scope.candidate_site_id
+    return false()
+
+
+def walk_ins(*, session: Session, campaign: Campaign, scope: Scope, unconfirmed_only: bool = False) -> list[WalkInRow]:
+    """The round's walk-ins in the scope, the unconfirmed first; names and phones as the scope shows them."""
+    query = _query(campaign).where(_in_scope(scope))
     if unconfirmed_only:
         query = query.where(WalkIn.confirmed_at.is_(None))
+    shown = scope.contacts
     rows = []
     for r in session.execute(query.order_by(WalkIn.confirmed_at.is_not(None), WalkIn.registered_at, WalkIn.id)):
-        shown = may_see_contacts(viewer, r.office_id)
         rows.append(WalkInRow(r[0], r[1], r[2] if shown else None, r[3], r[4] if shown else None, *r[5:14], shown))  # type: ignore[arg-type]
     return rows
 
@@ -104,7 +111,7 @@ def walk_in_counts(*, session: Session, campaign: Campaign, by: str) -> list[Wal
     return [WalkInCount(*r) for r in counted]
 
 
-def confirm_walk_in(*, session: Session, campaign: Campaign, walk_in_id: int, user: User | None, at: datetime,
+def confirm_walk_in(*, session: Session, campaign: Campaign, walk_in_id: int, scope: Scope, at: datetime,
                     building_code: str | None = None, unit: int | None = None, room: str | None = None) -> WalkInRow:
     """Enter a walk-in into the registry at their building; they keep their sample, now counted there."""
     walk_in = session.get(WalkIn, walk_in_id)
@@ -112,8 +119,8 @@ def confirm_walk_in(*, session: Session, campaign: Campaign, walk_in_id: int, us
         raise NotFound("walk_in_id", "本轮没有这条临时登记 (no such walk-in in this round)")
     site = session.get(PlanSite, walk_in.plan_site_id)
     stated = session.get(Building, walk_in.building_id) if walk_in.building_id is not None else None
-    if user is not None:
-        require_office(user, stated.office_id if stated is not None else site.office_id if site is not None else None)
+    if not scope.may_write_office(stated.office_id if stated is not None else site.office_id if site is not None else None):
+        raise scope.refuse("walk_in_id", str(walk_in_id))
     if walk_in.confirmed_at is not None:
         raise Conflict("walk_in_id", "这条临时登记已确认入册 (this walk-in is already confirmed into the registry)")
     building = stated
@@ -123,8 +130,8 @@ def confirm_walk_in(*, session: Session, campaign: Campaign, walk_in_id: int, us
             raise NotFound("building_code", f"没有这个楼栋 (no such building): {building_code}")
     if building is None:
         raise InvalidInput("building_code", "须指定所住楼栋才能入册 (name the building they live in to enter them)")
-    if user is not None:
-        require_office(user, building.office_id)
+    if not scope.may_write_office(building.office_id):
+        raise scope.refuse("building_code", building.code)
     session.execute(
         update(Person).where(Person.id == walk_in.person_id).values(
             building_id=building.id, grid_id=building.grid_id, community_id=building.community_id, office_id=building.office_id,
@@ -132,11 +139,11 @@ def confirm_walk_in(*, session: Session, campaign: Campaign, walk_in_id: int, us
     )
     walk_in.building_id = building.id
     walk_in.confirmed_at = at
-    walk_in.confirmed_by = user.id if user is not None else None
+    walk_in.confirmed_by = scope.user_id
     session.flush()
     audit(session=session, user_id=walk_in.confirmed_by, action="walk_in.confirmed", entity="person", entity_id=walk_in.person_id,
           campaign_id=campaign.id, at=at, detail={"building": building.code, "walk_in": walk_in.id})
-    (row,) = [r for r in walk_ins(session=session, campaign=campaign, viewer=user) if r.walk_in_id == walk_in.id]
+    (row,) = [r for r in walk_ins(session=session, campaign=campaign, scope=scope) if r.walk_in_id == walk_in.id]
     return row
 
 

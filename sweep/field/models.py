@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     text,
@@ -91,13 +92,24 @@ class WalkIn(Base):
 
 
 class Preregistration(Base):
-    """A resident's pre-registration (预登记): a short code the desk scans instead of the ID card."""
+    """A resident's pre-registration (预登记): a short code the desk scans instead of the ID card.
+
+    An ID number not in the registry gets a code too (its person is empty): the anonymous answer
+    must not tell who is registered, and the desk completes it as a walk-in by the number's hash.
+    """
 
     __tablename__ = "preregistrations"
-    __table_args__ = (UniqueConstraint("campaign_id", "code"), UniqueConstraint("campaign_id", "person_id"))
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code"),
+        UniqueConstraint("campaign_id", "person_id"),
+        UniqueConstraint("campaign_id", "id_hash"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # The number's keyed look-up hash and its masked form, as the registry keeps them (never the number).
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    id_masked: Mapped[str] = mapped_column(String(32))
     code: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -197,5 +209,7 @@ class Handover(Base):
     courier_name: Mapped[str] = mapped_column(String(50))
     handed_at: Mapped[datetime] = mapped_column(DateTime)
     handed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The courier's account when the courier signed for the box themselves: the boxes a courier may read.
+    courier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     received_at: Mapped[datetime | None] = mapped_column(DateTime)
     received_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

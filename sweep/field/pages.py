@@ -7,9 +7,10 @@ from pathlib import Path
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from sweep.auth.policy import Can, require, require_site
+from sweep.auth.policy import Can, require
 from sweep.deps import CurrentUser, SessionDep
 from sweep.errors import InvalidInput
+from sweep.field import queries
 from sweep.field import service as field
 from sweep.plan.service import get_campaign
 from sweep.web.templating import templates
@@ -23,12 +24,15 @@ def terminal(request: Request, session: SessionDep, user: CurrentUser, site: int
     """Site staff get their own site; district roles name one with ``?site=ID``."""
 
     require(user, Can.SCAN)
-    site_id = user.plan_site_id if site is None else site
-    if site_id is None:
-        raise InvalidInput("site", "请在地址后加 ?site=采样点编号 (name the site: ?site=ID)")
-    require_site(user, site_id)
     campaign = get_campaign(session=session)
-    plan_site = field.site_of(session=session, campaign=campaign, plan_site_id=site_id)
+    if site is None:
+        # A site account works at its fixed site: this round's copy of it.
+        plan_site = queries.own_site(session=session, campaign=campaign, scope=user.scope)
+        if plan_site is None:
+            raise InvalidInput("site", "请在地址后加 ?site=采样点编号 (name the site: ?site=ID)")
+    else:
+        plan_site = field.site_of(session=session, campaign=campaign, plan_site_id=site)
+    user.scope.require_site(plan_site)
     return templates.TemplateResponse(
         request, "terminal.html", {"user": user, "campaign": campaign, "site": plan_site},
         headers={"cache-control": "no-store"},

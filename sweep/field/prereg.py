@@ -2,6 +2,11 @@
 
 At the desk the registrar scans the code from the resident's phone instead of reading the card,
 which is faster and keeps the number off the desk's screen.
+
+The page is open to anyone, so its answer must not tell who is in the registry: a registered
+and an unregistered number both get a code, alike. The code of a number not in the registry has
+no person yet; it keeps the number's keyed look-up hash and its masked form, so that the desk can
+complete it as a walk-in (临时登记) when the resident comes.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sweep.db import begin_write
+from sweep.errors import InvalidInput
 from sweep.field.models import Preregistration
 from sweep.plan.models import Campaign
-from sweep.registry.service import find_person_by_id_number
+from sweep.registry.idnumber import InvalidIdNumber, mask_id_number, validate_id_number
+from sweep.registry.models import Person
+from sweep.registry.service import id_lookup_hash
 
 # Crockford's base32 without I, L, O, U: nothing a tired registrar can misread.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -36,26 +44,30 @@ def _new_code() -> str:
 
 
 def preregister(*, session: Session, campaign: Campaign, id_number: str, key: str, now: datetime) -> PreregState:
-    """The resident's code for this round: made once, the same code on every later call."""
-    person = find_person_by_id_number(session=session, raw=id_number, key=key)
+    """The resident's code for this round: made once, the same code on every later call, registered or not."""
+    try:
+        number = validate_id_number(id_number).number
+    except InvalidIdNumber as exc:
+        raise InvalidInput("id_number", exc.reason) from exc
+    digest = id_lookup_hash(number, key=key)
+    masked = mask_id_number(number)
     begin_write(session)
-    existing = session.scalar(
-        select(Preregistration.code).where(Preregistration.campaign_id == campaign.id, Preregistration.person_id == person.id)
-    )
+    mine = select(Preregistration.code).where(Preregistration.campaign_id == campaign.id, Preregistration.id_hash == digest)
+    existing = session.scalar(mine)
     if existing is not None:
-        return PreregState(existing, person.id_masked, True)
+        return PreregState(existing, masked, True)
+    person_id = session.scalar(select(Person.id).where(Person.id_hash == digest))
     for _attempt in range(5):
         code = _new_code()
         try:
             with session.begin_nested():
-                session.add(Preregistration(campaign_id=campaign.id, person_id=person.id, code=code, created_at=now))
+                session.add(Preregistration(campaign_id=campaign.id, person_id=person_id, id_hash=digest, id_masked=masked,
+                                            code=code, created_at=now))
                 session.flush()
         except IntegrityError:
             continue  # a code drawn twice, or the same resident in two tabs: draw again / read theirs
-        return PreregState(code, person.id_masked, False)
-    code = session.scalar(
-        select(Preregistration.code).where(Preregistration.campaign_id == campaign.id, Preregistration.person_id == person.id)
-    )
+        return PreregState(code, masked, False)
+    code = session.scalar(mine)
     if code is None:  # pragma: no cover - five collisions in 34 billion
         raise RuntimeError("could not draw a free pre-registration code")
-    return PreregState(code, person.id_masked, True)
+    return PreregState(code, masked, True)

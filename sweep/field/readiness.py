@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import InvalidInput, NotFound
 from sweep.field.models import ReadinessItem, StaffArrival
@@ -77,15 +78,13 @@ def late_by(now: datetime) -> ColumnElement[bool]:
     return (ReadinessItem.done_at.is_(None) & (ReadinessItem.due_at < now)) | (ReadinessItem.done_at > ReadinessItem.due_at)
 
 
-def flagged(*, session: Session, campaign: Campaign, now: datetime, office_id: int | None = None, late_only: bool = False,
+def flagged(*, session: Session, campaign: Campaign, now: datetime, scope: Scope, late_only: bool = False,
             limit: int | None = None) -> list[ReadinessState]:
-    """Every late or short item of the round (the HQ's list), or of one office's sites; the
+    """Every late or short item of the round at the sites in the scope (the HQ's list: all); the
     earliest due first. ``late_only`` leaves out items on time but short."""
     late = late_by(now)
     short = ReadinessItem.checked_at.is_not(None) & (func.coalesce(ReadinessItem.quantity_done, 0) < ReadinessItem.quantity_planned)
-    query = _ITEMS.where(ReadinessItem.campaign_id == campaign.id, late if late_only else late | short)
-    if office_id is not None:
-        query = query.where(PlanSite.office_id == office_id)
+    query = _ITEMS.where(ReadinessItem.campaign_id == campaign.id, late if late_only else late | short, scope.sites())
     rows = session.execute(query.order_by(ReadinessItem.due_at, PlanSite.code, ReadinessItem.id).limit(limit)).all()
     return [_state(r, now) for r in rows]
 

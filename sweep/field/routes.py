@@ -5,13 +5,15 @@ Site staff write only to their own site (403 otherwise); times default to now wh
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 
-from sweep.auth.models import User
-from sweep.auth.policy import require_office, require_site
+from sweep.auth.policy import require_site
 from sweep.auth.ratelimit import RateLimiter
+from sweep.auth.tokens import Principal
 from sweep.deps import CanCheckIn, CanHandOver, CanScan, CanViewRound, SessionDep, SettingsDep
 from sweep.field import prereg, queries, readiness
 from sweep.field import service as field
@@ -21,6 +23,7 @@ from sweep.field.schemas import (
     ArrivalCreate,
     ArrivalRead,
     BoxCreate,
+    BoxLineRead,
     BoxRead,
     CheckInCreate,
     CourierRead,
@@ -46,11 +49,10 @@ router = APIRouter(prefix="/api/campaigns/{campaign}", tags=["field"], responses
 PREREG_ATTEMPTS, PREREG_WINDOW_SECONDS = 30, 300
 
 
-def _site_scope(session: SessionDep, campaign: Campaign, site_id: int, user: User) -> None:
+
+def _site_scope(session: SessionDep, campaign: Campaign, site_id: int, user: Principal) -> None:
     """Site staff to their own site, office users to their office's sites, the district to any."""
-    require_site(user, site_id)
-    site = field.site_of(session=session, campaign=campaign, plan_site_id=site_id)
-    require_office(user, site.office_id)
+    queries.site_in_scope(session=session, campaign=campaign, plan_site_id=site_id, scope=user.scope)
 
 
 def _tube(t: TubeState) -> TubeRead:
@@ -100,7 +102,7 @@ def recent(
 
 @router.post("/sites/{site_id}/boxes", response_model=BoxRead, status_code=201)
 def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan, current: CurrentCampaign) -> BoxRead:
-    require_site(user, site_id)
+    _site_scope(session, current, site_id, user)
     box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
                          user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
@@ -116,7 +118,7 @@ def pack(
     current: CurrentCampaign,
 ) -> BoxRead:
     """Pack a sealed tube into an open box."""
-    require_site(user, site_id)
+    _site_scope(session, current, site_id, user)
     box = field.pack_tube(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, tube_code=body.tube_code,
                           at=datetime.now(), user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
@@ -131,10 +133,12 @@ def hand_over(
     user: CanHandOver,
     current: CurrentCampaign,
 ) -> HandoverRead:
-    """The site signs the box over to the courier (the first of the two signatures, 双签收)."""
-    require_site(user, site_id)
+    """The site signs the box over to its rostered courier (the first of the two signatures, 双签收); a courier
+    signing with their own account takes the box into their care."""
+    _site_scope(session, current, site_id, user)
     h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code,
-                        courier_staff_id=body.courier_staff_id, at=body.handed_at or datetime.now(), user_id=user.id)
+                        courier_staff_id=body.courier_staff_id, at=body.handed_at or datetime.now(), user_id=user.id,
+                        courier_id=user.id if user.role == "courier" else None)
     box = session.get(Box, h.box_id)
     assert box is not None
     return HandoverRead(box_code=box.code, courier_staff_id=h.courier_staff_id, courier_name=h.courier_name, handed_at=h.handed_at,
@@ -177,9 +181,8 @@ def check_in(
 
 @router.get("/readiness/flagged", response_model=list[ReadinessRead])
 def flagged(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> list[ReadinessRead]:
-    """Every late or short item of the round, for the HQ (an office sees its own sites)."""
-    office_id = user.office_id if user.role == "office" else None
-    return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=datetime.now(), office_id=office_id)]
+    """Every late or short item of the round at the sites in the user's scope (the HQ: all; an office: its own)."""
+    return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=datetime.now(), scope=user.scope)]
 
 
 @router.get("/sites/{site_id}/staff", response_model=list[RosterRead])
@@ -202,6 +205,17 @@ def staff_arrival(
     entry, again = readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,
                                            at=body.at or datetime.now(), user_id=user.id)
     return ArrivalRead(**vars(entry), replayed=again)
+
+
+@router.get("/boxes", response_model=list[BoxLineRead])
+def boxes(
+    session: SessionDep,
+    user: CanHandOver,
+    current: CurrentCampaign,
+    status: Literal["open", "sealed", "in_transit", "received"] | None = None,
+) -> list[BoxLineRead]:
+    """The round's boxes in the user's scope: a site's own, a courier's those handed to them."""
+    return [BoxLineRead(**asdict(b)) for b in queries.boxes(session=session, campaign=current, scope=user.scope, status=status)]
 
 
 @router.post("/preregistrations", response_model=PreregRead)

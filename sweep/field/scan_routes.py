@@ -9,14 +9,14 @@ takes a worker thread and a connection.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from sweep.auth.models import User
-from sweep.auth.policy import require_office, require_site
+from sweep.auth.tokens import Principal
 from sweep.deps import CanScan, SettingsDep
 from sweep.errors import DomainError
 from sweep.field.record import record_batch
@@ -33,24 +33,29 @@ from sweep.ttlcache import TtlCache
 router = APIRouter(prefix="/api/campaigns/{campaign}", tags=["field"], responses=ERRORS)
 
 
-def _round_of(factory: sessionmaker[Session], ref: str, site_id: int) -> tuple[Campaign, int | None]:
+@dataclass(frozen=True)
+class _SiteOfRound:
+    campaign: Campaign
+    office_id: int
+    candidate_site_id: int | None
+
+
+def _round_of(factory: sessionmaker[Session], ref: str, site_id: int) -> _SiteOfRound:
     with factory() as session:
         campaign = campaign_by_ref(session=session, ref=ref)
         site = site_of(session=session, campaign=campaign, plan_site_id=site_id)
-        return campaign, site.office_id
+        return _SiteOfRound(campaign, site.office_id, site.candidate_site_id)
 
 
-async def _site_round(request: Request, ref: str, site_id: int, user: User) -> Campaign:
-    """The round named, checked to hold the site the user may scan at; cached for a few seconds."""
-    require_site(user, site_id)
-    cache: TtlCache[tuple[Campaign, int | None]] = request.app.state.rounds
+async def _site_round(request: Request, ref: str, site_id: int, user: Principal) -> Campaign:
+    """The round named, checked to hold the site and the user to write there; cached for a few seconds."""
+    cache: TtlCache[_SiteOfRound] = request.app.state.rounds
     key = ("scan-site", ref, site_id)
     found = cache.get(key)
     if found is None:
         found = cache.put(key, await run_in_threadpool(_round_of, request.app.state.session_factory, ref, site_id))
-    campaign, office_id = found
-    require_office(user, office_id)
-    return campaign
+    user.scope.require_site(found)
+    return found.campaign
 
 
 def _tube_open(t: TubeCreate) -> TubeOpen:

@@ -183,6 +183,16 @@ class ArrivalRead(RosterRead):
     replayed: bool
 
 
+class BoxLineRead(BaseModel):
+    code: str
+    site_code: str
+    tubes: int
+    status: str
+    courier_name: str | None
+    handed_at: datetime | None
+    received_at: datetime | None
+
+
 class PreregCreate(BaseModel):
     id_number: str = Field(min_length=1, max_length=32, pattern=PRINTABLE)
 

@@ -177,8 +177,10 @@ def hand_over(
     courier_staff_id: int,
     at: datetime,
     user_id: int | None = None,
+    courier_id: int | None = None,
 ) -> Handover:
-    """The site signs the box over to its rostered courier; the lab signs on receipt (双签收)."""
+    """The site signs the box over to its rostered courier; the lab signs on receipt (双签收). A courier
+    signing with their own account (``courier_id``) takes the box into their care, to read."""
     box = _box(session, campaign, box_code, plan_site_id)
     courier = rostered_courier(session=session, campaign=campaign, plan_site_id=plan_site_id, staff_id=courier_staff_id)
     if session.scalar(select(Handover.id).where(Handover.box_id == box.id)) is not None:
@@ -188,7 +190,7 @@ def hand_over(
     box.status = "in_transit"
     box.sealed_at = box.sealed_at or at
     handover = Handover(campaign_id=campaign.id, box_id=box.id, courier_staff_id=courier.staff_id, courier_name=courier.name[:50],
-                        handed_at=at, handed_by=user_id)
+                        handed_at=at, handed_by=user_id, courier_id=courier_id)
     session.add(handover)
     session.flush()
     audit(session=session, user_id=user_id, action="box.handed_over", entity="box", entity_id=box.id, campaign_id=campaign.id,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sweep.clikit import fail, out, print_json, session_scope
+from sweep.clikit import AsUser, fail, out, print_json, scope_of, session_scope
 from sweep.errors import DomainError
 
 app = typer.Typer(help="Supervision: checklists, findings, rectification (督导、整改).", no_args_is_help=True)
@@ -39,15 +39,16 @@ def templates_command() -> None:
 def findings_command(
     campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest'.")] = "latest",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_user: AsUser = None,
 ) -> None:
     """Findings not yet rectified, by site, the overdue first."""
     from sweep.inspect import service
     from sweep.plan.service import campaign_by_ref
 
     try:
-        with session_scope() as session:
+        with session_scope(as_user=as_user) as session:
             sites = service.open_findings(session=session, campaign=campaign_by_ref(session=session, ref=campaign),
-                                          now=datetime.now())
+                                          now=datetime.now(), scope=scope_of(session))
     except DomainError as exc:
         fail(exc)
         return

@@ -58,9 +58,7 @@ def open_findings(
     site: int | None = Query(default=None, ge=1, le=2_147_483_647),
 ) -> list[SiteFindingsRead]:
     """Findings not yet put right, by site, the overdue first; an office sees its own sites."""
-    office_id = user.office_id if user.role == "office" else None
-    rows = service.open_findings(session=session, campaign=current,
-                                 now=datetime.now(), plan_site_id=site, office_id=office_id)
+    rows = service.open_findings(session=session, campaign=current, now=datetime.now(), plan_site_id=site, scope=user.scope)
     return [SiteFindingsRead(site_code=s.site_code, site_name=s.site_name, plan_site_id=s.plan_site_id, overdue=s.overdue,
                              findings=[FindingRead(**asdict(f)) for f in s.findings]) for s in rows]
 
@@ -68,5 +66,5 @@ def open_findings(
 @router.post("/api/findings/{finding_id}/rectify", response_model=RectifiedRead)
 def rectify(finding_id: RowId, body: RectifyCreate, session: SessionDep, user: CanRectify) -> RectifiedRead:
     finding = service.rectify_finding(session=session, finding_id=finding_id, at=body.rectified_at or datetime.now(),
-                                      rectification=body.rectification, user=user)
+                                      rectification=body.rectification, scope=user.scope)
     return RectifiedRead(id=finding.id, status=finding.status, rectified_at=finding.rectified_at)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sweep.auth.models import User
-from sweep.auth.policy import require_site
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.inspect.checklists import DEFAULT_TEMPLATES
@@ -139,13 +139,14 @@ def record_inspection(
     return inspection
 
 
-def rectify_finding(*, session: Session, finding_id: int, at: datetime, rectification: str, user: User | None = None) -> Finding:
-    """A finding put right; the visit closes when its last finding does."""
-    finding = session.get(Finding, finding_id)
+def rectify_finding(*, session: Session, finding_id: int, at: datetime, rectification: str, scope: Scope) -> Finding:
+    """A finding in the scope put right (a site leader at their site, an inspector on their own visit); the visit
+    closes when its last finding does."""
+    finding = session.scalar(select(Finding).where(Finding.id == finding_id, scope.findings()))
     if finding is None:
+        if session.get(Finding, finding_id) is not None:
+            raise scope.refuse("finding_id", str(finding_id))
         raise NotFound("finding_id", "没有这个督导问题 (no such finding)")
-    if user is not None:
-        require_site(user, finding.plan_site_id)
     if finding.status != "open":
         raise Conflict("finding_id", "该问题已整改 (the finding is already rectified)")
     if not rectification.strip():
@@ -155,13 +156,13 @@ def rectify_finding(*, session: Session, finding_id: int, at: datetime, rectific
     if at < inspection.visited_at:
         raise InvalidInput("rectified_at", "整改时间早于督导时间 (rectified before the visit)")
     finding.status, finding.rectified_at, finding.rectification = "rectified", at, rectification.strip()[:500]
-    finding.rectified_by = user.id if user else None
+    finding.rectified_by = scope.user_id
     session.flush()
     still_open = session.scalar(select(func.count()).where(Finding.inspection_id == inspection.id, Finding.status == "open"))
     if not still_open:
         inspection.status, inspection.rectified_at = "closed", at
     session.flush()
-    audit(session=session, user_id=user.id if user else None, action="inspect.rectified", entity="finding", entity_id=finding.id,
+    audit(session=session, user_id=scope.user_id, action="inspect.rectified", entity="finding", entity_id=finding.id,
           campaign_id=finding.campaign_id, at=at)
     return finding
 
@@ -190,22 +191,20 @@ class SiteFindings:
 
 
 def open_findings(
-    *, session: Session, campaign: Campaign, now: datetime, plan_site_id: int | None = None, office_id: int | None = None
+    *, session: Session, campaign: Campaign, now: datetime, scope: Scope, plan_site_id: int | None = None
 ) -> list[SiteFindings]:
-    """Findings not yet put right, grouped by site; sites with overdue ones first."""
+    """Findings in the scope not yet put right, grouped by site; sites with overdue ones first."""
     query = (
         select(Finding.id, Finding.inspection_id, Finding.severity, Finding.description, Inspection.visited_at, Inspection.rectify_by,
                PlanSite.id, PlanSite.code, CandidateSite.name)
         .join(Inspection, Inspection.id == Finding.inspection_id)
         .join(PlanSite, PlanSite.id == Finding.plan_site_id)
         .join(CandidateSite, CandidateSite.id == PlanSite.candidate_site_id)
-        .where(Finding.campaign_id == campaign.id, Finding.status == "open")
+        .where(Finding.campaign_id == campaign.id, Finding.status == "open", scope.findings())
         .order_by(PlanSite.code, Inspection.rectify_by, Finding.id)
     )
     if plan_site_id is not None:
         query = query.where(Finding.plan_site_id == plan_site_id)
-    if office_id is not None:
-        query = query.where(PlanSite.office_id == office_id)
     sites: dict[int, SiteFindings] = {}
     for fid, iid, severity, text, visited, due, site_id, code, name in session.execute(query):
         entry = sites.setdefault(site_id, SiteFindings(code, name, site_id))

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sweep.clikit import console, fail, out, print_json, session_scope
+from sweep.clikit import AsUser, console, fail, out, print_json, scope_of, session_scope
 from sweep.config import get_settings
 from sweep.errors import DomainError
 from sweep.keygroups.importer import import_keygroup_file
@@ -75,7 +75,8 @@ def import_command(
     """Import workplaces, their members or a workplace's own tests; bad rows are listed by row, field and reason."""
     try:
         with session_scope() as session, file.open("rb") as stream:
-            report = import_keygroup_file(session=session, kind=kind, stream=stream, filename=file.name, key=get_settings().secret_key)
+            report = import_keygroup_file(session=session, kind=kind, stream=stream, filename=file.name, key=get_settings().secret_key,
+                                          scope=scope_of(session))
             data = report.as_dict()
     except DomainError as exc:
         fail(exc)
@@ -120,11 +121,13 @@ def compliance_command(
     key_group: Annotated[str | None, typer.Option(help="Only this group (its code).")] = None,
     by: Annotated[str, typer.Option(help=f"Sum by {' or '.join(COMPLIANCE_BY)} (where the people live).")] = "employer",
     as_json: JsonOpt = False,
+    as_user: AsUser = None,
 ) -> None:
-    """Who is overdue for a test, by employer or by office; the most overdue first."""
+    """Who is overdue for a test, by employer or by office; the most overdue first (names and phones: run
+    --as a user, with their password)."""
     try:
-        with session_scope() as session:
-            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group, by=by)
+        with session_scope(as_user=as_user, personal=True) as session:
+            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group, by=by, scope=scope_of(session))
     except DomainError as exc:
         fail(exc)
         return

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import DomainError, InvalidInput
 from sweep.keygroups import service as keygroups
@@ -222,7 +223,7 @@ def import_members(*, session: Session, sheet: _Sheet, key: str, user_id: int | 
     session.flush()
 
 
-def import_tests(*, session: Session, sheet: _Sheet, key: str, user_id: int | None) -> None:
+def import_tests(*, session: Session, sheet: _Sheet, key: str, user_id: int | None, scope: Scope) -> None:
     people = _people(session, sheet, key)
     seen: dict[tuple[int, dt.datetime], int] = {}
     for number, cells in sheet.rows:
@@ -248,7 +249,7 @@ def import_tests(*, session: Session, sheet: _Sheet, key: str, user_id: int | No
         try:
             # Refuses before it writes: a bad row leaves nothing behind.
             test = keygroups.record_test(session=session, person_id=person.id, sampled_at=sampled_at, result=RESULTS.get(text),
-                                         resulted_at=resulted_at, user_id=user_id, source="import")
+                                         resulted_at=resulted_at, user_id=user_id, source="import", scope=scope)
         except DomainError as exc:
             sheet.reject(number, cells, exc.field, exc.reason)
             continue
@@ -262,10 +263,11 @@ def import_tests(*, session: Session, sheet: _Sheet, key: str, user_id: int | No
 
 
 def import_keygroup_file(
-    *, session: Session, kind: str, stream: BinaryIO, filename: str, key: str, user_id: int | None = None
+    *, session: Session, kind: str, stream: BinaryIO, filename: str, key: str, user_id: int | None = None, scope: Scope | None = None
 ) -> ImportReport:
     """Import one CSV or XLSX of ``kind`` (workplaces, members, tests). Never commits: the caller's
-    unit of work lands the good rows at once."""
+    unit of work lands the good rows at once. ``scope`` None is the server's own work (the demo)."""
+    scope = scope or Scope.system(user_id)
     if kind not in IMPORT_KINDS:
         raise InvalidInput("kind", f"未知的导入类型 (unknown import kind) {kind!r}; one of {', '.join(IMPORT_KINDS)}")
     name = PurePath(filename).name or "upload"
@@ -276,7 +278,7 @@ def import_keygroup_file(
     elif kind == "members":
         import_members(session=session, sheet=sheet, key=key, user_id=user_id)
     else:
-        import_tests(session=session, sheet=sheet, key=key, user_id=user_id)
+        import_tests(session=session, sheet=sheet, key=key, user_id=user_id, scope=scope)
     if report.rows == 0:
         raise InvalidInput("file", "表头下没有数据行 (no data rows under the header)")
     audit(session=session, user_id=user_id, action="key_groups.import", entity="key_group_import",

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Path, Query, UploadFile
 
-from sweep.auth.models import User
 from sweep.auth.policy import Can, can
+from sweep.auth.tokens import Principal
 from sweep.deps import CanKeyGroups, CanSeeContacts, CanViewRound, CurrentUser, SessionDep, SettingsDep
 from sweep.errors import Forbidden
 from sweep.keygroups import service as keygroups
@@ -37,7 +37,7 @@ router = APIRouter(prefix="/api/key-groups", tags=["key groups"], responses=ERRO
 GroupPath = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-def _tester(user: User) -> None:
+def _tester(user: Principal) -> None:
     """The lab and whoever runs the key groups record their tests."""
     if not (can(user, Can.RESULTS) or can(user, Can.KEY_GROUPS)):
         raise Forbidden("role", f"角色 {user.role} 无权登记重点人群检测 (role {user.role} may not record key-group tests)")
@@ -81,7 +81,7 @@ def upload(
 ) -> ImportReportRead:
     """Workplaces, who works where, or a workplace's own tests; the good rows land, the bad come back with reasons."""
     report = import_keygroup_file(session=session, kind=kind, stream=file.file, filename=file.filename or "upload",
-                                  key=settings.secret_key, user_id=user.id)
+                                  key=settings.secret_key, user_id=user.id, scope=user.scope)
     return ImportReportRead(**report.as_dict())
 
 
@@ -93,7 +93,7 @@ def add_workplace(body: WorkplaceCreate, session: SessionDep, user: CanKeyGroups
 
 @router.post("/members", response_model=RecordedRead)
 def assign_member(body: MemberCreate, session: SessionDep, user: CanKeyGroups) -> RecordedRead:
-    member = keygroups.assign_member(session=session, person_id=body.person_id, workplace=body.workplace)
+    member = keygroups.assign_member(session=session, person_id=body.person_id, workplace=body.workplace, scope=user.scope)
     return RecordedRead(id=member.id, result=None)
 
 
@@ -101,7 +101,7 @@ def assign_member(body: MemberCreate, session: SessionDep, user: CanKeyGroups) -
 def record_test(body: KeyGroupTestCreate, session: SessionDep, user: CurrentUser) -> RecordedRead:
     _tester(user)
     test = keygroups.record_test(session=session, person_id=body.person_id, sampled_at=body.sampled_at, result=body.result,
-                                 resulted_at=body.resulted_at, user_id=user.id)
+                                 resulted_at=body.resulted_at, user_id=user.id, scope=user.scope)
     return RecordedRead(id=test.id, result=test.result)
 
 
@@ -130,7 +130,7 @@ def compliance(
 ) -> list[EmployerComplianceRead]:
     """Per employer (or per office the people live in): members, and who is overdue for a test (never
     tested, or past the group's interval); the most overdue first."""
-    rows = keygroups.compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group, by=by)
+    rows = keygroups.compliance(session=session, as_of=as_of or datetime.now(), scope=user.scope, key_group=key_group, by=by)
     return [EmployerComplianceRead(**asdict(r)) for r in rows]
 
 

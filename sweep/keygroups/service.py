@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from sweep.auth.auditlog import record_view
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Sample
@@ -33,6 +35,16 @@ def _group(session: Session, code: str) -> KeyGroup:
     if group is None:
         raise NotFound("key_group", f"没有这个重点人群 (no such key group): {code}")
     return group
+
+
+def _person(session: Session, person_id: int, scope: Scope) -> Person:
+    """A key-group person read through the scope (key groups are not a round's: a site reaches none)."""
+    person = session.scalar(select(Person).where(Person.id == person_id, scope.people(None)))
+    if person is None:
+        if session.get(Person, person_id) is not None:
+            raise scope.refuse("person_id", str(person_id))
+        raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
+    return person
 
 
 def _workplace(session: Session, code: str) -> Workplace:
@@ -158,12 +170,10 @@ def add_workplace(
     return place
 
 
-def assign_member(*, session: Session, person_id: int, workplace: str, since: datetime | None = None) -> KeyGroupMember:
+def assign_member(*, session: Session, person_id: int, workplace: str, scope: Scope, since: datetime | None = None) -> KeyGroupMember:
     """Record where a key-group person works; moving them to another workplace replaces the old one."""
     place = _workplace(session, workplace)
-    person = session.get(Person, person_id)
-    if person is None:
-        raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
+    person = _person(session, person_id, scope)
     if person.key_group_id != place.key_group_id:
         raise InvalidInput("workplace", "此人不属于该工作场所的重点人群 (the person is not in this workplace's key group)")
     member = session.scalar(select(KeyGroupMember).where(KeyGroupMember.person_id == person_id))
@@ -181,6 +191,7 @@ def record_test(
     session: Session,
     person_id: int,
     sampled_at: datetime,
+    scope: Scope,
     result: str | None = None,
     resulted_at: datetime | None = None,
     user_id: int | None = None,
@@ -190,9 +201,7 @@ def record_test(
     it lacked is added, a different one refused."""
     if result is not None:
         check_result(result)
-    person = session.get(Person, person_id)
-    if person is None:
-        raise NotFound("person_id", f"登记册中没有此人 (no such person in the registry): {person_id}")
+    person = _person(session, person_id, scope)
     if person.key_group_id is None:
         raise InvalidInput("person_id", "此人不属于任何重点人群 (the person is in no key group)")
     if resulted_at is not None and resulted_at < sampled_at:
@@ -285,13 +294,13 @@ class WorkplaceEnvironment:
 
 
 def compliance(
-    *, session: Session, as_of: datetime, key_group: str | None = None, by: str = "employer"
+    *, session: Session, as_of: datetime, scope: Scope, key_group: str | None = None, by: str = "employer"
 ) -> list[EmployerCompliance]:
-    """Per employer (or per office the people live in) and key group: members, and who is overdue
-    for a test as of ``as_of``; the most overdue first."""
+    """Per employer (or per office the people live in) and key group: members in the scope, and who is
+    overdue for a test as of ``as_of``; the most overdue first (names and phones: audited)."""
     if by not in COMPLIANCE_BY:
         raise InvalidInput("by", f"应为 {'/'.join(COMPLIANCE_BY)} (one of those), got {by!r}")
-    members = select(Person.id).where(Person.key_group_id.is_not(None))
+    members = select(Person.id).where(Person.key_group_id.is_not(None), scope.people(None))
     if key_group is not None:
         members = members.where(Person.key_group_id == _group(session, key_group).id)
     last_kg = select(KeyGroupTest.person_id, func.max(KeyGroupTest.sampled_at).label("at")).where(
@@ -338,7 +347,10 @@ def compliance(
     for entry in groups.values():
         # The never tested first, then the longest overdue.
         entry.overdue.sort(key=lambda p: (p.due_at is not None, p.due_at or as_of, p.person_id))
-    return sorted(groups.values(), key=lambda e: (-len(e.overdue), e.employer or e.office or "", e.key_group))
+    found = sorted(groups.values(), key=lambda e: (-len(e.overdue), e.employer or e.office or "", e.key_group))
+    if scope.contacts:
+        record_view(session=session, scope=scope, what="key_group_compliance", people=sum(len(e.overdue) for e in found))
+    return found
 
 
 def environment_compliance(*, session: Session, as_of: datetime) -> list[WorkplaceEnvironment]:

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from sweep.auth.models import User
+from sweep.auth.auditlog import record_view
+from sweep.auth.scope import Scope
 from sweep.field.models import Sample, Tube, WalkIn
 from sweep.lab.models import LabResult, RetestOrder
-from sweep.lab.service import may_see_contacts
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import Building, Community, Person
 
@@ -28,7 +28,7 @@ class RetestLine:
     phone: str | None
     building: str | None
     community: str | None
-    office_id: int
+    office_id: int | None
     due_at: datetime
     status: str  # open | sampled (an individual sample is on its way to the lab) | closed
     result: str | None
@@ -64,11 +64,11 @@ def alerts(
     session: Session,
     campaign: Campaign,
     now: datetime,
-    viewer: User | None = None,
-    office_id: int | None = None,
+    scope: Scope,
     include_closed: bool = False,
 ) -> list[Alert]:
-    """Every pool that ordered retests, newest first; by default only those still needing action."""
+    """Every pool that ordered retests of people in the scope, newest first; by default only those still
+    needing action. Contacts as the scope allows; a view with them is audited."""
     source = aliased(LabResult)
     retest = aliased(Sample)
     sampled = (
@@ -100,16 +100,14 @@ def alerts(
         .join(Tube, Tube.id == RetestOrder.source_tube_id)
         .join(PlanSite, PlanSite.id == Tube.plan_site_id)
         .join(source, and_(source.tube_id == Tube.id))
-        .where(RetestOrder.campaign_id == campaign.id)
+        .where(RetestOrder.campaign_id == campaign.id, scope.people(campaign.id))
         .order_by(source.resulted_at.desc(), Tube.code, RetestOrder.id)
     )
-    if office_id is not None:
-        query = query.where(office == office_id)
     boards: dict[str, Alert] = {}
+    shown = scope.contacts
     for row in session.execute(query):
         (oid, pid, name, masked, phone, building, community, office, due, status, result, closed_at, was_sampled,
          tube_code, site_code, pool_result, ct, resulted_at) = row
-        shown = may_see_contacts(viewer, office)
         if status == "open" and was_sampled:
             status = "sampled"
         line = RetestLine(
@@ -122,6 +120,9 @@ def alerts(
     found = list(boards.values())
     if not include_closed:
         found = [a for a in found if a.open or a.confirmed]
+    if shown:
+        record_view(session=session, scope=scope, what="alerts", people=len({r.person_id for a in found for r in a.retests}),
+                    campaign_id=campaign.id)
     return found
 
 

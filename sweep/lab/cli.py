@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sweep.clikit import console, fail, out, print_json, session_scope
+from sweep.clikit import AsUser, console, fail, out, print_json, scope_of, session_scope
 from sweep.errors import DomainError
 from sweep.plan.service import campaign_by_ref
 
@@ -29,13 +29,14 @@ def import_results_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The instrument's CSV export.")],
     campaign: CampaignOpt = "latest",
     strict: Annotated[bool, typer.Option(help="Import nothing if any row is bad.")] = False,
+    as_user: AsUser = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Load results per tube from a CSV (tube_code, result, optional Ct values and time); bad rows are listed."""
     from sweep.lab.results_import import import_results
 
     try:
-        with console.status(f"导入检测结果 loading {file.name}…"), session_scope() as session:
+        with console.status(f"导入检测结果 loading {file.name}…"), session_scope(as_user=as_user) as session:
             current = campaign_by_ref(session=session, ref=campaign)
             report = import_results(session=session, campaign=current, filename=file.name, data=file.read_bytes(), at=datetime.now(), strict=strict)
     except DomainError as exc:
@@ -59,14 +60,15 @@ def import_results_command(
 
 
 @app.command("trace")
-def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campaign: CampaignOpt = "latest", as_json: JsonOpt = False) -> None:
+def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campaign: CampaignOpt = "latest", as_json: JsonOpt = False,
+                  as_user: AsUser = None) -> None:
     """The people in a tube, with where and when they were sampled."""
     from sweep.lab.service import trace_tube
     from sweep.plan.service import campaign_by_ref
 
     try:
-        with session_scope() as session:
-            found = trace_tube(session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=tube)
+        with session_scope(as_user=as_user, personal=True) as session:
+            found = trace_tube(session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=tube, scope=scope_of(session))
     except DomainError as exc:
         fail(exc)
         return
@@ -86,14 +88,14 @@ def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campa
 
 
 @app.command("alerts")
-def alerts_command(campaign: CampaignOpt = "latest", as_json: JsonOpt = False) -> None:
+def alerts_command(campaign: CampaignOpt = "latest", as_json: JsonOpt = False, as_user: AsUser = None) -> None:
     """Positive and invalid pools with their retest orders still open."""
     from sweep.lab.alerts import alerts
     from sweep.plan.service import campaign_by_ref
 
     try:
-        with session_scope() as session:
-            board = alerts(session=session, campaign=campaign_by_ref(session=session, ref=campaign), now=datetime.now())
+        with session_scope(as_user=as_user, personal=True) as session:
+            board = alerts(session=session, campaign=campaign_by_ref(session=session, ref=campaign), now=datetime.now(), scope=scope_of(session))
     except DomainError as exc:
         fail(exc)
         return

@@ -15,6 +15,7 @@ from statistics import median
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
+from sweep.auth.scope import Scope
 from sweep.errors import NotFound
 from sweep.field.models import Box, Handover, Tube
 from sweep.lab.models import RESULTS, LabResult
@@ -70,17 +71,20 @@ class BoxView:
 
 
 def box_view(
-    *, session: Session, campaign: Campaign, box_code: str, now: datetime, wait_limit_minutes: int, transit_limit_minutes: int
+    *, session: Session, campaign: Campaign, box_code: str, now: datetime, wait_limit_minutes: int, transit_limit_minutes: int,
+    scope: Scope,
 ) -> BoxView:
-    """One box from its opening to its results, with what waited too long on the way."""
+    """One box of the scope from its opening to its results, with what waited too long on the way."""
     row = session.execute(
         select(Box, PlanSite.code, CandidateSite.name, Handover)
         .join(PlanSite, PlanSite.id == Box.plan_site_id)
         .join(CandidateSite, CandidateSite.id == PlanSite.candidate_site_id)
         .outerjoin(Handover, Handover.box_id == Box.id)
-        .where(Box.campaign_id == campaign.id, Box.code == box_code)
+        .where(Box.campaign_id == campaign.id, Box.code == box_code, scope.boxes())
     ).first()
     if row is None:
+        if session.scalar(select(Box.id).where(Box.campaign_id == campaign.id, Box.code == box_code)) is not None:
+            raise scope.refuse("box_code", box_code)
         raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
     box, site_code, site_name, handover = row
     handed = handover.handed_at if handover else None
@@ -127,10 +131,11 @@ class CustodyFlags:
 
 
 def custody_flags(
-    *, session: Session, campaign: Campaign, now: datetime, wait_limit_minutes: int, transit_limit_minutes: int, limit: int = 50
+    *, session: Session, campaign: Campaign, now: datetime, wait_limit_minutes: int, transit_limit_minutes: int, scope: Scope,
+    limit: int = 50,
 ) -> CustodyFlags:
-    """Sealed tubes that waited (or are waiting) at their site past the limit before leaving, and boxes
-    on the road to the lab past theirs."""
+    """Sealed tubes of the scope that waited (or are waiting) at their site past the limit before leaving, and
+    boxes on the road to the lab past theirs."""
     at_now = literal(now)
     left = func.coalesce(Handover.handed_at, at_now)
     waited = _minutes(session, Tube.sealed_at, left)
@@ -139,14 +144,15 @@ def custody_flags(
         .join(PlanSite, PlanSite.id == Tube.plan_site_id)
         .outerjoin(Box, Box.id == Tube.box_id)
         .outerjoin(Handover, Handover.box_id == Tube.box_id)
-        .where(Tube.campaign_id == campaign.id, Tube.sealed_at.is_not(None), Tube.sealed_at <= now, waited > wait_limit_minutes)
+        .where(Tube.campaign_id == campaign.id, Tube.sealed_at.is_not(None), Tube.sealed_at <= now, waited > wait_limit_minutes,
+               scope.tubes())
     )
     on_road = _minutes(session, Handover.handed_at, func.coalesce(Handover.received_at, at_now))
     late_boxes = (
         select(PlanSite.code, Box.code, Handover.handed_at, on_road.label("on_road"), Handover.received_at.is_(None))
         .join(Box, Box.id == Handover.box_id)
         .join(PlanSite, PlanSite.id == Box.plan_site_id)
-        .where(Handover.campaign_id == campaign.id, Handover.handed_at <= now, on_road > transit_limit_minutes)
+        .where(Handover.campaign_id == campaign.id, Handover.handed_at <= now, on_road > transit_limit_minutes, scope.boxes())
     )
     n_tubes = session.scalar(select(func.count()).select_from(late_tubes.subquery())) or 0
     n_boxes = session.scalar(select(func.count()).select_from(late_boxes.subquery())) or 0

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from sweep.auth.models import User
 from sweep.auth.policy import Can, can
 from sweep.auth.ratelimit import RateLimiter
+from sweep.auth.tokens import Principal
 from sweep.deps import CanLoadResults, CanReceive, CurrentUser, SessionDep, SettingsDep
 from sweep.errors import DomainError, Forbidden, InvalidInput
 from sweep.field.schemas import BoxRead
@@ -46,13 +46,9 @@ _lock = threading.Lock()
 
 
 
-def _one_of(user: User, *actions: Can) -> None:
+def _one_of(user: Principal, *actions: Can) -> None:
     if not any(can(user, a) for a in actions):
         raise Forbidden("role", f"角色 {user.role} 无权查看 (role {user.role} may not see this)")
-
-
-def _office(user: User) -> int | None:
-    return user.office_id if user.role == "office" else None
 
 
 @router.post("/api/campaigns/{campaign}/boxes/{box_code}/receipt", response_model=BoxRead)
@@ -67,7 +63,8 @@ def box(box_code: PathCode, session: SessionDep, settings: SettingsDep, user: Cu
     """A box's chain of custody: its tubes, counts, opened, sealed, handed over to whom, received, results."""
     _one_of(user, Can.VIEW_ROUND, Can.RECEIVE, Can.RESULTS)
     found = custody.box_view(session=session, campaign=current, box_code=box_code, now=datetime.now(),
-                             wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes)
+                             wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes,
+                             scope=user.scope)
     return BoxViewRead(**asdict(found))
 
 
@@ -77,7 +74,8 @@ def custody_flags(session: SessionDep, settings: SettingsDep, user: CurrentUser,
     before leaving, boxes on the road past ``SWEEP_TRANSIT_LIMIT_MINUTES``; the worst first."""
     _one_of(user, Can.VIEW_ROUND, Can.RECEIVE, Can.RESULTS)
     found = custody.custody_flags(session=session, campaign=current, now=datetime.now(),
-                                  wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes)
+                                  wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes,
+                                  scope=user.scope)
     return CustodyFlagsRead(**asdict(found))
 
 
@@ -113,7 +111,7 @@ def load_results(
 @router.get("/api/campaigns/{campaign}/tubes/{code}/trace", response_model=TubeTraceRead)
 def trace(code: PathCode, session: SessionDep, user: CurrentUser, current: CurrentCampaign) -> TubeTraceRead:
     _one_of(user, Can.RESULTS, Can.SEE_CONTACTS)
-    found = lab.trace_tube(session=session, campaign=current, tube_code=code, viewer=user)
+    found = lab.trace_tube(session=session, campaign=current, tube_code=code, scope=user.scope)
     return TubeTraceRead(**asdict(found))
 
 
@@ -126,8 +124,7 @@ def alert_board(
 ) -> list[AlertRead]:
     """Positive and invalid pools with their retests: the HQ sees all, an office its own people."""
     _one_of(user, Can.VIEW_ROUND, Can.RESULTS)
-    board = alerts(session=session, campaign=current, now=datetime.now(), viewer=user,
-                   office_id=_office(user), include_closed=include_closed)
+    board = alerts(session=session, campaign=current, now=datetime.now(), scope=user.scope, include_closed=include_closed)
     return [AlertRead(**asdict(a), open=a.open, overdue=a.overdue, confirmed=a.confirmed) for a in board]
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from sweep.auth.models import User
-from sweep.auth.policy import Can, can
+from sweep.auth.auditlog import record_view
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Box, Handover, Sample, Tube, WalkIn
@@ -207,21 +207,13 @@ class TubeTrace:
     received_at: datetime | None = None
 
 
-def may_see_contacts(viewer: User | None, office_id: int | None) -> bool:
-    """The system itself (viewer None) sees all; a user by role, and an office only its own people."""
-    if viewer is None:
-        return True
-    if not can(viewer, Can.SEE_CONTACTS):
-        return False
-    return viewer.role != "office" or viewer.office_id == office_id
-
-
 def mask_name(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 1)
 
 
-def redact(person: TracedPerson, viewer: User | None) -> TracedPerson:
-    if may_see_contacts(viewer, person.office_id):
+def redact(person: TracedPerson, scope: Scope) -> TracedPerson:
+    """Names, phones and addresses only for the roles that see contacts; the lab sees people masked."""
+    if scope.contacts:
         return person
     return replace(person, name=None, phone=None, building=None, unit=None, room=None, contacts_shown=False)
 
@@ -237,6 +229,7 @@ _TRACE_TUBE = (
     .outerjoin(Handover, Handover.box_id == Tube.box_id)
     .where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
 )
+_TUBE_EXISTS = select(Tube.id).where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
 # Everyone in the tube, walk-ins (no building yet) included: where they stay comes from their
 # registration at the desk, and their office is that of the site that registered them.
 _TRACE_PEOPLE = (
@@ -253,13 +246,18 @@ _TRACE_PEOPLE = (
 )
 
 
-def trace_tube(*, session: Session, campaign: Campaign, tube_code: str, viewer: User | None = None) -> TubeTrace:
-    """The people in one tube, with where and when they were sampled; contacts as the viewer may see them."""
+def trace_tube(*, session: Session, campaign: Campaign, tube_code: str, scope: Scope) -> TubeTrace:
+    """The people in one tube of the scope, with where and when they were sampled; contacts as the scope allows, audited."""
     conn = session.connection()
-    tube = conn.execute(_TRACE_TUBE, {"cid": campaign.id, "code": tube_code}).first()
+    tube = conn.execute(_TRACE_TUBE.where(scope.tubes()), {"cid": campaign.id, "code": tube_code}).first()
     if tube is None:
+        if conn.execute(_TUBE_EXISTS, {"cid": campaign.id, "code": tube_code}).first() is not None:
+            raise scope.refuse("tube_code", tube_code)
         raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
-    people = [redact(TracedPerson(*row), viewer) for row in conn.execute(_TRACE_PEOPLE, {"tid": tube.id})]
+    rows = conn.execute(_TRACE_PEOPLE.where(scope.people(campaign.id)), {"tid": tube.id})
+    people = [redact(TracedPerson(*row), scope) for row in rows]
+    if scope.contacts:
+        record_view(session=session, scope=scope, what="trace", people=len(people), campaign_id=campaign.id, detail={"tube": tube.code})
     return TubeTrace(
         tube.code, tube.site_code, tube.site_name, tube.desk_no, tube.sealed_at, tube.result, tube.ct_value, tube.resulted_at, people,
         tube.box_code, tube.packed_at, tube.handed_at, tube.courier_name, tube.received_at,

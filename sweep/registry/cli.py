@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sweep.clikit import print_json
+from sweep.clikit import AsUser, print_json, scope_of, session_scope
 from sweep.config import get_settings
 from sweep.errors import DomainError
 
@@ -41,8 +41,7 @@ def _factory():  # type: ignore[no-untyped-def]
     return make_session_factory(make_engine(get_settings().database_url))
 
 
-def _run_import(kind: str, path: Path, as_json: bool, community: str | None, rejected_xlsx: Path | None) -> None:
-    from sweep.db import unit_of_work
+def _run_import(kind: str, path: Path, as_json: bool, community: str | None, rejected_xlsx: Path | None, as_user: str | None) -> None:
     from sweep.registry.importer import import_file
     from sweep.registry.report import rejected_xlsx as make_xlsx
 
@@ -51,9 +50,9 @@ def _run_import(kind: str, path: Path, as_json: bool, community: str | None, rej
         with Progress(TextColumn(f"导入 importing {kind}"), BarColumn(pulse_style="red"), TextColumn("{task.completed:,} 行 rows"),
                       TimeElapsedColumn(), console=console, transient=as_json) as bar:
             task = bar.add_task(kind, total=None)
-            with unit_of_work(_factory()) as session, path.open("rb") as stream:
+            with session_scope(as_user=as_user) as session, path.open("rb") as stream:
                 report = import_file(
-                    session=session, kind=kind, stream=stream, filename=path.name, key=settings.secret_key,
+                    session=session, kind=kind, stream=stream, filename=path.name, key=settings.secret_key, scope=scope_of(session),
                     community_code=community, progress=lambda done: bar.update(task, completed=done),
                 )
                 stored = report.stored()
@@ -96,8 +95,9 @@ def _kind_command(kind: str, doc: str):  # type: ignore[no-untyped-def]
         as_json: JsonOpt = False,
         community: CommunityOpt = None,
         rejected_xlsx: RejectedOpt = None,
+        as_user: AsUser = None,
     ) -> None:
-        _run_import(kind, file, as_json, community, rejected_xlsx)
+        _run_import(kind, file, as_json, community, rejected_xlsx, as_user)
 
     command.__doc__ = doc
     return command
@@ -152,18 +152,17 @@ def summary(
 def export(
     output: Annotated[Path, typer.Argument(help="File to write: .xlsx or .csv (UTF-8 with BOM, opens in Excel).")],
     community: Annotated[Optional[str], typer.Option(help="Only this community (its code).")] = None,
-    reveal_as: Annotated[
-        Optional[str], typer.Option(help="Full ID numbers, for a user whose role may see them (audited).")
-    ] = None,
+    full_ids: Annotated[bool, typer.Option(help="Full ID numbers, for a role allowed to see them (audited).")] = False,
+    as_user: AsUser = None,
 ) -> None:
-    """Export the registry (people) for a community; ID numbers masked unless --reveal-as a permitted user."""
-    from sweep.db import unit_of_work
+    """Export the registry's people in the scope of the user named --as (whose password is asked); ID numbers masked
+    unless --full-ids and the role may see them."""
     from sweep.registry.export import export_people
 
     settings = get_settings()
     try:
-        with unit_of_work(_factory()) as session:
-            n = export_people(session=session, path=output, community_code=community, reveal_as=reveal_as,
+        with session_scope(as_user=as_user, personal=True) as session:
+            n = export_people(session=session, path=output, community_code=community, scope=scope_of(session), full_ids=full_ids,
                               key=settings.secret_key)
     except DomainError as exc:
         _fail(exc)

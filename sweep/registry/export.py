@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sweep.auth.models import User
+from sweep.auth.policy import Can, can, require
+from sweep.auth.scope import Scope
 from sweep.auth.service import audit
-from sweep.errors import InvalidInput, NotFound
+from sweep.errors import InvalidInput
 from sweep.registry.idcrypt import decrypt_id_number
 from sweep.registry.lookup import community_scope
 from sweep.registry.models import Building, Community, Grid, KeyGroup, Person
-from sweep.registry.reveal import NotAllowed, can_reveal
+from sweep.registry.reveal import NotAllowed
 
 HEADER = ["姓名", "身份证号", "证件类型", "性别", "出生日期", "手机号", "社区编码", "社区名称", "网格编码", "楼栋编码", "楼栋名称",
           "单元", "房号", "人员类别", "上门采样"]
@@ -30,51 +31,49 @@ SEX_NAMES = {"M": "男", "F": "女"}
 _BATCH = 10_000
 
 
-def _rows(session: Session, community: Community | None, *, full_for: User | None, key: str) -> Iterator[list[Any]]:
+def _rows(session: Session, community: Community | None, *, scope: Scope, full_ids: bool, key: str) -> Iterator[list[Any]]:
     query = (
         select(Person.id, Person.name, Person.id_masked, Person.id_encrypted, Person.doc_type, Person.sex, Person.birth_date,
                Person.phone, Community.code, Community.name, Grid.code, Building.code, Building.name, Person.unit,
-               Person.room, KeyGroup.name, Person.home_sampling, Person.office_id)
+               Person.room, KeyGroup.name, Person.home_sampling)
         .join(Community, Community.id == Person.community_id)
         .join(Grid, Grid.id == Person.grid_id)
         .join(Building, Building.id == Person.building_id)
         .outerjoin(KeyGroup, KeyGroup.id == Person.key_group_id)
+        .where(scope.people(None))
         .order_by(Community.code, Building.code, Person.unit, Person.room, Person.id)
     )
     if community is not None:
         query = query.where(Person.community_id == community.id)
     for row in session.execute(query.execution_options(yield_per=_BATCH)):
-        (pid, name, masked, sealed, doc, sex, birth, phone, c_code, c_name, g_code, b_code, b_name, unit, room, group, home,
-         office_id) = row
+        (_pid, name, masked, sealed, doc, sex, birth, phone, c_code, c_name, g_code, b_code, b_name, unit, room, group, home) = row
         number = masked
-        if full_for is not None and sealed is not None:
-            if not can_reveal(user=full_for, office_id=office_id):
-                raise NotAllowed("reveal_as", f"用户 {full_for.username} 无权查看 {c_code} 的完整证件号码 "
-                                 f"(user {full_for.username} may not see full ID numbers in {c_code})")
+        if full_ids and sealed is not None:
             number = decrypt_id_number(sealed, key=key)
         yield [name, number, DOC_NAMES.get(doc, doc), SEX_NAMES.get(sex or "", ""), birth.isoformat() if birth else "",
                phone or "", c_code, c_name, g_code, b_code, b_name, unit if unit is not None else "", room or "",
                group or "", "是" if home else ""]
 
 
-def export_people(*, session: Session, path: Path, community_code: str | None, key: str, reveal_as: str | None = None,
-                  user_id: int | None = None) -> int:
-    """Write the people of one community (or all) to ``path`` (.xlsx or .csv); returns how many."""
+def _check(session: Session, community: Community | None, scope: Scope, full_ids: bool) -> None:
+    require(scope, Can.EXPORT)
+    if full_ids and not can(scope, Can.REVEAL_ID):
+        raise NotAllowed("full_ids", f"角色 {scope.role} 无权查看完整证件号码 (role {scope.role} may not see full ID numbers)")
+    if community is not None and not scope.may_write_office(community.office_id):
+        raise scope.refuse("community", community.code)
+
+
+def export_people(*, session: Session, path: Path, community_code: str | None, key: str, scope: Scope, full_ids: bool = False) -> int:
+    """Write the people of one community (or all) in the scope to ``path`` (.xlsx or .csv); returns how many. Audited."""
     suffix = path.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise InvalidInput("output", f"导出文件应为 .xlsx 或 .csv (export to .xlsx or .csv): {path.name}")
     community = community_scope(session, community_code)
-    full_for = None
-    if reveal_as is not None:
-        full_for = session.scalar(select(User).where(User.username == reveal_as))
-        if full_for is None:
-            raise NotFound("reveal_as", f"没有这个用户 (no such user): {reveal_as}")
-    data = export_bytes(session=session, community=community, fmt=suffix[1:], full_for=full_for, key=key)
+    data = export_bytes(session=session, community=community, fmt=suffix[1:], scope=scope, full_ids=full_ids, key=key)
     path.write_bytes(data.content)
-    audit(session=session, user_id=full_for.id if full_for else user_id,
-          action="registry.export_full" if full_for else "registry.export", entity="community",
+    audit(session=session, user_id=scope.user_id, action="registry.export_full" if full_ids else "registry.export", entity="community",
           entity_id=community.id if community else None,
-          detail={"people": data.count, "file": path.name, "full_id_numbers": full_for is not None})
+          detail={"people": data.count, "area": scope.area(), "file": path.name, "full_id_numbers": full_ids})
     return data.count
 
 
@@ -83,8 +82,10 @@ class Exported:
         self.content, self.count = content, count
 
 
-def export_bytes(*, session: Session, community: Community | None, fmt: str, key: str, full_for: User | None = None) -> Exported:
-    rows = _rows(session, community, full_for=full_for, key=key)
+def export_bytes(*, session: Session, community: Community | None, fmt: str, key: str, scope: Scope, full_ids: bool = False) -> Exported:
+    """The people of the scope (of one community, or all it reaches) as CSV or XLSX bytes; the caller audits."""
+    _check(session, community, scope, full_ids)
+    rows = _rows(session, community, scope=scope, full_ids=full_ids, key=key)
     count = 0
     if fmt == "csv":
         buf = io.StringIO()

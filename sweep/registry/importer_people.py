@@ -88,9 +88,11 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
 
 class _PeopleImport:
     def __init__(self, *, session: Session, header: Header, areas: Areas, report: ImportReport, key: str,
-                 community: Community | None, user_id: int | None, today: dt.date) -> None:
+                 community: Community | None, user_id: int | None, today: dt.date, office_id: int | None = None) -> None:
         self.session, self.header, self.areas, self.report = session, header, areas, report
         self.key, self.community, self.user_id, self.today = key, community, user_id, today
+        # An office imports its own people only: a row in another office's building is refused, never written.
+        self.office_id = office_id
         self.seen: dict[bytes, int] = {}  # id hash -> first row number
         self.any_existing = session.scalar(select(Person.id).limit(1)) is not None
         self.now = datetime.now()
@@ -290,6 +292,8 @@ class _PeopleImport:
             )
         if scope is not None and place.community_id != scope.id:
             return BadCell(f"楼栋 {place.code} 不属于社区 {scope.code} (building {place.code} is not in community {scope.code})")
+        if self.office_id is not None and place.office_id != self.office_id:
+            return BadCell(f"楼栋 {place.code} 不在本办事处辖区 (building {place.code} is outside your office)")
         return place
 
     def _values(self, chunk: list[Row], errors: Errors) -> dict[str, list[Any]]:
@@ -429,13 +433,17 @@ def import_people(
     user_id: int | None = None,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    office_id: int | None = None,
 ) -> ImportReport:
-    """Fill ``report`` from the rows; writes into the session's transaction and never commits."""
+    """Fill ``report`` from the rows; writes into the session's transaction and never commits.
+
+    With ``office_id`` (an office's own import) every row outside that office is rejected.
+    """
     header, rest = find_header(rows, "people")
     report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
     session.flush()
     job = _PeopleImport(session=session, header=header, areas=load_areas(session), report=report, key=key,
-                        community=community, user_id=user_id, today=today or dt.date.today())
+                        community=community, user_id=user_id, today=today or dt.date.today(), office_id=office_id)
     sqlite = not is_postgresql(session)
     if sqlite:
         old_cache = session.execute(text("PRAGMA cache_size")).scalar_one()

@@ -144,6 +144,9 @@ class RegistryImport(Base):
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    # Who imported it, and for an office user the office it was limited to: an office reads its own imports only.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
     total_rows: Mapped[int] = mapped_column(Integer)
     imported: Mapped[int] = mapped_column(Integer)
     updated: Mapped[int] = mapped_column(Integer)

@@ -8,7 +8,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from sweep.auth.policy import Can, require
+from sweep.auth.service import audit
 from sweep.deps import CanExport, CanImport, CanViewRound, CurrentUser, SessionDep, SettingsDep
+from sweep.params import RowId
 from sweep.registry import geojson, importer, summary
 from sweep.registry.export import export_bytes
 from sweep.registry.lookup import community_scope
@@ -33,20 +35,21 @@ def upload(
 ) -> ImportReportRead:
     """Import one file; the good rows land in one transaction, the bad ones come back with reasons."""
     report = importer.import_file(session=session, kind=kind, stream=file.file, filename=file.filename or "upload",
-                                  key=settings.secret_key, community_code=community or None)
+                                  key=settings.secret_key, scope=user.scope, community_code=community or None)
     return ImportReportRead(**report.as_dict())
 
 
 @router.get("/imports/{import_id}", response_model=ImportReportRead)
-def import_report(import_id: int, session: SessionDep, user: CanImport) -> ImportReportRead:
-    stored = importer.get_import(session=session, import_id=import_id).report
+def import_report(import_id: RowId, session: SessionDep, user: CanImport) -> ImportReportRead:
+    stored = importer.get_import(session=session, import_id=import_id, scope=user.scope).report
     return ImportReportRead(**{k: v for k, v in stored.items() if k in ImportReportRead.model_fields})
 
 
 @router.get("/imports/{import_id}/rejected.xlsx")
-def import_rejected(import_id: int, session: SessionDep, user: CanImport) -> Response:
+def import_rejected(import_id: RowId, session: SessionDep, user: CanImport) -> Response:
     """The rejected rows as an XLSX with a reason column (ID numbers masked)."""
-    record = importer.get_import(session=session, import_id=import_id)
+    record = importer.get_import(session=session, import_id=import_id, scope=user.scope)
+    importer.rejected_rows_viewed(session=session, record=record, scope=user.scope)
     return Response(rejected_xlsx(record.report), media_type=XLSX,
                     headers={"content-disposition": f'attachment; filename="rejected-{import_id}.xlsx"'})
 
@@ -74,15 +77,13 @@ def export(
     settings: SettingsDep,
     user: CanExport,
     community: str | None = None,
-    format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",  # noqa: A002 - the query parameter's name
+    format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
 ) -> Response:
-    """The people of a community (or all), ID numbers masked."""
-    from sweep.auth.service import audit
-
-    scope = community_scope(session, community)
-    data = export_bytes(session=session, community=scope, fmt=format, key=settings.secret_key)
-    audit(session=session, user_id=user.id, action="registry.export", entity="community", entity_id=scope.id if scope else None,
-          detail={"people": data.count, "format": format, "full_id_numbers": False})
+    """The people of a community (or all) in the user's scope, ID numbers masked."""
+    area = community_scope(session, community)
+    data = export_bytes(session=session, community=area, fmt=format, key=settings.secret_key, scope=user.scope)
+    audit(session=session, user_id=user.id, action="registry.export", entity="community", entity_id=area.id if area else None,
+          detail={"people": data.count, "area": user.scope.area(), "format": format, "full_id_numbers": False})
     name = f"registry-{community or 'all'}.{format}"
     media = XLSX if format == "xlsx" else "text/csv; charset=utf-8"
     return Response(data.content, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sweep.auth.scope import Scope
 from sweep.coverage.service import round_figures
 from sweep.field.models import ReadinessItem, Sample
 from sweep.field.readiness import flagged, late_by
@@ -171,7 +172,8 @@ def late_readiness(*, session: Session, campaign: Campaign, now: datetime, limit
     """Readiness items done after their deadline, or still not done past it (四个到位, in red)."""
     return [
         LateItem(s.site_code, s.kind, s.label, s.due_at, s.done_at, ((s.done_at or now) - s.due_at) / timedelta(minutes=1))
-        for s in flagged(session=session, campaign=campaign, now=now, late_only=True, limit=limit)
+        # The board is the round's, site by site, with no one's personal data: every site.
+        for s in flagged(session=session, campaign=campaign, now=now, scope=Scope.system(), late_only=True, limit=limit)
     ]
 
 
@@ -229,7 +231,8 @@ def snapshot(*, session: Session, campaign: Campaign, wait_limit_minutes: int, t
         "sites": [asdict(s) for s in sites],
         "states": {state: sum(1 for s in sites if s.state == state) for state in ("not_ready", "ready", "sampling", "behind", "done")},
         "late_items": [asdict(item) for item in late_readiness(session=session, campaign=campaign, now=now)],
+        # The dashboard is the round's at a glance, site by site: tube and box codes, no one's personal data.
         "custody": asdict(custody_flags(session=session, campaign=campaign, now=now, wait_limit_minutes=wait_limit_minutes,
-                                        transit_limit_minutes=transit_limit_minutes, limit=20)),
+                                        transit_limit_minutes=transit_limit_minutes, scope=Scope.system(), limit=20)),
         "curve": asdict(progress_curve(session=session, campaign=campaign)),
     }

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sweep.auth.scope import Scope
 from sweep.coverage.service import AreaCoverage, RoundFigures, coverage_by_community, round_figures
 from sweep.field.models import Tube
 from sweep.lab.custody import SiteTransit, transit_by_site
@@ -133,7 +134,8 @@ def build_report(*, session: Session, campaign: Campaign, wait_limit_minutes: in
     return RoundReport(
         campaign=campaign,
         figures=figures,
-        areas=coverage_by_community(session=session, campaign=campaign),
+        # The round's report is the district's: every area.
+        areas=coverage_by_community(session=session, campaign=campaign, scope=Scope.system()),
         sites=site_timeliness(session=session, campaign=campaign),
         late_items=late_readiness(session=session, campaign=campaign, now=max(end, datetime.now()), limit=10_000),
         positives=positive_pools(session=session, campaign=campaign),

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from sweep.auth.models import User
 from sweep.auth.policy import Can, can, require
+from sweep.auth.tokens import Principal
 from sweep.coverage import service as coverage
 from sweep.deps import CurrentUser, SessionDep, SettingsDep
 from sweep.lab.custody import box_view
@@ -42,17 +42,17 @@ def box_page(
     if not any(can(user, a) for a in (Can.VIEW_ROUND, Can.RECEIVE, Can.RESULTS)):
         require(user, Can.VIEW_ROUND)
     box = box_view(session=session, campaign=current, box_code=box_code, now=datetime.now(),
-                   wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes)
+                   wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes,
+                   scope=user.scope)
     return templates.TemplateResponse(request, "box.html", {"campaign": current, "box": box, "user": user})
 
 
-def _round(request: Request, session: Session, user: User, current: Campaign) -> HTMLResponse:
+def _round(request: Request, session: Session, user: Principal, current: Campaign) -> HTMLResponse:
     figures = coverage.round_figures(session=session, campaign=current)
-    areas = coverage.coverage_by_community(session=session, campaign=current)
+    areas = coverage.coverage_by_community(session=session, campaign=current, scope=user.scope)
     missing = []
     if can(user, Can.SEE_CONTACTS):
-        office_id = user.office_id if user.role == "office" else None
-        missing = coverage.missing_list(session=session, campaign=current, office_id=office_id, limit=50)
+        missing = coverage.missing_list(session=session, campaign=current, scope=user.scope, limit=50)
     return templates.TemplateResponse(
         request,
         "round.html",

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from typer.testing import CliRunner
 
 from sweep.api import create_app
@@ -25,7 +25,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def app_on(engine, db_url):
-    settings = Settings(database_url=db_url, secret_key="test-secret", login_attempts=3, login_window_seconds=60)
+    settings = Settings(database_url=db_url, secret_key="test-secret", login_attempts=3, login_window_seconds=60, auth_poll_seconds=30)
     app = create_app(settings=settings, engine=engine)
 
     def user(role: str, **scope) -> str:
@@ -65,15 +65,78 @@ def test_token_login_me_and_logout(app_on):
         assert gone.status_code == 401 and gone.json()["field"] == "authorization"
 
 
-def test_wrong_password_then_rate_limit(app_on):
-    app, user = app_on
+def test_wrong_passwords_slow_that_address_for_that_account_only(app_on):
+    app, user = app_on  # three failures allowed in the window
     name = user("command")
-    with TestClient(app) as client:
+    here, elsewhere = TestClient(app, client=("10.0.0.7", 5000)), TestClient(app, client=("10.0.0.8", 5000))
+    with here, elsewhere:
         for _ in range(3):
-            r = client.post("/api/auth/token", json={"username": name, "password": "not the password"})
+            r = here.post("/api/auth/token", json={"username": name, "password": "not the password"})
             assert r.status_code == 401 and r.json()["field"] == "password"
-        r = client.post("/api/auth/token", json={"username": name, "password": PASSWORD})
-        assert r.status_code == 429 and "retry_after" in r.json()
+        r = here.post("/api/auth/token", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 429 and r.json()["retry_after"] >= 1
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        # The same account from another address is not locked out.
+        assert elsewhere.post("/api/auth/token", json={"username": name, "password": PASSWORD}).status_code == 200
+
+
+def test_eleven_wrong_passwords_give_429_there_while_the_right_one_works_elsewhere(engine, db_url):
+    app = create_app(settings=Settings(database_url=db_url, secret_key="test-secret"), engine=engine)  # the defaults: 10 in 300 s
+    name = f"desk-{uuid.uuid4().hex[:8]}"
+    with unit_of_work(make_session_factory(engine)) as session:
+        create_user(session=session, username=name, display_name=name, role="lab", password=PASSWORD)
+    here, elsewhere = TestClient(app, client=("10.1.0.7", 5000)), TestClient(app, client=("10.1.0.8", 5000))
+    with here, elsewhere:
+        answers = [here.post("/api/auth/token", json={"username": name, "password": "wrong password"}).status_code for _ in range(11)]
+        assert answers == [401] * 10 + [429]
+        assert here.post("/api/auth/token", json={"username": name, "password": PASSWORD}).status_code == 429
+        assert elsewhere.post("/api/auth/token", json={"username": name, "password": PASSWORD}).status_code == 200
+
+
+def test_thirty_correct_log_ins_from_one_address_all_succeed(engine, db_url):
+    app = create_app(settings=Settings(database_url=db_url, secret_key="test-secret"), engine=engine)
+    names = []
+    with unit_of_work(make_session_factory(engine)) as session:
+        for i in range(3):
+            names.append(f"nat-{i}-{uuid.uuid4().hex[:6]}")
+            create_user(session=session, username=names[-1], display_name="登记员", role="lab", password=PASSWORD)
+    with TestClient(app, client=("10.2.0.1", 5000)) as client:  # one site's phones behind one NAT
+        answers = [client.post("/api/auth/token", json={"username": names[i % 3], "password": PASSWORD}).status_code for i in range(30)]
+    assert answers == [200] * 30
+
+
+def test_a_correct_password_forgives_its_own_failures(app_on):
+    app, user = app_on
+    name = user("lab")
+    with TestClient(app, client=("10.3.0.1", 5000)) as client:
+        for _ in range(2):
+            assert client.post("/api/auth/token", json={"username": name, "password": "typo typo typo"}).status_code == 401
+        assert client.post("/api/auth/token", json={"username": name, "password": PASSWORD}).status_code == 200
+        for _ in range(3):
+            assert client.post("/api/auth/token", json={"username": name, "password": "typo typo typo"}).status_code == 401
+        assert client.post("/api/auth/token", json={"username": name, "password": PASSWORD}).status_code == 429
+
+
+def test_a_revoked_token_stops_at_once_on_the_server_that_revoked_it(app_on):
+    app, user = app_on
+    admin, staff = user("admin"), user("lab")
+    with TestClient(app) as client:
+        boss, them = _token(client, admin), _token(client, staff)
+        me = client.get("/api/auth/me", headers=them).json()["id"]  # now cached
+        # A cached log-in costs no query: the request reads no table to know who calls.
+        statements: list[str] = []
+
+        def listen(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(app.state.engine, "before_cursor_execute", listen)
+        try:
+            assert client.get("/api/auth/me", headers=them).status_code == 200
+        finally:
+            event.remove(app.state.engine, "before_cursor_execute", listen)
+        assert statements == []
+        assert client.post(f"/api/users/{me}/disable", headers=boss).status_code == 200
+        assert client.get("/api/auth/me", headers=them).status_code == 401
 
 
 def test_roles_decide_who_reads_names(app_on, district_loaded):
@@ -118,10 +181,28 @@ def test_page_session_needs_the_csrf_token_to_post(app_on):
 
 
 def test_site_scope_and_policy():
-    staff = User(username="s", display_name="s", role="site_staff", plan_site_id=1, active=True)
+    from datetime import datetime
+
+    from sweep.auth.scope import Scope, may_write_site
+    from sweep.auth.tokens import Principal
+
+    # A site account is bound to its fixed site: every round's copy of it is its own.
+    staff = Principal(id=1, username="s", display_name="s", role="site_staff", office_id=None, candidate_site_id=7, active=True,
+                      expires_at=datetime.max, site_ids=frozenset({1, 11}))
     require_site(staff, 1)
+    require_site(staff, 11)
     with pytest.raises(WrongSite):
         require_site(staff, 2)
+
+    class Site:
+        def __init__(self, office_id: int, candidate_site_id: int) -> None:
+            self.office_id, self.candidate_site_id = office_id, candidate_site_id
+
+    assert may_write_site(staff, Site(3, 7)) and not may_write_site(staff, Site(3, 8))
+    office = Scope(role="office", user_id=2, office_id=3)
+    assert office.may_write_site(Site(3, 8)) and not office.may_write_site(Site(4, 7))
+    assert not Scope(role="lab", user_id=3).may_write_site(Site(3, 7))
+    assert not Scope(role="office", user_id=2, office_id=None).may_write_site(Site(3, 7))
     assert can(staff, Can.SCAN) and not can(staff, Can.SEE_CONTACTS)
     lab = User(username="l", display_name="l", role="lab", active=True)
     assert can(lab, Can.RESULTS) and not can(lab, Can.SEE_CONTACTS)

@@ -27,19 +27,23 @@ def test_the_commands_over_a_played_round(empty_database, tmp_path, monkeypatch)
         from sweep.cli import app
 
         runner = CliRunner()
+        # Commands that show names and phones run as a user, with that user's password.
+        hq, password = ["--as", summary["login"]["username"]], summary["login"]["password"] + "\n"
         areas = _json(runner.invoke(app, ["coverage", "table", "--by", "grid", "--json"]))
         assert sum(a["sampled"] for a in areas) == summary["sampled"]
         assert sum(a["missing"] for a in areas) == summary["people"] - summary["sampled"]
-        r = runner.invoke(app, ["coverage", "missing", "--out", str(tmp_path / "m.xlsx")])
+        refused = runner.invoke(app, ["coverage", "missing", "--out", str(tmp_path / "m.xlsx")])
+        assert refused.exit_code == 2 and "--as" in refused.output
+        r = runner.invoke(app, ["coverage", "missing", "--out", str(tmp_path / "m.xlsx"), *hq], input=password)
         assert r.exit_code == 0, r.output
         rows = list(load_workbook(tmp_path / "m.xlsx", read_only=True).worksheets[0].iter_rows(values_only=True))[1:]
         assert len(rows) == summary["people"] - summary["sampled"] and all("********" in row[7] for row in rows)
-        assert runner.invoke(app, ["coverage", "missing", "--community", "NOPE"]).exit_code == 2
+        assert runner.invoke(app, ["coverage", "missing", "--community", "NOPE", *hq], input=password).exit_code == 2
         assert runner.invoke(app, ["coverage", "refresh", "--full"]).exit_code == 0
 
-        board = _json(runner.invoke(app, ["lab", "alerts", "--json"]))
+        board = _json(runner.invoke(app, ["lab", "alerts", "--json", *hq], input=password))
         assert len(board) == summary["positives"] and all(a["open"] == len(a["retests"]) for a in board)
-        traced = _json(runner.invoke(app, ["lab", "trace", board[0]["tube_code"], "--json"]))
+        traced = _json(runner.invoke(app, ["lab", "trace", board[0]["tube_code"], "--json", *hq], input=password))
         assert len(traced["people"]) == len(board[0]["retests"])
         csv = tmp_path / "plate.csv"
         csv.write_text(f"tube_code,result\n{board[0]['tube_code']},positive\nNOPE0001,negative\n", encoding="utf-8")
@@ -48,21 +52,21 @@ def test_the_commands_over_a_played_round(empty_database, tmp_path, monkeypatch)
         strict = runner.invoke(app, ["lab", "import-results", str(csv), "--strict"])
         assert strict.exit_code == 2 and "file" in strict.output
 
-        compare = runner.invoke(app, ["rounds", "compare"])
+        compare = runner.invoke(app, ["rounds", "compare", *hq], input=password)
         assert compare.exit_code == 2 and "previous" in compare.output
         carried = _json(runner.invoke(app, ["rounds", "carry-over", "--json"]))
         assert len(carried) == summary["people"] - summary["sampled"]
         for suffix in ("csv", "xlsx"):
-            r = runner.invoke(app, ["rounds", "carry-over", "--out", str(tmp_path / f"carry.{suffix}")])
+            r = runner.invoke(app, ["rounds", "carry-over", "--out", str(tmp_path / f"carry.{suffix}"), *hq], input=password)
             assert r.exit_code == 0, r.output
         listed = (tmp_path / "carry.csv").read_text(encoding="utf-8-sig").splitlines()
         assert listed[0].split(",")[7:10] == ["姓名 name", "证件号码 ID number (masked)", "电话 phone"]
         assert len(listed) - 1 == len(carried) and all("********" in line for line in listed[1:])
         sheet = list(load_workbook(tmp_path / "carry.xlsx", read_only=True).worksheets[0].iter_rows(values_only=True))
         assert len(sheet) - 1 == len(carried) and sheet[0][11] == "连续未检轮数 rounds missed in a row"
-        assert runner.invoke(app, ["rounds", "carry-over", "--out", str(tmp_path / "carry.txt")]).exit_code == 2
+        assert runner.invoke(app, ["rounds", "carry-over", "--out", str(tmp_path / "carry.txt"), *hq], input=password).exit_code == 2
         groups = _json(runner.invoke(app, ["keygroups", "schedules", "--json"]))
-        employers = _json(runner.invoke(app, ["keygroups", "compliance", "--as-of", "2027-01-01T00:00:00", "--json"]))
+        employers = _json(runner.invoke(app, ["keygroups", "compliance", "--as-of", "2027-01-01T00:00:00", "--json", *hq], input=password))
         assert sum(e["members"] for e in employers) == sum(g["members"] for g in groups)
         assert runner.invoke(app, ["inspect", "templates"]).exit_code == 0
         # The demo's supervision team visits up to three sites; each visit opens a failed item and a finding.
@@ -71,7 +75,7 @@ def test_the_commands_over_a_played_round(empty_database, tmp_path, monkeypatch)
         # The next round, planned but not begun: compared now it would have everyone missed twice.
         r = runner.invoke(app, ["plan", "--new-round", "--starts-at", "2027-03-01 07:00", "--json"])
         assert r.exit_code == 0, r.output
-        ahead = runner.invoke(app, ["rounds", "compare"])
+        ahead = runner.invoke(app, ["rounds", "compare", *hq], input=password)
         assert ahead.exit_code == 2 and "campaign" in ahead.output and "has not started" in ahead.output
     finally:
         get_settings.cache_clear()

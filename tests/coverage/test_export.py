@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from sweep.auth.models import AuditEntry
+from sweep.auth.scope import Scope
 from sweep.auth.service import create_user
 from sweep.coverage import export
 from sweep.coverage.service import missing_list
@@ -40,10 +41,10 @@ def test_masked_by_default_and_scoped_to_the_office(session, settings, round_mis
     campaign, first_missing = round_missing
     person = session.get(Person, first_missing)
     office = create_user(session=session, username="office-exp", display_name="办事处", role="office", office_id=person.office_id)
-    made = export.missing_workbook(session=session, campaign=campaign, key=settings.secret_key, viewer=office)
+    made = export.missing_workbook(session=session, campaign=campaign, key=settings.secret_key, scope=Scope.of(office))
     rows = _rows(made.content)
     assert rows[0] == export.HEADERS
-    expected = missing_list(session=session, campaign=campaign, office_id=person.office_id)
+    expected = missing_list(session=session, campaign=campaign, scope=Scope(role='office', office_id=person.office_id))
     assert made.rows == len(rows) - 1 == len(expected) > 0
     assert {r[7] for r in rows[1:]} == {m.id_masked for m in expected}
     assert all("*" in r[7] for r in rows[1:]) and NUMBER not in {r[7] for r in rows[1:]}
@@ -58,15 +59,17 @@ def test_full_numbers_only_for_roles_allowed_and_audited(session, settings, roun
         extra = {"plan_site_id": two_sites(session, campaign)[0].id} if role == "site_leader" else {}
         user = create_user(session=session, username=f"no-{role}", display_name=role, role=role, **extra)
         with pytest.raises(Forbidden):
-            export.missing_workbook(session=session, campaign=campaign, key=settings.secret_key, viewer=user, full_ids=True)
+            export.missing_workbook(session=session, campaign=campaign, key=settings.secret_key, scope=Scope.of(user), full_ids=True)
     hq = create_user(session=session, username="hq-exp", display_name="指挥部", role="command")
     code = session.scalar(select(Community.code).join(Person, Person.community_id == Community.id).where(Person.id == first_missing))
-    made = export.missing_workbook(session=session, campaign=campaign, key=settings.secret_key, viewer=hq, full_ids=True, community_code=code)
+    made = export.missing_workbook(session=session, campaign=campaign, key=settings.secret_key, scope=Scope.of(hq), full_ids=True, community_code=code)
     rows = _rows(made.content)[1:]
     assert made.full_ids and made.rows == len(rows)
     assert NUMBER in {r[7] for r in rows}
     assert all(len(r[7]) == 18 and "*" not in r[7] or export.NOT_STORED in r[7] for r in rows)
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "coverage.export_missing_full_ids"))
     assert entry.user_id == hq.id and entry.detail["full_ids"] is True and entry.detail["community"] == code
-    # The operator at the server (no viewer) gets masked numbers even when asking for full ones.
-    assert not export.missing_workbook(session=session, campaign=campaign, key=settings.secret_key, full_ids=True, community_code=code).full_ids
+    # A role without the right to see full numbers gets none, whoever asks on its behalf (the CLI asks --as a user).
+    with pytest.raises(Forbidden):
+        export.missing_workbook(session=session, scope=Scope(role="site_leader", candidate_site_id=1), campaign=campaign,
+                                key=settings.secret_key, full_ids=True, community_code=code)

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from sweep.auth.scope import Scope
 from sweep.auth.service import create_user
 from sweep.coverage import followup
 from sweep.coverage import service as coverage
@@ -38,11 +39,11 @@ def test_each_person_stands_in_one_place_and_the_sums_agree(session, building_ro
     sample_tube(session, campaign, site.id, "FOL00002", ids[5:8], start)
     received = ship(session, campaign, site.id, "FOLB0001", ["FOL00001"], start + timedelta(minutes=30))
     lab.record_result(session=session, campaign=campaign, tube_code="FOL00001", result="negative", at=received + timedelta(hours=1))
-    followup.add_exemption(session=session, campaign=campaign, person_id=ids[8], reason="hospital", note="市一院", at=start)
-    followup.add_exemption(session=session, campaign=campaign, person_id=ids[9], reason="sampled_elsewhere",
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=campaign, person_id=ids[8], reason="hospital", note="市一院", at=start)
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=campaign, person_id=ids[9], reason="sampled_elsewhere",
                            proof="郑州金域 2026-11-30 报告号 A123", at=start)
 
-    roll = {p.person_id: p for p in coverage.people_status(session=session, campaign=campaign, building_code=building.code)}
+    roll = {p.person_id: p for p in coverage.people_status(session=session, scope=Scope.system(), campaign=campaign, building_code=building.code)}
     assert len(roll) == len(ids)
     assert [roll[i].status for i in ids[:10]] == ["resulted"] * 5 + ["sampled"] * 3 + ["exempt"] * 2
     assert all(roll[i].status == "missing" for i in ids[10:])
@@ -53,17 +54,17 @@ def test_each_person_stands_in_one_place_and_the_sums_agree(session, building_ro
     assert roll[ids[10]].called and roll[ids[10]].slot_site
 
     for level in coverage.LEVELS:
-        areas = coverage.coverage_by(session=session, campaign=campaign, level=level)
+        areas = coverage.coverage_by(session=session, scope=Scope.system(), campaign=campaign, level=level)
         assert sum(a.expected for a in areas) == session.scalar(select(func.count()).select_from(Person))
         assert (sum(a.sampled for a in areas), sum(a.resulted for a in areas), sum(a.exempt for a in areas)) == (8, 5, 2)
-    mine = next(a for a in coverage.coverage_by(session=session, campaign=campaign, level="building") if a.code == building.code)
+    mine = next(a for a in coverage.coverage_by(session=session, scope=Scope.system(), campaign=campaign, level="building") if a.code == building.code)
     assert (mine.expected, mine.sampled, mine.resulted, mine.exempt, mine.missing) == (len(ids), 8, 5, 2, len(ids) - 10)
     assert mine.fraction == pytest.approx(8 / (len(ids) - 2))
 
-    missing = coverage.missing_list(session=session, campaign=campaign, building_code=building.code)
+    missing = coverage.missing_list(session=session, scope=Scope.system(), campaign=campaign, building_code=building.code)
     assert sorted(m.person_id for m in missing) == sorted(ids[10:])
     with pytest.raises(NotFound) as err:
-        coverage.missing_list(session=session, campaign=campaign, community_code="NOWHERE")
+        coverage.missing_list(session=session, scope=Scope.system(), campaign=campaign, community_code="NOWHERE")
     assert err.value.field == "community"
     figures = coverage.round_figures(session=session, campaign=campaign)
     assert figures.exempt == 2 and figures.sampled == 8
@@ -72,20 +73,20 @@ def test_each_person_stands_in_one_place_and_the_sums_agree(session, building_ro
 def test_exemptions_need_a_known_reason_and_proof_for_elsewhere(session, building_round, start):
     campaign, site, _building, ids = building_round
     with pytest.raises(InvalidInput) as err:
-        followup.add_exemption(session=session, campaign=campaign, person_id=ids[0], reason="busy", at=start)
+        followup.add_exemption(session=session, scope=Scope.system(), campaign=campaign, person_id=ids[0], reason="busy", at=start)
     assert err.value.field == "reason"
     with pytest.raises(InvalidInput) as err:
-        followup.add_exemption(session=session, campaign=campaign, person_id=ids[0], reason="sampled_elsewhere", proof="  ", at=start)
+        followup.add_exemption(session=session, scope=Scope.system(), campaign=campaign, person_id=ids[0], reason="sampled_elsewhere", proof="  ", at=start)
     assert err.value.field == "proof"
     sample_tube(session, campaign, site.id, "FOL00003", ids[:1], start)
     with pytest.raises(Conflict):
-        followup.add_exemption(session=session, campaign=campaign, person_id=ids[0], reason="away", at=start)
-    made = followup.add_exemption(session=session, campaign=campaign, person_id=ids[1], reason="away", at=start)
+        followup.add_exemption(session=session, scope=Scope.system(), campaign=campaign, person_id=ids[0], reason="away", at=start)
+    made = followup.add_exemption(session=session, scope=Scope.system(), campaign=campaign, person_id=ids[1], reason="away", at=start)
     with pytest.raises(Conflict):
-        followup.add_exemption(session=session, campaign=campaign, person_id=ids[1], reason="deceased", at=start)
-    assert [e.person_id for e in followup.list_exemptions(session=session, campaign=campaign)] == [ids[1]]
-    followup.remove_exemption(session=session, campaign=campaign, exemption_id=made.id, at=start)
-    assert ids[1] in {m.person_id for m in coverage.missing_list(session=session, campaign=campaign, building_code=_building.code)}
+        followup.add_exemption(session=session, scope=Scope.system(), campaign=campaign, person_id=ids[1], reason="deceased", at=start)
+    assert [e.person_id for e in followup.list_exemptions(session=session, scope=Scope.system(), campaign=campaign)] == [ids[1]]
+    followup.remove_exemption(session=session, scope=Scope.system(), campaign=campaign, exemption_id=made.id, at=start)
+    assert ids[1] in {m.person_id for m in coverage.missing_list(session=session, scope=Scope.system(), campaign=campaign, building_code=_building.code)}
 
 
 def test_an_office_acts_only_on_its_own_people(session, building_round, start):
@@ -94,32 +95,32 @@ def test_an_office_acts_only_on_its_own_people(session, building_round, start):
     elsewhere = session.scalar(select(Office.id).where(Office.id != person.office_id).limit(1))
     other = create_user(session=session, username="office-other", display_name="其他办事处", role="office", office_id=elsewhere)
     with pytest.raises(Forbidden):
-        followup.add_exemption(session=session, campaign=campaign, person_id=person.id, reason="away", at=start, user=other)
+        followup.add_exemption(session=session, campaign=campaign, person_id=person.id, reason="away", at=start, scope=Scope.of(other))
 
 
 def test_home_sampling_tasks_are_done_by_the_sample_at_the_door(session, building_round, start):
     campaign, site, _building, ids = building_round
     flagged = session.scalar(select(func.count()).select_from(Person).where(Person.home_sampling.is_(True)))
-    made = followup.tasks_from_registry(session=session, campaign=campaign, due_at=start + timedelta(hours=6), at=start)
+    made = followup.tasks_from_registry(session=session, scope=Scope.system(), campaign=campaign, due_at=start + timedelta(hours=6), at=start)
     assert made == flagged > 0
-    assert followup.tasks_from_registry(session=session, campaign=campaign, due_at=start + timedelta(hours=6), at=start) == 0
-    task = followup.add_home_task(session=session, campaign=campaign, person_id=ids[0], reason="卧床 bedridden",
+    assert followup.tasks_from_registry(session=session, scope=Scope.system(), campaign=campaign, due_at=start + timedelta(hours=6), at=start) == 0
+    task = followup.add_home_task(session=session, scope=Scope.system(), campaign=campaign, person_id=ids[0], reason="卧床 bedridden",
                                   due_at=start + timedelta(hours=4), at=start, team="上门一组")
     with pytest.raises(Conflict) as err:
-        followup.complete_home_task(session=session, campaign=campaign, task_id=task.id, at=start)
+        followup.complete_home_task(session=session, scope=Scope.system(), campaign=campaign, task_id=task.id, at=start)
     assert "scan" in err.value.reason
     sample_tube(session, campaign, site.id, "HOME0001", ids[:1], start + timedelta(hours=1), kind="home")
-    done = followup.complete_home_task(session=session, campaign=campaign, task_id=task.id, at=start + timedelta(hours=1))
+    done = followup.complete_home_task(session=session, scope=Scope.system(), campaign=campaign, task_id=task.id, at=start + timedelta(hours=1))
     assert done.status == "done" and done.sample_id is not None
 
     home_people = list(session.scalars(select(Person.id).where(Person.home_sampling.is_(True)).order_by(Person.id).limit(2)))
     sample_tube(session, campaign, site.id, "HOME0002", home_people, start + timedelta(hours=2), kind="home")
     assert followup.sync_home_tasks(session=session, campaign=campaign, at=start + timedelta(hours=2)) == 2
-    still_open = followup.list_home_tasks(session=session, campaign=campaign, status="open")
+    still_open = followup.list_home_tasks(session=session, scope=Scope.system(), campaign=campaign, status="open")
     assert len(still_open) == flagged - 2 and not {t.person_id for t in still_open} & set(home_people)
-    areas = coverage.coverage_by(session=session, campaign=campaign, level="office")
+    areas = coverage.coverage_by(session=session, scope=Scope.system(), campaign=campaign, level="office")
     assert sum(a.home_open for a in areas) == flagged - 2
     # Exempting someone cancels their visit.
     exempted = still_open[0].person_id
-    followup.add_exemption(session=session, campaign=campaign, person_id=exempted, reason="deceased", at=start)
-    assert exempted not in {t.person_id for t in followup.list_home_tasks(session=session, campaign=campaign, status="open")}
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=campaign, person_id=exempted, reason="deceased", at=start)
+    assert exempted not in {t.person_id for t in followup.list_home_tasks(session=session, scope=Scope.system(), campaign=campaign, status="open")}

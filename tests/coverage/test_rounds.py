@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from sweep.auth.scope import Scope
 from sweep.coverage import followup, rounds
 from sweep.errors import NotFound
 from sweep.field.models import ReadinessItem
@@ -30,7 +31,7 @@ def test_compare_finds_the_missed_twice_the_low_buildings_and_the_late_sites(ses
     site2, other2 = two_sites(session, second)
     # Round 1: a and c sampled, d away; the site's last swab seven hours in: late against six.
     sample_tube(session, first, site1.id, "R1T00001", [a, c], start + timedelta(hours=7))
-    followup.add_exemption(session=session, campaign=first, person_id=d, reason="away", at=start)
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=first, person_id=d, reason="away", at=start)
     session.execute(update(ReadinessItem).where(ReadinessItem.campaign_id == first.id)
                     .values(done_at=ReadinessItem.due_at - timedelta(minutes=5)))
     # Round 2: a sampled on time; b, c and d missed. One readiness item of another site checked in late.
@@ -44,7 +45,7 @@ def test_compare_finds_the_missed_twice_the_low_buildings_and_the_late_sites(ses
     for n in range(0, len(residents), 10):
         sample_tube(session, second, site2.id, f"R2S{n:05d}", residents[n : n + 10], later + timedelta(hours=2))
 
-    result = rounds.compare_rounds(session=session, campaign=second, now=later - timedelta(hours=3))
+    result = rounds.compare_rounds(session=session, scope=Scope.system(), campaign=second, now=later - timedelta(hours=3))
     assert result.previous_id == first.id
     twice = {m.person_id for m in result.missed_twice}
     assert b in twice and c not in twice and d not in twice and a not in twice
@@ -60,7 +61,7 @@ def test_compare_finds_the_missed_twice_the_low_buildings_and_the_late_sites(ses
     assert set(late) == {site1.candidate.code, other2.candidate.code}
 
     with pytest.raises(NotFound):
-        rounds.compare_rounds(session=session, campaign=first, now=start)
+        rounds.compare_rounds(session=session, scope=Scope.system(), campaign=first, now=start)
 
 
 def test_the_missing_are_carried_into_the_next_call_up(session, two_rounds, start, district_loaded):
@@ -70,13 +71,13 @@ def test_the_missing_are_carried_into_the_next_call_up(session, two_rounds, star
     site1, _ = two_sites(session, first)
     site2, _ = two_sites(session, second)
     sample_tube(session, first, site1.id, "C1T00001", [a, c], start)
-    followup.add_exemption(session=session, campaign=first, person_id=e, reason="deceased", at=start)
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=first, person_id=e, reason="deceased", at=start)
     later = start + timedelta(days=3)
     assert rounds.carry_exemptions(session=session, source=first, target=second, at=later) == 1
     sample_tube(session, second, site2.id, "C2T00001", [a], later)
-    followup.add_exemption(session=session, campaign=second, person_id=d, reason="away", at=later)
+    followup.add_exemption(session=session, scope=Scope.system(), campaign=second, person_id=d, reason="away", at=later)
 
-    carried = {c_.person_id: c_ for c_ in rounds.carry_over(session=session, campaign=second)}
+    carried = {c_.person_id: c_ for c_ in rounds.carry_over(session=session, scope=Scope.system(), campaign=second)}
     assert a not in carried and e not in carried
     assert carried[b].reason == "missing" and carried[b].rounds_missed == 2
     assert carried[c].reason == "missing" and carried[c].rounds_missed == 1
@@ -102,13 +103,13 @@ def test_a_round_not_yet_started_is_not_compared(session, settings, start, distr
     assert rounds.has_started(session=session, campaign=first, now=now)
     assert not rounds.has_started(session=session, campaign=upcoming, now=now)
     with pytest.raises(InvalidInput) as err:
-        rounds.compare_rounds(session=session, campaign=upcoming, now=now)
+        rounds.compare_rounds(session=session, scope=Scope.system(), campaign=upcoming, now=now)
     assert err.value.field == "campaign" and "尚未开始" in err.value.reason and f"round {first.id}" in err.value.reason
     with pytest.raises(InvalidInput) as err:
-        rounds.compare_rounds(session=session, campaign=first, previous=upcoming, now=now)
+        rounds.compare_rounds(session=session, scope=Scope.system(), campaign=first, previous=upcoming, now=now)
     assert err.value.field == "previous"
     # Once its day has come it is compared as usual.
-    assert rounds.compare_rounds(session=session, campaign=upcoming, now=start + timedelta(days=3, hours=1)).previous_id == first.id
+    assert rounds.compare_rounds(session=session, scope=Scope.system(), campaign=upcoming, now=start + timedelta(days=3, hours=1)).previous_id == first.id
 
 
 def test_the_carry_over_file_names_who_and_where_for_the_grid_worker(session, two_rounds, start, district_loaded):
@@ -127,7 +128,7 @@ def test_the_carry_over_file_names_who_and_where_for_the_grid_worker(session, tw
     site2, _ = two_sites(session, second)
     sample_tube(session, first, site1.id, "CF1T0001", ids[:5], start)
     sample_tube(session, second, site2.id, "CF2T0001", ids[:3], start + timedelta(days=3))
-    made = carry_over_file(session=session, campaign=second, fmt="csv")
+    made = carry_over_file(session=session, campaign=second, fmt="csv", scope=Scope.system())
     rows = list(csv.reader(io.StringIO(made.content.decode("utf-8-sig"))))
     assert tuple(rows[0]) == HEADERS == (
         "办事处 office", "社区 community", "网格 grid", "楼栋 building", "楼栋编码 building code", "单元 unit", "房号 room", "姓名 name",
@@ -143,7 +144,7 @@ def test_the_carry_over_file_names_who_and_where_for_the_grid_worker(session, tw
     assert (mine[3], mine[4], mine[6], mine[9], mine[10], mine[11]) == (building.name, building.code, p.room or "", p.phone or "",
                                                                         "未检 missing", "1")
     assert all("*" in r[8] for r in body) and not any(str(p.id) == r[8] for r in body)
-    xlsx = carry_over_file(session=session, campaign=second, fmt="xlsx")
+    xlsx = carry_over_file(session=session, campaign=second, fmt="xlsx", scope=Scope.system())
     sheet = list(load_workbook(io.BytesIO(xlsx.content), read_only=True).worksheets[0].iter_rows(values_only=True))
     assert sheet[0] == HEADERS and len(sheet) - 1 == made.rows and sheet[1][7] == body[0][7]
     # A role without the export right gets nothing; an office user gets only its own people; every export is audited.
@@ -152,11 +153,11 @@ def test_the_carry_over_file_names_who_and_where_for_the_grid_worker(session, tw
     session.add_all([lab, office])
     session.flush()
     with pytest.raises(Forbidden):
-        carry_over_file(session=session, campaign=second, fmt="csv", viewer=lab)
-    own = carry_over_file(session=session, campaign=second, fmt="csv", viewer=office)
+        carry_over_file(session=session, campaign=second, fmt="csv", scope=Scope.of(lab))
+    own = carry_over_file(session=session, campaign=second, fmt="csv", scope=Scope.of(office))
     assert 0 < own.rows < made.rows and own.phones
     with pytest.raises(InvalidInput) as err:
-        carry_over_file(session=session, campaign=second, fmt="pdf")
+        carry_over_file(session=session, campaign=second, fmt="pdf", scope=Scope.system())
     assert err.value.field == "format"
     logged = session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "coverage.export_carry_over",
                                                              AuditEntry.campaign_id == second.id)).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from sweep.auth.scope import Scope
 from sweep.coverage import service as coverage
 from sweep.field import tubes
 from sweep.registry.models import Person
@@ -26,10 +27,10 @@ def test_coverage_and_missing_list_follow_the_scans(session, settings, start, di
     assert fig.sampled == 7
     assert fig.coverage == 7 / total
     assert fig.finish_minutes == 16.0
-    areas = coverage.coverage_by_community(session=session, campaign=campaign)
+    areas = coverage.coverage_by_community(session=session, scope=Scope.system(), campaign=campaign)
     assert sum(a.expected for a in areas) == total
     assert sum(a.sampled for a in areas) == 7
-    missing = coverage.missing_list(session=session, campaign=campaign)
+    missing = coverage.missing_list(session=session, scope=Scope.system(), campaign=campaign)
     assert len(missing) == total - 7
     assert not set(ids) & {m.person_id for m in missing}
     assert all(m.id_masked.count("*") == 8 for m in missing)

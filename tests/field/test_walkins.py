@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from sweep.auth.scope import Scope
 from sweep.auth.service import create_user
 from sweep.coverage import service as coverage
 from sweep.coverage import walkins
@@ -46,9 +47,9 @@ def _scan(session, campaign, site, code, at, **kw):  # type: ignore[no-untyped-d
 def _everything(session, campaign):  # type: ignore[no-untyped-def]
     """Every count of the registry a walk-in must not move."""
     fig = coverage.round_figures(session=session, campaign=campaign)
-    by_level = {level: sorted((a.code, a.expected, a.sampled, a.missing) for a in coverage.coverage_by(session=session, campaign=campaign, level=level))
+    by_level = {level: sorted((a.code, a.expected, a.sampled, a.missing) for a in coverage.coverage_by(session=session, campaign=campaign, scope=Scope.system(), level=level))
                 for level in coverage.LEVELS}
-    missing = sorted(m.person_id for m in coverage.missing_list(session=session, campaign=campaign))
+    missing = sorted(m.person_id for m in coverage.missing_list(session=session, campaign=campaign, scope=Scope.system()))
     summary = registry_summary(session=session)
     return (fig.people, fig.sampled, fig.coverage, by_level, missing, summary["people"], summary["home_sampling"])
 
@@ -116,24 +117,24 @@ def test_confirmed_by_their_office_a_walk_in_joins_the_registry_with_their_sampl
                                                                               address="刚搬来，还不知楼号"))
     assert out.status == "ok"
     before = coverage.round_figures(session=session, campaign=campaign)
-    (row,) = walkins.walk_ins(session=session, campaign=campaign, unconfirmed_only=True)
+    (row,) = walkins.walk_ins(session=session, campaign=campaign, scope=Scope.system(), unconfirmed_only=True)
     assert row.name == "新租户" and row.confirmed_at is None and row.address == "刚搬来，还不知楼号"
     stranger = create_user(session=session, username=f"off-{uid()[:6]}", display_name="外办", role="office", office_id=other.office_id)
     with pytest.raises(Forbidden):
-        walkins.confirm_walk_in(session=session, campaign=campaign, walk_in_id=row.walk_in_id, user=stranger, at=start,
+        walkins.confirm_walk_in(session=session, campaign=campaign, walk_in_id=row.walk_in_id, scope=Scope.of(stranger), at=start,
                                 building_code=building.code)
     with pytest.raises(InvalidInput) as err:
-        walkins.confirm_walk_in(session=session, campaign=campaign, walk_in_id=row.walk_in_id, user=None, at=start)
+        walkins.confirm_walk_in(session=session, campaign=campaign, walk_in_id=row.walk_in_id, scope=Scope.system(), at=start)
     assert err.value.field == "building_code"
     mine = create_user(session=session, username=f"own-{uid()[:6]}", display_name="本办", role="office", office_id=site.office_id)
-    done = walkins.confirm_walk_in(session=session, campaign=campaign, walk_in_id=row.walk_in_id, user=mine, at=start,
+    done = walkins.confirm_walk_in(session=session, campaign=campaign, walk_in_id=row.walk_in_id, scope=Scope.of(mine), at=start,
                                    building_code=building.code, unit=1, room="101")
     assert done.confirmed_at == start and done.building_code == building.code
     person = session.get(Person, row.person_id)
     assert (person.building_id, person.office_id, person.room) == (building.id, building.office_id, "101")
     after = coverage.round_figures(session=session, campaign=campaign)
     assert (after.people, after.sampled, after.walk_ins) == (before.people + 1, before.sampled + 1, before.walk_ins - 1)
-    (mine_row,) = [a for a in coverage.coverage_by(session=session, campaign=campaign, level="building") if a.code == building.code]
+    (mine_row,) = [a for a in coverage.coverage_by(session=session, campaign=campaign, scope=Scope.system(), level="building") if a.code == building.code]
     assert mine_row.sampled >= 1
 
 
@@ -152,8 +153,8 @@ def test_a_walk_in_in_a_positive_pool_is_traced_and_ordered_a_retest(session, ro
     received = ship(session, campaign, site.id, "WI-BOX1", ["WI-POS1"], start + timedelta(minutes=30))
     state = lab.record_result(session=session, campaign=campaign, tube_code="WI-POS1", result="positive", at=received + timedelta(hours=1))
     assert state.retests_ordered == 4
-    trace = lab.trace_tube(session=session, campaign=campaign, tube_code="WI-POS1")
+    trace = lab.trace_tube(session=session, campaign=campaign, tube_code="WI-POS1", scope=Scope.system())
     visitor = next(p for p in trace.people if p.name == "访客乙")
     assert visitor.building == "工地宿舍" and visitor.phone == "13900002222" and visitor.office_id == site.office_id
-    board = alerts(session=session, campaign=campaign, now=received + timedelta(hours=2))
+    board = alerts(session=session, campaign=campaign, now=received + timedelta(hours=2), scope=Scope.system())
     assert "访客乙" in {line.name for a in board for line in a.retests}

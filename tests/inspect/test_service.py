@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from sweep.auth.scope import OutOfScope, Scope
 from sweep.auth.service import create_user
-from sweep.errors import Conflict, InvalidInput, WrongSite
+from sweep.errors import Conflict, InvalidInput
 from sweep.inspect import service as inspect
 from sweep.inspect.checklists import SITE
 from sweep.inspect.models import Finding, Inspection
@@ -54,27 +55,27 @@ def test_a_visit_opens_findings_that_close_when_rectified(session, round_with_te
                                       visited_at=visit_at, checks=_answers(), inspector=inspector)
     assert clean.status == "closed" and clean.rectify_by is None
 
-    board = inspect.open_findings(session=session, campaign=campaign, now=visit_at + timedelta(hours=2))
+    board = inspect.open_findings(session=session, scope=Scope.system(), campaign=campaign, now=visit_at + timedelta(hours=2))
     assert [(s.site_code, len(s.findings), s.overdue) for s in board] == [(site.code, 3, 3)]
 
     leader_elsewhere = create_user(session=session, username="leader2", display_name="点长", role="site_leader", plan_site_id=other.id)
-    with pytest.raises(WrongSite):
-        inspect.rectify_finding(session=session, finding_id=found[0].id, at=visit_at, rectification="补齐", user=leader_elsewhere)
+    with pytest.raises(OutOfScope):
+        inspect.rectify_finding(session=session, finding_id=found[0].id, at=visit_at, rectification="补齐", scope=Scope.of(leader_elsewhere))
     leader = create_user(session=session, username="leader1", display_name="点长", role="site_leader", plan_site_id=site.id)
     with pytest.raises(InvalidInput) as err:
-        inspect.rectify_finding(session=session, finding_id=found[0].id, at=visit_at, rectification=" ", user=leader)
+        inspect.rectify_finding(session=session, finding_id=found[0].id, at=visit_at, rectification=" ", scope=Scope.of(leader))
     assert err.value.field == "rectification"
     for f in found[:2]:
-        inspect.rectify_finding(session=session, finding_id=f.id, at=visit_at + timedelta(minutes=30), rectification="已整改", user=leader)
+        inspect.rectify_finding(session=session, finding_id=f.id, at=visit_at + timedelta(minutes=30), rectification="已整改", scope=Scope.of(leader))
     with pytest.raises(Conflict):
-        inspect.rectify_finding(session=session, finding_id=found[0].id, at=visit_at, rectification="again", user=leader)
+        inspect.rectify_finding(session=session, finding_id=found[0].id, at=visit_at, rectification="again", scope=Scope.of(leader))
     assert session.get(Inspection, visit.id).status == "open"
-    board = inspect.open_findings(session=session, campaign=campaign, now=visit_at + timedelta(minutes=45))
+    board = inspect.open_findings(session=session, scope=Scope.system(), campaign=campaign, now=visit_at + timedelta(minutes=45))
     assert [(len(s.findings), s.overdue) for s in board] == [(1, 0)]
-    inspect.rectify_finding(session=session, finding_id=found[2].id, at=visit_at + timedelta(hours=3), rectification="已称重登记", user=inspector)
+    inspect.rectify_finding(session=session, finding_id=found[2].id, at=visit_at + timedelta(hours=3), rectification="已称重登记", scope=Scope.of(inspector))
     closed = session.get(Inspection, visit.id)
     assert closed.status == "closed" and closed.rectified_at == visit_at + timedelta(hours=3)
-    assert inspect.open_findings(session=session, campaign=campaign, now=visit_at) == []
+    assert inspect.open_findings(session=session, scope=Scope.system(), campaign=campaign, now=visit_at) == []
 
 
 def test_a_visit_must_answer_every_item_once(session, round_with_templates, start):

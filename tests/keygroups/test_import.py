@@ -118,8 +118,14 @@ def test_key_groups_on_a_registry_that_starts_empty(empty_database, tmp_path, mo
         assert [x["field"] for x in report["rejected"]] == ["sampled_at", "result"]
         assert _json(runner.invoke(app, ["keygroups", "import", "tests", str(sheet), "--json"]))["unchanged"] == 4
 
-        as_of = ["--as-of", "2026-12-10T08:00:00"]
-        by_employer = _json(runner.invoke(app, ["keygroups", "compliance", "--json", *as_of]))
+        # Who is overdue names people: the list is shown to a user who signs in with their password.
+        engine = make_engine(empty_database)
+        with unit_of_work(make_session_factory(engine)) as session:
+            create_user(session=session, username="hq-groups", display_name="指挥部", role="command", password="groups password")
+        engine.dispose()
+        as_of = ["--as-of", "2026-12-10T08:00:00", "--as", "hq-groups"]
+        password = "groups password\n"
+        by_employer = _json(runner.invoke(app, ["keygroups", "compliance", "--json", *as_of], input=password))
         cold = next(e for e in by_employer if e["employer"] == "冷链物流公司")
         # Daily: tested 24.5 h before, so all are overdue; those never tested come first.
         assert cold["members"] == len(by_group[2]) and len(cold["overdue"]) == len(by_group[2])
@@ -127,10 +133,10 @@ def test_key_groups_on_a_registry_that_starts_empty(empty_database, tmp_path, mo
         airport = next(e for e in by_employer if e["employer"] == "机场集团")
         assert airport["positives"] == 1 and len(airport["overdue"]) == len(by_group[1]) - 1
         assert [len(e["overdue"]) for e in by_employer] == sorted((len(e["overdue"]) for e in by_employer), reverse=True)
-        by_office = _json(runner.invoke(app, ["keygroups", "compliance", "--json", "--by", "office", *as_of]))
+        by_office = _json(runner.invoke(app, ["keygroups", "compliance", "--json", "--by", "office", *as_of], input=password))
         assert sum(e["members"] for e in by_office) == sum(e["members"] for e in by_employer) == len(keyed) + 1
         assert all(e["office"] and e["employer"] is None for e in by_office)
-        r = runner.invoke(app, ["keygroups", "compliance", "--by", "building"])
+        r = runner.invoke(app, ["keygroups", "compliance", "--by", "building", *as_of], input=password)
         assert r.exit_code == 2 and "by" in r.output
 
         r = runner.invoke(app, ["keygroups", "set", "quarantine_hotel", "--single-tube", "--every", "3"])

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from sweep.auth.scope import Scope
 from sweep.errors import Conflict, InvalidInput
 from sweep.keygroups import service as keygroups
 from sweep.registry.models import KeyGroup, Person
@@ -41,23 +42,23 @@ def test_overdue_people_are_listed_by_employer(session, settings, district_loade
     with pytest.raises(Conflict):
         keygroups.add_workplace(session=session, code="WP-AIR-1", name="x", employer="y", key_group="airport")
     for pid in cold:
-        keygroups.assign_member(session=session, person_id=pid, workplace="WP-COLD-1")
-    keygroups.assign_member(session=session, person_id=air[0], workplace="WP-AIR-1")
+        keygroups.assign_member(session=session, scope=Scope.system(), person_id=pid, workplace="WP-COLD-1")
+    keygroups.assign_member(session=session, scope=Scope.system(), person_id=air[0], workplace="WP-AIR-1")
     with pytest.raises(InvalidInput) as err:
-        keygroups.assign_member(session=session, person_id=air[1], workplace="WP-COLD-1")
+        keygroups.assign_member(session=session, scope=Scope.system(), person_id=air[1], workplace="WP-COLD-1")
     assert err.value.field == "workplace"
 
     # Cold chain, daily: cold[0] tested 20 h ago (fine), cold[1] 30 h ago (overdue), cold[2] never,
     # cold[3] swabbed in a district round 10 hours ago (that counts too).
-    keygroups.record_test(session=session, person_id=cold[0], sampled_at=NOW - timedelta(hours=20), result="negative")
-    keygroups.record_test(session=session, person_id=cold[1], sampled_at=NOW - timedelta(hours=30), result="negative")
+    keygroups.record_test(session=session, scope=Scope.system(), person_id=cold[0], sampled_at=NOW - timedelta(hours=20), result="negative")
+    keygroups.record_test(session=session, scope=Scope.system(), person_id=cold[1], sampled_at=NOW - timedelta(hours=30), result="negative")
     campaign = planned_campaign(session, settings, NOW - timedelta(hours=12))
     site, _ = two_sites(session, campaign)
     sample_tube(session, campaign, site.id, "KEY00001", [cold[3]], NOW - timedelta(hours=10), tube="single")
     # Airport, every two days: air[0] tested yesterday.
-    keygroups.record_test(session=session, person_id=air[0], sampled_at=NOW - timedelta(days=1), result="positive")
+    keygroups.record_test(session=session, scope=Scope.system(), person_id=air[0], sampled_at=NOW - timedelta(days=1), result="positive")
 
-    report = keygroups.compliance(session=session, as_of=NOW)
+    report = keygroups.compliance(session=session, scope=Scope.system(), as_of=NOW)
     cold_chain = next(e for e in report if e.employer == "郑州冷链物流有限公司")
     assert cold_chain.members == 4 and cold_chain.test_every_days == 1
     overdue = {p.person_id: p for p in cold_chain.overdue}
@@ -69,10 +70,10 @@ def test_overdue_people_are_listed_by_employer(session, settings, district_loade
     unknown = [e for e in report if e.employer == keygroups.NO_EMPLOYER]
     assert sum(e.members for e in unknown) + 5 == sum(g.members for g in keygroups.schedules(session=session))
     # Only the cold-chain group when asked; a day later everyone tested then is due again.
-    later = keygroups.compliance(session=session, as_of=NOW + timedelta(days=1), key_group="cold_chain")
+    later = keygroups.compliance(session=session, scope=Scope.system(), as_of=NOW + timedelta(days=1), key_group="cold_chain")
     assert {p.person_id for e in later if e.employer == "郑州冷链物流有限公司" for p in e.overdue} == set(cold)
     with pytest.raises(InvalidInput):
-        keygroups.record_test(session=session, person_id=cold[0], sampled_at=NOW, result="maybe")
+        keygroups.record_test(session=session, scope=Scope.system(), person_id=cold[0], sampled_at=NOW, result="maybe")
 
 
 def test_workplace_environment_samples_have_their_own_schedule(session, district_loaded):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from sweep.auth.scope import Scope
 from sweep.field import service as field
 from sweep.lab import custody
 from sweep.lab import service as lab
@@ -48,7 +49,7 @@ def day(session, settings, start, district_loaded):  # type: ignore[no-untyped-d
 def test_a_box_shows_its_tubes_times_courier_and_results(session, day):
     campaign, site, who, h = day
     now = h(6.5)
-    view = custody.box_view(session=session, campaign=campaign, box_code="CBOX0001", now=now, wait_limit_minutes=WAIT,
+    view = custody.box_view(scope=Scope.system(), session=session, campaign=campaign, box_code="CBOX0001", now=now, wait_limit_minutes=WAIT,
                             transit_limit_minutes=TRANSIT)
     assert (view.tubes, view.people, view.status, view.site_code) == (1, 10, "received", site.code)
     assert view.courier_staff_id == who and view.courier_name
@@ -57,21 +58,21 @@ def test_a_box_shows_its_tubes_times_courier_and_results(session, day):
     assert view.tube_list[0].waited_too_long and view.tube_list[0].waited_minutes > WAIT
     assert view.results == {"negative": 0, "positive": 0, "invalid": 0, "pending": 1}
     lab.record_result(session=session, campaign=campaign, tube_code="CUST0001", result="negative", at=h(5))
-    view = custody.box_view(session=session, campaign=campaign, box_code="CBOX0001", now=now, wait_limit_minutes=WAIT,
+    view = custody.box_view(scope=Scope.system(), session=session, campaign=campaign, box_code="CBOX0001", now=now, wait_limit_minutes=WAIT,
                             transit_limit_minutes=TRANSIT)
     assert view.results["negative"] == 1 and view.results["pending"] == 0 and view.tube_list[0].result == "negative"
-    on_road = custody.box_view(session=session, campaign=campaign, box_code="CBOX0002", now=now, wait_limit_minutes=WAIT,
+    on_road = custody.box_view(scope=Scope.system(), session=session, campaign=campaign, box_code="CBOX0002", now=now, wait_limit_minutes=WAIT,
                                transit_limit_minutes=TRANSIT)
     assert on_road.transit_too_long and on_road.transit_minutes == 150 and on_road.tubes_waited_too_long == 0
     with pytest.raises(Exception) as err:
-        custody.box_view(session=session, campaign=campaign, box_code="NOSUCHBOX", now=now, wait_limit_minutes=WAIT,
+        custody.box_view(scope=Scope.system(), session=session, campaign=campaign, box_code="NOSUCHBOX", now=now, wait_limit_minutes=WAIT,
                          transit_limit_minutes=TRANSIT)
     assert getattr(err.value, "field", None) == "box_code"
 
 
 def test_tubes_held_too_long_and_boxes_too_long_on_the_road_are_flagged(session, day):
     campaign, site, _who, h = day
-    found = custody.custody_flags(session=session, campaign=campaign, now=h(6.5), wait_limit_minutes=WAIT, transit_limit_minutes=TRANSIT)
+    found = custody.custody_flags(scope=Scope.system(), session=session, campaign=campaign, now=h(6.5), wait_limit_minutes=WAIT, transit_limit_minutes=TRANSIT)
     waits = {f.tube_code: f for f in found.flags if f.kind == "sample_wait"}
     trips = {f.box_code: f for f in found.flags if f.kind == "transit"}
     # CUST0001 left three hours after it was sealed; CUST0003 is still at the site, 2.5 h after.
@@ -83,12 +84,12 @@ def test_tubes_held_too_long_and_boxes_too_long_on_the_road_are_flagged(session,
     assert set(trips) == {"CBOX0002"} and found.boxes_too_long_in_transit == 1 and trips["CBOX0002"].minutes == 150
     assert [f.minutes for f in found.flags if f.kind == "sample_wait"] == sorted((f.minutes for f in waits.values()), reverse=True)
     # Two hours later the box still on the road is late too; a tighter limit flags more tubes.
-    later = custody.custody_flags(session=session, campaign=campaign, now=h(8), wait_limit_minutes=WAIT, transit_limit_minutes=TRANSIT)
+    later = custody.custody_flags(scope=Scope.system(), session=session, campaign=campaign, now=h(8), wait_limit_minutes=WAIT, transit_limit_minutes=TRANSIT)
     assert {f.box_code for f in later.flags if f.kind == "transit"} == {"CBOX0002", "CBOX0003"}
-    tight = custody.custody_flags(session=session, campaign=campaign, now=h(6.5), wait_limit_minutes=20, transit_limit_minutes=TRANSIT)
+    tight = custody.custody_flags(scope=Scope.system(), session=session, campaign=campaign, now=h(6.5), wait_limit_minutes=20, transit_limit_minutes=TRANSIT)
     assert tight.tubes_waited_too_long == 3  # all but the tube that left a minute after it was sealed
     # Before anything was sealed, nothing is flagged.
-    assert custody.custody_flags(session=session, campaign=campaign, now=h(-1), wait_limit_minutes=WAIT,
+    assert custody.custody_flags(scope=Scope.system(), session=session, campaign=campaign, now=h(-1), wait_limit_minutes=WAIT,
                                  transit_limit_minutes=TRANSIT).flags == []
 
 
@@ -102,10 +103,10 @@ def test_the_dashboard_carries_the_flags(session, day):
 
 def test_the_trace_shows_the_box_the_hand_over_and_the_receipt(session, day):
     campaign, _site, _who, h = day
-    traced = lab.trace_tube(session=session, campaign=campaign, tube_code="CUST0002")
+    traced = lab.trace_tube(session=session, campaign=campaign, tube_code="CUST0002", scope=Scope.system())
     assert traced.box_code == "CBOX0002" and traced.handed_at == h(1.5) and traced.received_at == h(4.0)
     assert traced.courier_name and traced.packed_at is not None
-    waiting = lab.trace_tube(session=session, campaign=campaign, tube_code="CUST0003")
+    waiting = lab.trace_tube(session=session, campaign=campaign, tube_code="CUST0003", scope=Scope.system())
     assert waiting.box_code is None and waiting.handed_at is None and waiting.received_at is None
 
 

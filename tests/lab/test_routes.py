@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import create_engine, make_url, select, text
 
 from sweep.api import create_app
+from sweep.auth.scope import Scope
 from sweep.auth.service import create_user
 from sweep.config import Settings, get_settings
 from sweep.coverage.service import missing_list
@@ -47,7 +48,7 @@ def api(request, tmp_path_factory):  # type: ignore[no-untyped-def]
     with unit_of_work(make_session_factory(app.state.engine)) as session:
         campaign = session.get(Campaign, summary["campaign"])
         site = session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).first()
-        stragglers = [m.person_id for m in missing_list(session=session, campaign=campaign, limit=3)]
+        stragglers = [m.person_id for m in missing_list(session=session, scope=Scope.system(), campaign=campaign, limit=3)]
         late = campaign.starts_at + timedelta(hours=5)
         sample_tube(session, campaign, site.id, "APIT0001", stragglers[:2], late)
         ship(session, campaign, site.id, "APIB0001", ["APIT0001"], late + timedelta(minutes=10))

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from sweep.auth.scope import Scope
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field import service as field
 from sweep.field import tubes
@@ -43,7 +44,7 @@ def test_a_positive_pool_is_traced_to_its_ten_and_orders_retests(session, handed
     with pytest.raises(Conflict):
         lab.receive_box(session=session, campaign=campaign, box_code="LABB0001", at=start + timedelta(hours=1))
     lab.record_result(session=session, campaign=campaign, tube_code="LABT0001", result="positive", ct_value=31.5, at=start + timedelta(hours=3))
-    traced = lab.trace_tube(session=session, campaign=campaign, tube_code="LABT0001").people
+    traced = lab.trace_tube(session=session, scope=Scope.system(), campaign=campaign, tube_code="LABT0001").people
     assert sorted(t.person_id for t in traced) == sorted(ids)
     assert [t.position for t in traced] == list(range(1, 11))
     assert all("*" in t.id_masked for t in traced)

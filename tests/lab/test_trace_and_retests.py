@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from sweep.auth.scope import Scope
 from sweep.auth.service import create_user
 from sweep.lab import service as lab
 from sweep.lab.alerts import alerts
@@ -37,21 +38,21 @@ def test_the_trace_shows_contacts_only_to_roles_allowed(session, positive_pool):
     campaign, site, ids, _ = positive_pool
     everyone = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
     command = _user(session, "command")
-    trace = lab.trace_tube(session=session, campaign=campaign, tube_code="POS00001", viewer=command)
+    trace = lab.trace_tube(session=session, campaign=campaign, tube_code="POS00001", scope=Scope.of(command))
     assert trace.result == "positive" and trace.ct_value == 31.5 and trace.site_code == site.code
     assert [t.person_id for t in trace.people] == ids
     assert all(t.name == everyone[t.person_id].name and t.phone == everyone[t.person_id].phone for t in trace.people)
     assert all(t.building and t.sampled_at and t.site_code == site.code for t in trace.people)
 
     lab_user = _user(session, "lab")
-    hidden = lab.trace_tube(session=session, campaign=campaign, tube_code="POS00001", viewer=lab_user).people
+    hidden = lab.trace_tube(session=session, campaign=campaign, tube_code="POS00001", scope=Scope.of(lab_user)).people
     assert [t.person_id for t in hidden] == ids
     assert all(t.name is None and t.phone is None and t.building is None and not t.contacts_shown for t in hidden)
     assert all(t.id_masked.count("*") == 8 and t.community for t in hidden)
 
     office_id = everyone[ids[0]].office_id
     office = _user(session, "office", office_id=office_id)
-    scoped = lab.trace_tube(session=session, campaign=campaign, tube_code="POS00001", viewer=office).people
+    scoped = lab.trace_tube(session=session, campaign=campaign, tube_code="POS00001", scope=Scope.of(office)).people
     for t in scoped:
         assert t.contacts_shown == (everyone[t.person_id].office_id == office_id)
         assert (t.phone is not None) == t.contacts_shown
@@ -67,7 +68,7 @@ def test_retests_are_closed_by_their_own_results(session, positive_pool, start):
     sample_tube(session, campaign, site.id, "RET00001", ids[:1], at, kind="retest")
     sample_tube(session, campaign, site.id, "RET00002", ids[1:2], at, kind="retest")
     lab_at = ship(session, campaign, site.id, "RETB0001", ["RET00001", "RET00002"], at + timedelta(minutes=10))
-    board = alerts(session=session, campaign=campaign, now=at + timedelta(minutes=20))
+    board = alerts(session=session, scope=Scope.system(), campaign=campaign, now=at + timedelta(minutes=20))
     assert [a.tube_code for a in board] == ["POS00001"]
     assert {r.person_id: r.status for r in board[0].retests}[ids[0]] == "sampled"
 
@@ -84,7 +85,7 @@ def test_retests_are_closed_by_their_own_results(session, positive_pool, start):
     assert [tuple(o) for o in second] == [("closed", "invalid"), ("open", None)]
 
     later = lab_at + timedelta(hours=9)
-    board = alerts(session=session, campaign=campaign, now=later)
+    board = alerts(session=session, scope=Scope.system(), campaign=campaign, now=later)
     lines = {r.person_id: r for a in board for r in a.retests}
     assert board[0].tube_code == "RET00002" and board[1].tube_code == "POS00001"
     assert board[1].open == 8 and board[1].overdue == 8
@@ -97,11 +98,11 @@ def test_a_confirmed_positive_stays_on_the_board_and_offices_see_their_own(sessi
     for order in orders:
         lab.close_retest(session=session, campaign=campaign, order_id=order.id, at=resulted + timedelta(hours=3),
                          result="positive" if order.person_id == ids[3] else "negative")
-    assert alerts(session=session, campaign=campaign, now=resulted)[0].confirmed == 1
+    assert alerts(session=session, scope=Scope.system(), campaign=campaign, now=resulted)[0].confirmed == 1
     office_of = dict(session.execute(select(Person.id, Person.office_id).where(Person.id.in_(ids))).all())
     office_id = office_of[ids[3]]
-    scoped = alerts(session=session, campaign=campaign, now=resulted, office_id=office_id, include_closed=True)
+    scoped = alerts(session=session, campaign=campaign, now=resulted, scope=Scope(role='office', office_id=office_id), include_closed=True)
     assert {r.person_id for a in scoped for r in a.retests} == {p for p in ids if office_of[p] == office_id}
     lab_user = _user(session, "lab")
-    hidden = alerts(session=session, campaign=campaign, now=resulted, viewer=lab_user)[0].retests
+    hidden = alerts(session=session, campaign=campaign, now=resulted, scope=Scope.of(lab_user))[0].retests
     assert all(r.name is None and r.phone is None for r in hidden)

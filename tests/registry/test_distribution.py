@@ -8,6 +8,7 @@ from collections import Counter
 
 from sqlalchemy import update
 
+from sweep.auth.scope import Scope
 from sweep.registry.geojson import map_layer
 from sweep.registry.importer import import_file
 from sweep.registry.mapsvg import draw
@@ -20,7 +21,7 @@ def _load(session, tmp_path, area, n=40):  # type: ignore[no-untyped-def]
     rows = people_rows(n, seed=12, buildings=[b.code for b in area.buildings])
     path = write_csv(tmp_path / "p.csv", PEOPLE_HEADER_ZH, rows)
     with path.open("rb") as f:
-        report = import_file(session=session, kind="people", stream=f, filename="p.csv", key="k", today=TODAY)
+        report = import_file(session=session, scope=Scope.system(), kind="people", stream=f, filename="p.csv", key="k", today=TODAY)
     assert report.imported == n
     return rows
 

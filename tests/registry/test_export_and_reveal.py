@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from sweep.auth.models import AuditEntry
+from sweep.auth.scope import OutOfScope, Scope
 from sweep.auth.service import create_user
 from sweep.errors import NotFound
 from sweep.registry.export import HEADER, export_people
@@ -27,7 +28,7 @@ def _load(session, tmp_path, area, n=8):  # type: ignore[no-untyped-def]
     rows = people_rows(n, seed=31, buildings=[b.code for b in area.buildings])
     path = write_csv(tmp_path / "p.csv", PEOPLE_HEADER_ZH, rows)
     with path.open("rb") as f:
-        import_file(session=session, kind="people", stream=f, filename="p.csv", key=KEY, today=TODAY)
+        import_file(session=session, scope=Scope.system(), kind="people", stream=f, filename="p.csv", key=KEY, today=TODAY)
     return rows
 
 
@@ -39,7 +40,7 @@ def test_csv_export_is_masked_and_audited(session, tmp_path):
     area = make_area(session, prefix="X")
     rows = _load(session, tmp_path, area)
     before = _audits(session, "registry.export")
-    n = export_people(session=session, path=tmp_path / "out.csv", community_code=area.communities[0].code, key=KEY)
+    n = export_people(session=session, scope=Scope.system(), path=tmp_path / "out.csv", community_code=area.communities[0].code, key=KEY)
     text = (tmp_path / "out.csv").read_bytes()
     assert text.startswith(b"\xef\xbb\xbf")  # BOM, for Excel
     table = list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
@@ -53,15 +54,15 @@ def test_csv_export_is_masked_and_audited(session, tmp_path):
 def test_full_export_for_a_permitted_user_imports_back_unchanged(session, tmp_path):
     area = make_area(session, prefix="Y")
     rows = _load(session, tmp_path, area)
-    create_user(session=session, username="hq-yy", display_name="指挥部", role="command")
-    n = export_people(session=session, path=tmp_path / "full.xlsx", community_code=None, key=KEY, reveal_as="hq-yy")
+    hq = create_user(session=session, username="hq-yy", display_name="指挥部", role="command")
+    n = export_people(session=session, scope=Scope.of(hq), path=tmp_path / "full.xlsx", community_code=None, key=KEY, full_ids=True)
     sheet = load_workbook(tmp_path / "full.xlsx", read_only=True).worksheets[0]
     values = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
     assert values[0] == HEADER and n == len(values) - 1
     assert {r[1] for r in rows} <= {str(v[1]) for v in values[1:]}
     assert _audits(session, "registry.export_full") == 1
     with (tmp_path / "full.xlsx").open("rb") as f:
-        again = import_file(session=session, kind="people", stream=f, filename="full.xlsx", key=KEY, today=TODAY)
+        again = import_file(session=session, scope=Scope.system(), kind="people", stream=f, filename="full.xlsx", key=KEY, today=TODAY)
     assert (again.imported, again.updated, again.rejected) == (0, 0, []) and again.unchanged == n
 
 
@@ -69,11 +70,13 @@ def test_an_office_user_cannot_export_another_office_in_full(session, tmp_path):
     area = make_area(session, prefix="Z")
     other = make_area(session, prefix="ZZ")
     _load(session, tmp_path, area)
-    create_user(session=session, username="office-zz", display_name="另一办事处", role="office", office_id=other.office.id)
-    with pytest.raises(NotAllowed) as err:
-        export_people(session=session, path=tmp_path / "x.csv", community_code=area.communities[0].code, key=KEY,
-                      reveal_as="office-zz")
-    assert err.value.status_code == 403 and err.value.field == "reveal_as"
+    office = create_user(session=session, username="office-zz", display_name="另一办事处", role="office", office_id=other.office.id)
+    with pytest.raises(OutOfScope) as err:
+        export_people(session=session, scope=Scope.of(office), path=tmp_path / "x.csv", community_code=area.communities[0].code, key=KEY,
+                      full_ids=True)
+    assert err.value.status_code == 403 and err.value.field == "community"
+    # Without naming a community, an office's export holds its own people only.
+    assert export_people(session=session, scope=Scope.of(office), path=tmp_path / "y.csv", community_code=None, key=KEY) == 0
 
 
 def test_reveal_by_role_and_office(session, tmp_path):

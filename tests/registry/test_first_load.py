@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
 from sweep import migrate
+from sweep.auth.scope import Scope
 from sweep.db import load_all_models, make_engine, make_session_factory, unit_of_work
 from sweep.registry import importer_people
 from sweep.registry.importer import import_file
@@ -37,13 +38,13 @@ def test_first_load_keeps_the_schema_whole(empty_database, tmp_path, monkeypatch
             raise KeyboardInterrupt  # the operator pressed Ctrl+C half-way
 
     with pytest.raises(KeyboardInterrupt), unit_of_work(factory) as session, path.open("rb") as f:
-        import_file(session=session, kind="people", stream=f, filename=path.name, key="k", today=TODAY, progress=stop)
+        import_file(session=session, scope=Scope.system(), kind="people", stream=f, filename=path.name, key="k", today=TODAY, progress=stop)
     with unit_of_work(factory) as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 0
     assert _schema_matches(engine) == []
 
     with unit_of_work(factory) as session, path.open("rb") as f:
-        report = import_file(session=session, kind="people", stream=f, filename=path.name, key="k", today=TODAY)
+        report = import_file(session=session, scope=Scope.system(), kind="people", stream=f, filename=path.name, key="k", today=TODAY)
     assert report.imported == 450
     with unit_of_work(factory) as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 450

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from sweep.auth.models import AuditEntry
+from sweep.auth.scope import Scope
 from sweep.registry.importer import import_file
 from sweep.registry.models import Building, CandidateSite, Community, Grid, Office, Person, Staff
 from tests.registry.factories import PEOPLE_HEADER_ZH, TODAY, ensure_key_groups, make_area, people_rows, write_csv, write_xlsx
@@ -18,7 +19,7 @@ B_HEADER = ["办事处", "办事处名称", "社区编码", "社区名称", "网
 
 def run(session, path: Path, kind: str, **kw):  # type: ignore[no-untyped-def]
     with path.open("rb") as stream:
-        return import_file(session=session, kind=kind, stream=stream, filename=path.name, key=KEY, today=TODAY, **kw)
+        return import_file(session=session, scope=Scope.system(), kind=kind, stream=stream, filename=path.name, key=KEY, today=TODAY, **kw)
 
 
 def b_rows() -> list[list[str]]:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sweep.auth.models import AuditEntry
+from sweep.auth.scope import Scope
 from sweep.errors import InvalidInput
 from sweep.registry.idnumber import check_digit
 from sweep.registry.importer import import_file
@@ -29,7 +30,7 @@ KEY = "test-secret"
 
 def run(session, path: Path, kind: str = "people", **kw):  # type: ignore[no-untyped-def]
     with path.open("rb") as stream:
-        return import_file(session=session, kind=kind, stream=stream, filename=path.name, key=KEY, today=TODAY, **kw)
+        return import_file(session=session, scope=Scope.system(), kind=kind, stream=stream, filename=path.name, key=KEY, today=TODAY, **kw)
 
 
 def person(session, number: str) -> Person | None:  # type: ignore[no-untyped-def]

@@ -8,10 +8,12 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from sweep import migrate
 from sweep.api import create_app
+from sweep.auth.models import AuditEntry, User
 from sweep.auth.service import create_user
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory, unit_of_work
@@ -134,10 +136,27 @@ def test_the_registry_from_the_command_line(empty_database, tmp_path, monkeypatc
         r = runner.invoke(app, ["registry", "summary"])
         assert r.exit_code == 0 and "1,499" in r.stdout
         community = "C" + generate_district(people=1500, seed=3).communities[0].code
+        # Names and phones leave only as a named user who gives their password; full numbers only with --full-ids.
+        engine = make_engine(empty_database)
+        with unit_of_work(make_session_factory(engine)) as session:
+            create_user(session=session, username="hq-cli", display_name="指挥部", role="command", password="registry password")
+        engine.dispose()
         r = runner.invoke(app, ["registry", "export", str(tmp_path / "out.xlsx"), "--community", community])
+        assert r.exit_code == 2 and "as" in r.output and not (tmp_path / "out.xlsx").exists()
+        r = runner.invoke(app, ["registry", "export", str(tmp_path / "out.xlsx"), "--community", community, "--as", "hq-cli"],
+                          input="not the password\n")
+        assert r.exit_code == 2 and "password" in r.output and not (tmp_path / "out.xlsx").exists()
+        r = runner.invoke(app, ["registry", "export", str(tmp_path / "out.xlsx"), "--community", community, "--as", "hq-cli"],
+                          input="registry password\n")
         assert r.exit_code == 0, r.output
         exported = list(load_workbook(tmp_path / "out.xlsx", read_only=True).worksheets[0].iter_rows(values_only=True))
         assert len(exported) > 1 and all("********" in str(row[1]) for row in exported[1:])
+        engine = make_engine(empty_database)
+        with engine.connect() as conn:
+            who, detail = conn.execute(select(User.username, AuditEntry.detail).join(User, User.id == AuditEntry.user_id)
+                                       .where(AuditEntry.action == "registry.export")).one()
+        engine.dispose()
+        assert who == "hq-cli" and detail["via"] == "cli" and detail["os_user"] and detail["people"] == len(exported) - 1
 
         (tmp_path / "p.xls").write_bytes(b"x")
         r = runner.invoke(app, ["import", "people", str(tmp_path / "p.xls")])

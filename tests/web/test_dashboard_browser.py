@@ -45,7 +45,9 @@ def test_dashboard_follows_the_live_day(live: LiveDemo, tmp_path):
     outside: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        # bypass_csp: the test's own waits evaluate strings, which the page's policy refuses
+        # (tests/web/test_csp_browser.py loads the pages under the policy).
+        page = browser.new_page(viewport={"width": 1600, "height": 900}, bypass_csp=True)
 
         def only_local(route):  # type: ignore[no-untyped-def]
             host = urlparse(route.request.url).hostname

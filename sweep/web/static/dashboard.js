@@ -1,7 +1,8 @@
 // The command dashboard: polls one JSON snapshot and redraws the map, tiles, curve and tables.
 (function () {
   "use strict";
-  var S = window.SWEEP, T = S.t;
+  // The page's settings come as a JSON block: the pages run no inline script (Content-Security-Policy).
+  var S = window.SWEEP = JSON.parse(document.getElementById("sweep-config").textContent), T = S.t;
   var COLORS = { not_ready: "#6b7785", ready: "#4dabf7", sampling: "#fab005", behind: "#fa5252", done: "#40c057" };
   var base = "/api/campaigns/" + S.campaign;
 
