@@ -10,19 +10,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, InternalError, OperationalError
 
 from sweep import __version__
 from sweep.auth.ratelimit import RateLimiter
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
-from sweep.errors import DomainError, Unauthorized
+from sweep.errors import DomainError, Unauthorized, Unavailable
 from sweep.registry.idnumber import load_regions
 from sweep.ttlcache import TtlCache
 from sweep.web import i18n
 from sweep.web.templating import templates
 
 STATIC = Path(__file__).parent / "web" / "static"
+READ_ONLY_TRANSACTION = "25006"  # SQLSTATE of a write sent to a standby
 
 
 def _wants_html(request: Request) -> bool:
@@ -62,12 +63,17 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         return JSONResponse(jsonable(body), status_code=422)
 
     @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
-        # A connection lost under the request (the database restarted, a standby was promoted): the
-        # pool has dropped it, and the client's resend will find a new one.
-        reason = "数据库暂时不可用，请稍后重发 (the database is unavailable for a moment; resend shortly)"
-        return JSONResponse({"error": "unavailable", "field": "database", "reason": reason}, status_code=503,
-                            headers={"Retry-After": "1"})
+    @app.exception_handler(InternalError)
+    async def database_unavailable(request: Request, exc: OperationalError | InternalError) -> Response:
+        # No primary to reach (a failover under way), a connection cut, a server shutting down: the
+        # request's transaction is gone, and the same request again is the answer (a terminal's
+        # queue does just that; scans carry their UUID, so a resent batch never counts twice).
+        if isinstance(exc, InternalError) and getattr(exc.orig, "sqlstate", None) != READ_ONLY_TRANSACTION:
+            raise exc
+        reason = "数据库暂时无法访问，请稍后重试 (the database cannot be reached just now; send the same request again)"
+        response = await domain_error(request, Unavailable("database", reason))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(DataError)
     async def refused_by_database(request: Request, exc: DataError) -> Response:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote, urlsplit
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
@@ -28,9 +29,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def _multi_host_as_query(url: str) -> str:
+    """libpq's ``postgresql://u@h1:p1,h2:p2/db`` as SQLAlchemy reads it: ``postgresql://u@/db?host=h1:p1&host=h2:p2``."""
+    parts = urlsplit(url)
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts or not parts.scheme.startswith("postgres"):
+        return url
+    query = "&".join(f"host={quote(h, safe=':[]')}" for h in hosts.split(",")) + (f"&{parts.query}" if parts.query else "")
+    return f"{parts.scheme}://{userinfo + '@' if userinfo else ''}{parts.path or '/'}?{query}"
+
+
 def normalise_url(url: str) -> str:
-    """Point plain ``postgresql://`` URLs at psycopg 3, the driver Sweep installs."""
-    parsed = make_url(url)
+    """Point plain ``postgresql://`` URLs at psycopg 3, the driver Sweep installs; a libpq
+    multi-host URL (a primary and its standby) is accepted as libpq writes it."""
+    parsed = make_url(_multi_host_as_query(url))
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -101,6 +113,9 @@ def _end_writer_turn(_dbapi_conn: Any, record: Any) -> None:
 # opens and closes one per request (a new PostgreSQL connection costs more than a scan batch).
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
+# libpq waits for TCP itself (minutes) on a host that does not answer at all, a machine that
+# died with its PostgreSQL; a multi-host URL moves on to the next host after this many seconds.
+PG_CONNECT_TIMEOUT_S = 5
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -113,9 +128,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # No ping before each use: it would double the round trips of a scan batch. A connection found
     # dead (the server restarted, a standby promoted) is dropped with the pool's older ones, and the
-    # request that met it is answered 503 so that the terminal resends.
+    # request that met it is answered 503 so that the terminal resends; new ones go through the
+    # URL's hosts to whichever takes writes.
     kwargs.setdefault("pool_size", POOL_SIZE)
     kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    if "connect_timeout" not in make_url(url).query:
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
 
 
