@@ -37,6 +37,9 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    read_engine = make_engine(settings.read_database_url) if settings.read_database_url else engine
+    app.state.read_engine = read_engine
+    app.state.read_session_factory = make_session_factory(read_engine)
     load_regions()
     app.state.tokens = TtlCache(settings.cache_seconds)
     app.state.rounds = TtlCache(settings.cache_seconds)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so Alembic can drop and alter them on both backends.
@@ -151,6 +152,35 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 def is_postgresql(conn: Connection | Session) -> bool:
     bind = conn.get_bind() if isinstance(conn, Session) else conn
     return bind.dialect.name == "postgresql"
+
+
+@dataclass(frozen=True)
+class ReadSource:
+    """Where a read-only view's data came from, and how far it may trail the primary."""
+
+    read_from: str  # primary | standby | sqlite
+    lag_s: float | None  # seconds behind the primary; None when read from the primary itself
+    streaming: bool | None  # a standby still receiving from its primary
+
+
+_LAG = text(
+    "SELECT pg_is_in_recovery(),"
+    " EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'),"
+    " pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn(),"
+    " EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
+)
+
+
+def read_source(conn: Connection | Session) -> ReadSource:
+    """On a standby, its replication lag: 0 while it streams and has replayed all it received,
+    else the age of the last transaction it replayed (the primary may have committed since)."""
+    if not is_postgresql(conn):
+        return ReadSource("sqlite", None, None)
+    standby, streaming, caught_up, age = conn.execute(_LAG).one()
+    if not standby:
+        return ReadSource("primary", None, None)
+    lag = 0.0 if streaming and caught_up else (None if age is None else round(max(0.0, float(age)), 3))
+    return ReadSource("standby", lag, bool(streaming))
 
 
 def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -14,7 +14,7 @@ from sweep.api import create_app
 from sweep.auth.models import ApiToken, User
 from sweep.auth.service import create_user
 from sweep.config import Settings
-from sweep.db import make_engine, make_session_factory, normalise_url, unit_of_work
+from sweep.db import make_engine, make_session_factory, normalise_url, read_source, unit_of_work
 
 
 def _closed_port() -> int:
@@ -56,6 +56,7 @@ def test_a_multi_host_url_finds_the_server_that_takes_writes(pg_url):
     try:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT NOT pg_is_in_recovery()")).scalar() is True
+            assert read_source(conn).read_from == "primary"
     finally:
         engine.dispose()
 
@@ -128,3 +129,10 @@ def test_a_write_refused_as_read_only_is_a_503(pg_url):
         with engine.begin() as conn:
             conn.execute(delete(User).where(User.username == name))
         engine.dispose()
+
+
+def test_where_a_read_comes_from(engine):
+    with engine.connect() as conn:
+        source = read_source(conn)
+    assert source.lag_s is None and source.streaming is None
+    assert source.read_from == ("primary" if engine.dialect.name == "postgresql" else "sqlite")
