@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
@@ -10,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, InternalError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InternalError, OperationalError, PendingRollbackError, SQLAlchemyError
 
 from sweep import __version__
 from sweep.auth.ratelimit import RateLimiter
@@ -24,6 +25,7 @@ from sweep.web.templating import templates
 
 STATIC = Path(__file__).parent / "web" / "static"
 READ_ONLY_TRANSACTION = "25006"  # SQLSTATE of a write sent to a standby
+LOST_CONNECTION = "8s2b"  # SQLAlchemy's code for a transaction whose connection was invalidated (lost)
 
 
 def _wants_html(request: Request) -> bool:
@@ -65,13 +67,12 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
             return HTMLResponse(f"<p>{field}: {first['msg']}</p>", status_code=422)
         return JSONResponse(jsonable(body), status_code=422)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InternalError)
-    async def database_unavailable(request: Request, exc: OperationalError | InternalError) -> Response:
+    @app.exception_handler(SQLAlchemyError)
+    async def database_unavailable(request: Request, exc: SQLAlchemyError) -> Response:
         # No primary to reach (a failover under way), a connection cut, a server shutting down: the
         # request's transaction is gone, and the same request again is the answer (a terminal's
         # queue does just that; scans carry their UUID, so a resent batch never counts twice).
-        if isinstance(exc, InternalError) and getattr(exc.orig, "sqlstate", None) != READ_ONLY_TRANSACTION:
+        if not _unavailable(exc):
             raise exc
         reason = "数据库暂时无法访问，请稍后重试 (the database cannot be reached just now; send the same request again)"
         response = await domain_error(request, Unavailable("database", reason))
@@ -122,6 +123,26 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """The database was out of reach for this request: no server taking writes, or the connection
+    lost midway (also when the error at hand came from code that went on after that loss)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, PendingRollbackError) and seen.code == LOST_CONNECTION:
+            return True
+        if isinstance(seen, OperationalError):
+            # SQLite says "no such table" with the class it says "database is locked" with.
+            return not isinstance(seen.orig, sqlite3.Error) or "locked" in str(seen.orig)
+        if isinstance(seen, InternalError) and getattr(seen.orig, "sqlstate", None) == READ_ONLY_TRANSACTION:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def jsonable(value: object) -> object:

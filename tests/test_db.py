@@ -15,6 +15,7 @@ from sweep.auth.models import ApiToken, User
 from sweep.auth.service import create_user
 from sweep.config import Settings
 from sweep.db import make_engine, make_session_factory, normalise_url, read_source, unit_of_work
+from sweep.deps import SessionDep
 
 
 def _closed_port() -> int:
@@ -129,6 +130,44 @@ def test_a_write_refused_as_read_only_is_a_503(pg_url):
         with engine.begin() as conn:
             conn.execute(delete(User).where(User.username == name))
         engine.dispose()
+
+
+def test_a_connection_lost_midway_is_a_503_even_when_the_route_carried_on(pg_url):
+    """The connection dies inside a request (the primary was killed); the code goes on and meets
+    SQLAlchemy's "roll back first" error instead of the disconnect itself: still a 503."""
+    app = create_app(settings=Settings(database_url=pg_url, secret_key="test-secret"))
+
+    @app.post("/api/lost-midway")
+    def lost_midway(session: SessionDep) -> dict[str, str]:
+        try:
+            session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        except OperationalError:
+            pass  # as a fallback path would: try again another way
+        with session.begin_nested():
+            session.execute(text("SELECT 1"))
+        return {"status": "saved"}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post("/api/lost-midway")
+        assert answer.status_code == 503 and answer.json()["error"] == "unavailable"
+        # The pool gave the dead connection up: the next request works.
+        assert client.post("/api/auth/token", json={"username": "nobody", "password": "whatever password"}).status_code == 401
+    app.state.engine.dispose()
+
+
+def test_other_database_errors_stay_500(tmp_path):
+    """A 503 says "send it again": a mistake in the code or the schema must not say so."""
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    app = create_app(settings=Settings(database_url=url, secret_key="test-secret"))
+
+    @app.get("/api/broken")
+    def broken(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT * FROM no_such_table"))  # SQLite: an OperationalError as well
+        return {}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/api/broken").status_code == 500
+    app.state.engine.dispose()
 
 
 def test_where_a_read_comes_from(engine):
