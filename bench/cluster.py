@@ -487,6 +487,7 @@ def main() -> None:
     parser.add_argument("--pg-ports", default="5491,5492", help="the primary's and the standby's ports")
     parser.add_argument("--balancer-port", type=int, default=8470)
     parser.add_argument("--time-limit", type=float, default=900.0, help="the whole run, set-up and tear-down included, is stopped past this")
+    parser.add_argument("--keep-logs", type=Path, help="copy the servers' output into this folder before tearing down")
     parser.add_argument("--teardown", action="store_true", help="only remove what an earlier run left, and exit")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
@@ -528,6 +529,10 @@ def main() -> None:
         signal.alarm(0)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C must not cut the tear-down short
         say("tearing down…")
+        if args.keep_logs:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in STATE.glob("*.log"):
+                shutil.copy(log, args.keep_logs / log.name)
         teardown(version)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     print(json.dumps(result))
@@ -550,8 +555,8 @@ def run(args: argparse.Namespace, version: str, ports: tuple[int, ...], say) -> 
 
     write_url = f"postgresql://postgres@{HOST_IP}:{ports[0]},{HOST_IP}:{ports[1]}/sweep?target_session_attrs=read-write"
     read_url = f"postgresql://postgres@{HOST_IP}:{ports[1]},{HOST_IP}:{ports[0]}/sweep?target_session_attrs=prefer-standby"
-    servers = [Server(write_url, port=APP_PORT, host=app_ip(k), netns=ns_name(k), serve=True, env={"SWEEP_READ_DATABASE_URL": read_url})
-               for k in range(args.servers)]
+    servers = [Server(write_url, port=APP_PORT, host=app_ip(k), netns=ns_name(k), serve=True, env={"SWEEP_READ_DATABASE_URL": read_url},
+                      log=STATE / f"app{k}.log") for k in range(args.servers)]
     say(f"{args.servers} × sweep serve, each in its namespace…")
     for server in servers:
         server.start()

@@ -5,6 +5,7 @@ simulated terminals over HTTP, and the check of what was stored against what was
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -114,10 +115,10 @@ class Server:
 
     ``serve=True`` runs ``sweep serve`` instead (one process, as a city's application server runs
     it); ``netns`` starts it inside that network namespace (``ip netns exec``), listening on
-    ``host``; ``env`` adds settings (``SWEEP_READ_DATABASE_URL``)."""
+    ``host``; ``env`` adds settings (``SWEEP_READ_DATABASE_URL``); ``log`` keeps its output."""
 
     def __init__(self, url: str, *, workers: int = 1, port: int | None = None, host: str = "127.0.0.1", netns: str | None = None,
-                 env: dict[str, str] | None = None, serve: bool = False) -> None:
+                 env: dict[str, str] | None = None, serve: bool = False, log: Path | None = None) -> None:
         self.url = url
         self.workers = workers
         self.port = port or free_port()
@@ -125,6 +126,7 @@ class Server:
         self.netns = netns
         self.env = env or {}
         self.serve = serve
+        self.log = log
         self.base = f"http://{host}:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -137,7 +139,8 @@ class Server:
                    "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"]
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns, *cmd]  # exec: the server keeps this process's id and group
-        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with self.log.open("ab") if self.log else contextlib.nullcontext(subprocess.DEVNULL) as out:
+            self.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
