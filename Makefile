@@ -36,6 +36,12 @@ chromium:
 		echo "The browser test and the PDF report need Debian's Chromium, a CJK font and pdffonts: sudo apt-get install chromium fonts-noto-cjk poppler-utils" >&2; \
 	fi
 
+serve: $(VENV)/.installed
+	$(BIN)/sweep serve $(ARGS)
+
+clean:
+	rm -rf $(VENV) sweep-demo.db sweep-demo.db-wal sweep-demo.db-shm .pytest_cache
+
 # bench/cluster.py: HAProxy in front of servers in network namespaces (iproute2), a PostgreSQL
 # standby made with pg_basebackup. Debian's packages, installed here as root when missing.
 cluster-deps:
@@ -52,9 +58,3 @@ cluster-deps:
 
 cluster: $(VENV)/.installed-test cluster-deps
 	$(BIN)/python bench/cluster.py $(ARGS)
-
-serve: $(VENV)/.installed
-	$(BIN)/sweep serve $(ARGS)
-
-clean:
-	rm -rf $(VENV) sweep-demo.db sweep-demo.db-wal sweep-demo.db-shm .pytest_cache

@@ -195,7 +195,7 @@ def _configure(version: str, cluster: str, settings: str) -> None:
     (etc / "pg_hba.conf").write_text(HBA)
     (etc / "conf.d" / "sweep-bench.conf").write_text(
         f"listen_addresses = '127.0.0.1,{HOST_IP}'\n"
-        "max_connections = 200\n"  # three servers' pools (5 + 10 each), their read pools and the bench
+        "max_connections = 300\n"  # the servers' pools (up to 40 each, and as many for reads) and the bench
         "wal_level = replica\nmax_wal_senders = 4\nmax_replication_slots = 4\nhot_standby = on\n"
         "synchronous_commit = on\n" + settings
     )

@@ -31,8 +31,10 @@ from tests.field.conftest import Round, committed_round, numbers_of  # noqa: F40
 
 KEY = "test-secret"
 LOGIN_ATTEMPTS = 6
-# A user disabled, or a log-in revoked, on one server is refused by every other within this.
-REFUSED_WITHIN_S = 5.0
+# Each server trusts what it read of a token this long (SWEEP_CACHE_SECONDS); a user disabled, or
+# a log-in revoked, on one server is refused by every other within that, give or take a request.
+CACHE_SECONDS = 2
+REFUSED_WITHIN_S = CACHE_SECONDS + 1.5
 
 
 @dataclass
@@ -49,7 +51,8 @@ def _free_port() -> int:
 
 def _start(db_url: str) -> Server:
     port = _free_port()
-    env = {**os.environ, "SWEEP_DATABASE_URL": db_url, "SWEEP_SECRET_KEY": KEY, "SWEEP_LOGIN_ATTEMPTS": str(LOGIN_ATTEMPTS)}
+    env = {**os.environ, "SWEEP_DATABASE_URL": db_url, "SWEEP_SECRET_KEY": KEY, "SWEEP_LOGIN_ATTEMPTS": str(LOGIN_ATTEMPTS),
+           "SWEEP_CACHE_SECONDS": str(CACHE_SECONDS)}
     cmd = [sys.executable, "-c", "from sweep.cli import app; app()", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return Server(f"http://127.0.0.1:{port}", proc)
