@@ -44,11 +44,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from fieldkit import KEY, Desk, Http, Refused, Server, Tally, percentile, prepare, send, stored_counts
+from fieldkit import Desk, Http, Refused, Server, Tally, percentile, prepare, send, stored_counts
 from sqlalchemy import create_engine, text
 
 from sweep.auth.service import create_user, issue_token
@@ -385,7 +386,7 @@ async def terminal(http: Http, desk: Desk, phase: Phase, started: float) -> None
             before = phase.tally.scans
             try:
                 await send(http, desk, opens, scans, phase.tally)
-            except Exception as exc:  # noqa: BLE001 - refused or cut off: counted, then sent again
+            except Exception as exc:  # refused or cut off: counted, then sent again
                 key = str(exc.status) if isinstance(exc, Refused) and exc.status else type(exc).__name__
                 phase.refused[key] = phase.refused.get(key, 0) + 1
                 phase.tally.retries += 1
@@ -410,7 +411,7 @@ async def dashboard(base: str, token: str, campaign_id: int, until: float, seen:
                 async with session.get(url, headers={"authorization": f"Bearer {token}"}) as r:
                     body = await r.json(content_type=None) if r.status == 200 else None
                     seen.append({"status": r.status, **(body or {}).get("database", {})})
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 seen.append({"status": type(exc).__name__})
             await asyncio.sleep(max(0.0, DASHBOARD_EVERY_S - (time.monotonic() - t)))
 
@@ -446,14 +447,14 @@ def outages(phase: Phase) -> tuple[float, float]:
         after = [t for t in times if t > phase.kill_at]
         merged += after
         marks = [before[-1], *after]  # the phase's start is the first mark
-        gaps = [b - max(a, phase.kill_at) for a, b in zip(marks, marks[1:], strict=False)]
+        gaps = [b - max(a, phase.kill_at) for a, b in pairwise(marks)]
         if index in phase.gave_up:  # still waiting for an answer when the drain ended
             gaps.append(end - max(marks[-1], phase.kill_at))
         worst = max(worst, *gaps) if gaps else worst
     merged.sort()
     last_before = max((t for times in phase.acks.values() for t in times if t <= phase.kill_at), default=phase.kill_at)
     marks = [last_before, *merged]
-    quiet = max((b - max(a, phase.kill_at) for a, b in zip(marks, marks[1:], strict=False)), default=end - phase.kill_at)
+    quiet = max((b - max(a, phase.kill_at) for a, b in pairwise(marks)), default=end - phase.kill_at)
     return round(worst, 2), round(quiet, 2)
 
 
