@@ -482,7 +482,7 @@ def main() -> None:
     parser.add_argument("--kill-after", type=float, default=8.0, help="seconds into each phase when the kill comes")
     parser.add_argument("--promote-after", type=float, default=0.0,
                         help="seconds between the primary's death and the standby's promotion (what a failover manager takes to decide)")
-    parser.add_argument("--people", type=int, default=40_000, help="registry size; each terminal scans its own share once")
+    parser.add_argument("--people", type=int, default=100_000, help="registry size; each terminal scans its own share once")
     parser.add_argument("--asynchronous", action="store_true",
                         help="leave the standby asynchronous (synchronous_standby_names empty), to see what the synchronous one buys")
     parser.add_argument("--pg-ports", default="5491,5492", help="the primary's and the standby's ports")

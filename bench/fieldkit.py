@@ -87,7 +87,8 @@ def prepare(url: str, *, terminals: int, people: int, seed: int = 1) -> Round:
     district = generate_district(people=people, seed=seed)
     with engine.begin() as conn:
         load_district(conn, district, key=KEY)
-    numbers = list(district.people.id_number)
+    # Key groups' members are sampled one to a tube; the terminals here fill pooled tubes of ten.
+    numbers = [n for n, group in zip(district.people.id_number, district.people.key_group, strict=True) if group == 0]
     share = len(numbers) // terminals
     out: list[Terminal] = []
     with unit_of_work(make_session_factory(engine)) as session:
