@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test serve clean chromium
+.PHONY: demo test serve clean chromium cluster-deps cluster
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,20 @@ serve: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) sweep-demo.db sweep-demo.db-wal sweep-demo.db-shm .pytest_cache
+
+# bench/cluster.py: HAProxy in front of servers in network namespaces (iproute2), a PostgreSQL
+# standby made with pg_basebackup. Debian's packages, installed here as root when missing.
+cluster-deps:
+	@missing=""; \
+	[ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	[ -x /usr/sbin/ip ] || [ -x /bin/ip ] || missing="$$missing iproute2"; \
+	[ -x /usr/bin/pg_basebackup ] || missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else \
+		echo "The cluster benchmark needs Debian's$$missing: sudo apt-get install$$missing" >&2; exit 1; \
+	fi
+
+cluster: $(VENV)/.installed-test cluster-deps
+	$(BIN)/python bench/cluster.py $(ARGS)

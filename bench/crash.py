@@ -18,11 +18,7 @@ import json
 import sys
 import time
 
-from fieldkit import Desk, Server, Tally, client, fresh_database, prepare, send
-from sqlalchemy import func, select
-
-from sweep.db import make_engine
-from sweep.field.models import Sample, Tube
+from fieldkit import Desk, Server, Tally, client, fresh_database, prepare, send, stored_counts
 
 RETRY_PAUSE_S = 0.2
 DRAIN_S = 60.0  # after the run, how long terminals may keep retrying what is still unanswered
@@ -88,27 +84,10 @@ def main() -> None:
             tally, restarts = asyncio.run(_load(server, round_, args.batch, args.seconds, args.kills))
         finally:
             server.stop()
-        engine = make_engine(url)
-        acknowledged = sorted(tally.acknowledged)
-        counts: dict[str, int] = {}
-        with engine.connect() as conn:
-            for k in range(0, len(acknowledged), 5000):
-                chunk = acknowledged[k : k + 5000]
-                rows = conn.execute(select(Sample.client_uuid, func.count()).where(Sample.client_uuid.in_(chunk)).group_by(Sample.client_uuid))
-                counts.update({u: n for u, n in rows})
-            stored = conn.scalar(select(func.count()).select_from(Sample)) or 0
-            twice = conn.scalar(select(func.count()).select_from(
-                select(Sample.person_id).group_by(Sample.campaign_id, Sample.person_id).having(func.count() > 1).subquery()
-            )) or 0
-            fill = select(Tube.id, Tube.filled, func.count(Sample.id).label("n")).outerjoin(Sample, Sample.tube_id == Tube.id).group_by(Tube.id, Tube.filled).subquery()
-            mismatches = conn.scalar(select(func.count()).select_from(fill).where(fill.c.filled != fill.c.n)) or 0
-        engine.dispose()
+        counts = stored_counts(url, tally.acknowledged)
     result = {
-        "db": args.db, "terminals": args.terminals, "batch": args.batch, "seconds": args.seconds, "kills": restarts,
-        "acknowledged": len(acknowledged), "present": sum(1 for u in acknowledged if counts.get(u, 0) >= 1),
-        "duplicates": sum(1 for u in acknowledged if counts.get(u, 0) > 1) + twice,
-        "lost": sum(1 for u in acknowledged if counts.get(u, 0) == 0), "stored": stored,
-        "retries": tally.retries, "tube_mismatches": mismatches, "errors": tally.errors, "error_examples": tally.examples,
+        "db": args.db, "terminals": args.terminals, "batch": args.batch, "seconds": args.seconds, "kills": restarts, **counts,
+        "retries": tally.retries, "errors": tally.errors, "error_examples": tally.examples,
     }
     print(json.dumps(result))
 

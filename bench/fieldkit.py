@@ -1,9 +1,11 @@
-"""Shared by bench/ingest.py and bench/crash.py: a round in a fresh database, terminals' tokens,
-the real server as a subprocess on 127.0.0.1, and simulated terminals over HTTP."""
+"""Shared by bench/ingest.py, bench/crash.py and bench/cluster.py: a round in a fresh database,
+terminals' tokens, the real server as a subprocess (on 127.0.0.1, or in a network namespace),
+simulated terminals over HTTP, and the check of what was stored against what was acknowledged."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -21,7 +23,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,6 +34,7 @@ from sweep.config import Settings  # noqa: E402
 from sweep.db import make_engine, make_session_factory, normalise_url, unit_of_work  # noqa: E402
 from sweep.demo.district import generate_district  # noqa: E402
 from sweep.demo.load import load_district  # noqa: E402
+from sweep.field.models import Sample, Tube  # noqa: E402
 from sweep.plan.models import PlanSite  # noqa: E402
 from sweep.plan.planning import make_plan
 from sweep.plan.service import create_campaign  # noqa: E402
@@ -84,7 +87,8 @@ def prepare(url: str, *, terminals: int, people: int, seed: int = 1) -> Round:
     district = generate_district(people=people, seed=seed)
     with engine.begin() as conn:
         load_district(conn, district, key=KEY)
-    numbers = list(district.people.id_number)
+    # Key groups' members are sampled one to a tube; the terminals here fill pooled tubes of ten.
+    numbers = [n for n, group in zip(district.people.id_number, district.people.key_group, strict=True) if group == 0]
     share = len(numbers) // terminals
     out: list[Terminal] = []
     with unit_of_work(make_session_factory(engine)) as session:
@@ -108,22 +112,40 @@ def free_port() -> int:
 
 
 class Server:
-    """``uvicorn sweep.api:create_app`` in its own process group, so kill -9 takes its workers too."""
+    """``uvicorn sweep.api:create_app`` in its own process group, so kill -9 takes its workers too.
 
-    def __init__(self, url: str, *, workers: int, port: int | None = None) -> None:
+    ``serve=True`` runs ``sweep serve`` instead (one process, as a city's application server runs
+    it); ``netns`` starts it inside that network namespace (``ip netns exec``), listening on
+    ``host``; ``env`` adds settings (``SWEEP_READ_DATABASE_URL``); ``log`` keeps its output."""
+
+    def __init__(self, url: str, *, workers: int = 1, port: int | None = None, host: str = "127.0.0.1", netns: str | None = None,
+                 env: dict[str, str] | None = None, serve: bool = False, log: Path | None = None) -> None:
         self.url = url
         self.workers = workers
         self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.host = host
+        self.netns = netns
+        self.env = env or {}
+        self.serve = serve
+        self.log = log
+        self.base = f"http://{host}:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
-        env = {**os.environ, "SWEEP_DATABASE_URL": self.url, "SWEEP_SECRET_KEY": KEY, "PYTHONPATH": str(ROOT)}
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "sweep.api:create_app", "--host", "127.0.0.1",
-               "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"]
-        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, "SWEEP_DATABASE_URL": self.url, "SWEEP_SECRET_KEY": KEY, "PYTHONPATH": str(ROOT), **self.env}
+        if self.serve:
+            cmd = [sys.executable, "-c", "from sweep.cli import app; app()", "serve", "--host", self.host, "--port", str(self.port)]
+        else:
+            cmd = [sys.executable, "-m", "uvicorn", "--factory", "sweep.api:create_app", "--host", self.host, "--port", str(self.port),
+                   "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"]
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns, *cmd]  # exec: the server keeps this process's id and group
+        with self.log.open("ab") if self.log else contextlib.nullcontext(subprocess.DEVNULL) as out:
+            self.proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.proc.returncode}")
             try:
                 if httpx.get(self.base + "/healthz", timeout=1.0).status_code == 200:
                     return
@@ -201,6 +223,10 @@ class Desk:
 class Refused(RuntimeError):
     """The server answered a batch or a tube with something other than success."""
 
+    def __init__(self, what: str, status: int | None = None) -> None:
+        super().__init__(what)
+        self.status = status
+
 
 class Http:
     """The terminals' client: one aiohttp session over keep-alive connections to 127.0.0.1.
@@ -228,7 +254,10 @@ class Http:
     async def post(self, path: str, body: dict, headers: dict[str, str]) -> tuple[int, Any]:
         assert self.session is not None
         async with self.session.post(path, json=body, headers=headers) as r:
-            return r.status, await r.json(content_type=None)
+            try:
+                return r.status, await r.json(content_type=None)
+            except ValueError:  # not JSON: a proxy's own error page, a plain-text 500
+                return r.status, None
 
 
 async def send(http: Http, desk: Desk, opens: list[str], scans: list[dict], tally: Tally) -> None:
@@ -238,19 +267,19 @@ async def send(http: Http, desk: Desk, opens: list[str], scans: list[dict], tall
         status, _ = await http.post(desk.api + "/tubes", {"code": code}, desk.headers)
         tally.requests += 1
         if status not in (200, 201):
-            raise Refused(f"open {code}: {status}")
+            raise Refused(f"open {code}: {status}", status)
     t = time.perf_counter()
     if len(scans) == 1:
         status, answer = await http.post(desk.api + "/scans", scans[0], desk.headers)
         if status >= 500:
-            raise Refused(f"scan: {status}")
+            raise Refused(f"scan: {status}", status)
         results = [{"client_uuid": scans[0]["client_uuid"], "status": "error" if status >= 400 else answer["status"],
                     "error": answer if status >= 400 else None}]
     else:
         tubes = [{"code": code} for code in opens]
         status, answer = await http.post(desk.api + "/scans/batch", {"tubes": tubes, "scans": scans}, desk.headers)
         if status != 200:
-            raise Refused(f"batch: {status}")
+            raise Refused(f"batch: {status}", status)
         results = answer["results"]
     tally.latencies_ms.append((time.perf_counter() - t) * 1000)
     tally.requests += 1
@@ -261,6 +290,35 @@ async def send(http: Http, desk: Desk, opens: list[str], scans: list[dict], tall
         else:
             tally.scans += 1
             tally.acknowledged.add(item["client_uuid"])
+
+
+def stored_counts(url: str, acknowledged: set[str]) -> dict[str, int]:
+    """What the database holds of the acknowledged scans: ``present`` (stored), ``lost`` (not
+    stored), ``duplicates`` (stored more than once, plus people sampled twice in a round),
+    ``stored`` (all samples) and ``tube_mismatches`` (tubes whose fill differs from their rows)."""
+    engine = make_engine(url)
+    ordered = sorted(acknowledged)
+    counts: dict[str, int] = {}
+    try:
+        with engine.connect() as conn:
+            for k in range(0, len(ordered), 5000):
+                chunk = ordered[k : k + 5000]
+                rows = conn.execute(select(Sample.client_uuid, func.count()).where(Sample.client_uuid.in_(chunk)).group_by(Sample.client_uuid))
+                counts.update({u: n for u, n in rows})
+            stored = conn.scalar(select(func.count()).select_from(Sample)) or 0
+            twice = conn.scalar(select(func.count()).select_from(
+                select(Sample.person_id).group_by(Sample.campaign_id, Sample.person_id).having(func.count() > 1).subquery()
+            )) or 0
+            fill = (select(Tube.id, Tube.filled, func.count(Sample.id).label("n")).outerjoin(Sample, Sample.tube_id == Tube.id)
+                    .group_by(Tube.id, Tube.filled).subquery())
+            mismatches = conn.scalar(select(func.count()).select_from(fill).where(fill.c.filled != fill.c.n)) or 0
+    finally:
+        engine.dispose()
+    return {
+        "acknowledged": len(ordered), "present": sum(1 for u in ordered if counts.get(u, 0) >= 1),
+        "duplicates": sum(1 for u in ordered if counts.get(u, 0) > 1) + twice,
+        "lost": sum(1 for u in ordered if counts.get(u, 0) == 0), "stored": stored, "tube_mismatches": mismatches,
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -274,4 +332,5 @@ def client(base: str, connections: int) -> Http:
     return Http(base, connections)
 
 
-__all__ = ["Desk", "Http", "Refused", "Round", "Server", "Tally", "asyncio", "client", "fresh_database", "percentile", "prepare", "send"]
+__all__ = ["Desk", "Http", "Refused", "Round", "Server", "Tally", "asyncio", "client", "fresh_database", "percentile", "prepare", "send",
+           "stored_counts"]

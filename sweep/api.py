@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -11,14 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InternalError, OperationalError, PendingRollbackError, SQLAlchemyError
 
 from sweep import __version__
 from sweep.auth.ratelimit import LoginLimiter
 from sweep.auth.tokens import TokenCache
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
-from sweep.errors import DomainError, Unauthorized
+from sweep.errors import DomainError, Unauthorized, Unavailable
 from sweep.registry.idnumber import load_regions
 from sweep.ttlcache import TtlCache
 from sweep.web import i18n
@@ -28,6 +29,8 @@ from sweep.web.redact import redacted, redacted_errors
 from sweep.web.templating import templates
 
 STATIC = Path(__file__).parent / "web" / "static"
+READ_ONLY_TRANSACTION = "25006"  # SQLSTATE of a write sent to a standby
+LOST_CONNECTION = "8s2b"  # SQLAlchemy's code for a transaction whose connection was invalidated (lost)
 
 
 def _wants_html(request: Request) -> bool:
@@ -43,6 +46,9 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    read_engine = make_engine(settings.read_database_url) if settings.read_database_url else engine
+    app.state.read_engine = read_engine
+    app.state.read_session_factory = make_session_factory(read_engine)
     load_regions()
     app.state.rounds = TtlCache(settings.cache_seconds)
     app.state.login_limiter = LoginLimiter(app.state.session_factory, attempts=settings.login_attempts,
@@ -74,13 +80,17 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
             return HTMLResponse(f"<p>{escape(field)}: {escape(str(first['msg']))}</p>", status_code=422)
         return JSONResponse(jsonable(body), status_code=422)
 
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
-        # A connection lost under the request (the database restarted, a standby was promoted): the
-        # pool has dropped it, and the client's resend will find a new one.
-        reason = "数据库暂时不可用，请稍后重发 (the database is unavailable for a moment; resend shortly)"
-        return JSONResponse({"error": "unavailable", "field": "database", "reason": reason}, status_code=503,
-                            headers={"Retry-After": "1"})
+    @app.exception_handler(SQLAlchemyError)
+    async def database_unavailable(request: Request, exc: SQLAlchemyError) -> Response:
+        # No primary to reach (a failover under way), a connection cut, a server shutting down: the
+        # request's transaction is gone, and the same request again is the answer (a terminal's
+        # queue does just that; scans carry their UUID, so a resent batch never counts twice).
+        if not _unavailable(exc):
+            raise exc
+        reason = "数据库暂时无法访问，请稍后重试 (the database cannot be reached just now; send the same request again)"
+        response = await domain_error(request, Unavailable("database", reason))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(DataError)
     async def refused_by_database(request: Request, exc: DataError) -> Response:
@@ -128,6 +138,26 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     mount_docs(app, login_required=settings.environment == "production")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """The database was out of reach for this request: no server taking writes, or the connection
+    lost midway (also when the error at hand came from code that went on after that loss)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, PendingRollbackError) and seen.code == LOST_CONNECTION:
+            return True
+        if isinstance(seen, OperationalError):
+            # SQLite says "no such table" with the class it says "database is locked" with.
+            return not isinstance(seen.orig, sqlite3.Error) or "locked" in str(seen.orig)
+        if isinstance(seen, InternalError) and getattr(seen.orig, "sqlstate", None) == READ_ONLY_TRANSACTION:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def jsonable(value: object) -> object:

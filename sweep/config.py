@@ -23,6 +23,10 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{Path.cwd() / 'sweep.db'}",
         description="SQLAlchemy URL; the default is an SQLite file in the working directory.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="A copy for the read-only views (the dashboard), e.g. a streaming standby; none: the primary.",
+    )
     secret_key: str = Field(
         default=DEV_SECRET,
         description="Keys the hash that ID numbers are looked up by; must be set in production.",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlsplit
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so Alembic can drop and alter them on both backends.
@@ -28,9 +30,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def _multi_host_as_query(url: str) -> str:
+    """libpq's ``postgresql://u@h1:p1,h2:p2/db`` as SQLAlchemy reads it: ``postgresql://u@/db?host=h1:p1&host=h2:p2``."""
+    parts = urlsplit(url)
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts or not parts.scheme.startswith("postgres"):
+        return url
+    query = "&".join(f"host={quote(h, safe=':[]')}" for h in hosts.split(",")) + (f"&{parts.query}" if parts.query else "")
+    return f"{parts.scheme}://{userinfo + '@' if userinfo else ''}{parts.path or '/'}?{query}"
+
+
 def normalise_url(url: str) -> str:
-    """Point plain ``postgresql://`` URLs at psycopg 3, the driver Sweep installs."""
-    parsed = make_url(url)
+    """Point plain ``postgresql://`` URLs at psycopg 3, the driver Sweep installs; a libpq
+    multi-host URL (a primary and its standby) is accepted as libpq writes it."""
+    parsed = make_url(_multi_host_as_query(url))
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -101,6 +114,9 @@ def _end_writer_turn(_dbapi_conn: Any, record: Any) -> None:
 # opens and closes one per request (a new PostgreSQL connection costs more than a scan batch).
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
+# libpq waits for TCP itself (minutes) on a host that does not answer at all, a machine that
+# died with its PostgreSQL; a multi-host URL moves on to the next host after this many seconds.
+PG_CONNECT_TIMEOUT_S = 5
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -113,9 +129,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # No ping before each use: it would double the round trips of a scan batch. A connection found
     # dead (the server restarted, a standby promoted) is dropped with the pool's older ones, and the
-    # request that met it is answered 503 so that the terminal resends.
+    # request that met it is answered 503 so that the terminal resends; new ones go through the
+    # URL's hosts to whichever takes writes.
     kwargs.setdefault("pool_size", POOL_SIZE)
     kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    if "connect_timeout" not in make_url(url).query:
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S, **kwargs.get("connect_args", {})}
     return create_engine(url, **kwargs)
 
 
@@ -133,6 +152,35 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 def is_postgresql(conn: Connection | Session) -> bool:
     bind = conn.get_bind() if isinstance(conn, Session) else conn
     return bind.dialect.name == "postgresql"
+
+
+@dataclass(frozen=True)
+class ReadSource:
+    """Where a read-only view's data came from, and how far it may trail the primary."""
+
+    read_from: str  # primary | standby | sqlite
+    lag_s: float | None  # seconds behind the primary; None when read from the primary itself
+    streaming: bool | None  # a standby still receiving from its primary
+
+
+_LAG = text(
+    "SELECT pg_is_in_recovery(),"
+    " EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'),"
+    " pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn(),"
+    " EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())"
+)
+
+
+def read_source(conn: Connection | Session) -> ReadSource:
+    """On a standby, its replication lag: 0 while it streams and has replayed all it received,
+    else the age of the last transaction it replayed (the primary may have committed since)."""
+    if not is_postgresql(conn):
+        return ReadSource("sqlite", None, None)
+    standby, streaming, caught_up, age = conn.execute(_LAG).one()
+    if not standby:
+        return ReadSource("primary", None, None)
+    lag = 0.0 if streaming and caught_up else (None if age is None else round(max(0.0, float(age)), 3))
+    return ReadSource("standby", lag, bool(streaming))
 
 
 def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

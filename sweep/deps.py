@@ -27,6 +27,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A read-only view's session: on SWEEP_READ_DATABASE_URL (a standby) when set, else the primary."""
+    with request.app.state.read_session_factory() as session, session.begin():
+        yield session
+
+
 def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -35,6 +41,7 @@ def get_app_settings(request: Request) -> Settings:
 # FastAPI sends the response first and commits after, so a terminal could be told "saved" for a
 # write that then fails to commit, or read its own write back before it is there.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

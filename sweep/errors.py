@@ -74,3 +74,10 @@ class Unauthorized(DomainError):
 class Forbidden(DomainError):
     status_code = 403
     code = "forbidden"
+
+
+class Unavailable(DomainError):
+    """The database cannot take the request just now (no primary reachable during a failover)."""
+
+    status_code = 503
+    code = "unavailable"

@@ -66,6 +66,13 @@
     var f = d.figures, c = d.campaign;
     document.body.dataset.updated = d.now;
     set("clock", (d.now || "").replace("T", " ").slice(0, 16));
+    // Read from a standby: how far its figures may trail the primary's.
+    var db = d.database || {}, replica = document.getElementById("replica");
+    replica.hidden = db.read_from !== "standby";
+    if (!replica.hidden) {
+      replica.textContent = (db.streaming ? T.standbyLag : T.standbyCut) + " " + (db.lag_s == null ? "–" : db.lag_s.toFixed(1) + " s") + " ·";
+      replica.classList.toggle("red", !db.streaming || db.lag_s > 30);
+    }
     set("t-sampled", fmt(f.sampled)); set("t-people", fmt(f.people)); set("t-coverage", pct(f.coverage));
     set("t-tubes", fmt(f.tubes)); set("t-boxes", fmt(f.boxes_in_transit) + " / " + fmt(f.boxes_received));
     set("t-results", fmt(f.results)); set("t-positives", fmt(f.positives) + " / " + fmt(f.retests_open));
