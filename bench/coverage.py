@@ -3,7 +3,7 @@
     python bench/coverage.py --people 1000000 --db postgresql --json
     python bench/coverage.py --people 1000000 --db sqlite --json
 
-A district is generated and loaded in bulk, planned (naive plan), and 99 % of its people are
+A district is generated and loaded in bulk, planned, and 99 % of its people are
 written as sampled in pooled tubes of ten with a result per tube (two positive), straight into
 the tables with bulk inserts rather than by playing the day. Then each query runs ``--runs``
 times; the medians are printed as one JSON object (``coverage_s``, ``missing_s``, ``trace_ms``;

@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 from sweep.config import get_settings
 from sweep.demo.visitors import visitors
 from sweep.field.couriers import site_couriers
-from sweep.field.models import ReadinessItem
-from sweep.plan.models import Campaign, PlanBuilding, PlanSite
+from sweep.plan.models import Campaign, PlanBuilding, PlanSite, ReadinessItem
+from sweep.plan.simulation import day_input
 from sweep.registry.groups import single_tube_people
 from sweep.registry.models import Person
 from sweep.simulate.model import DayModel
-from sweep.simulate.service import day_input
 from sweep.simulate.trace import SiteTrace, trace_day
 
 

@@ -13,9 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.errors import NotFound
-from sweep.field.models import ReadinessItem
 from sweep.optimize import materials as mat
-from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, Shift
+from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 from sweep.registry.models import Building, CandidateSite, Community, Grid, Staff
 from sweep.roles import ROLE_LABELS_ZH, SiteRole
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sweep.auth.scope import Scope
 from sweep.coverage import followup, rounds
 from sweep.errors import NotFound
-from sweep.field.models import ReadinessItem
+from sweep.plan.models import ReadinessItem
 from sweep.registry.models import Building, Person
 from tests.factories import people, planned_campaign, two_sites
 from tests.lab.helpers import sample_tube

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from sweep.errors import Conflict, InvalidInput
-from sweep.field.models import ReadinessItem
-from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, Shift
+from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 from sweep.plan.planning import make_plan
 from sweep.plan.service import choose_campaign, create_campaign
 from sweep.registry.models import Building, CandidateSite, Person, Staff

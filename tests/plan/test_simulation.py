@@ -17,10 +17,11 @@ from sweep.field import tubes
 from sweep.field.models import Sample
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite, Shift
 from sweep.plan.service import get_campaign
+from sweep.plan.simulation import day_input
 from sweep.registry.models import Person
+from sweep.report.progress import site_progress
 from sweep.simulate.forecast import forecast_day
 from sweep.simulate.model import DayModel
-from sweep.simulate.service import day_input, site_progress
 from sweep.simulate.staffing import site_closures
 from tests.factories import planned_campaign, scan_person, uid
 
