@@ -50,7 +50,7 @@ def _say(msg: str) -> None:
 
 def sample_round(conn, campaign: Campaign, *, people: np.ndarray, site_of: np.ndarray, share: float, rng: np.random.Generator) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     """Write ``share`` of the people as sampled, ten to a tube per site, each tube with a result."""
-    chosen = np.sort(rng.choice(len(people), size=int(round(len(people) * share)), replace=False))
+    chosen = np.sort(rng.choice(len(people), size=round(len(people) * share), replace=False))
     pid, site = people[chosen], site_of[chosen]
     order = np.lexsort((pid, site))
     pid, site = pid[order], site[order]

@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     dashboard_poll_seconds: int = Field(default=5, ge=1, le=300)
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
+    def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("SWEEP_SECRET_KEY must be set to a secret value when SWEEP_ENVIRONMENT=production")
         return self

@@ -47,9 +47,10 @@ def play_day(
     factory: sessionmaker[Session],
     campaign_id: int,
     rng: np.random.Generator,
-    assumptions: DayAssumptions = DayAssumptions(),
+    assumptions: DayAssumptions | None = None,
     progress: Progress | None = None,
 ) -> PlayResult:
+    assumptions = assumptions or DayAssumptions()
     with unit_of_work(factory) as session:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None

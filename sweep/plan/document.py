@@ -106,7 +106,7 @@ def load_document(*, session: Session, campaign: Campaign) -> PlanDocument:
     params = report.get("parameters", {})
     every = mat.courier_every(int(params.get("sample_wait_limit_minutes", 120)))
     for s in sites.values():
-        for k, t in enumerate(list(range(every, campaign.deadline_minutes, every)) + [campaign.deadline_minutes + mat.FILL_MARGIN_MINUTES], 1):
+        for k, t in enumerate([*list(range(every, campaign.deadline_minutes, every)), campaign.deadline_minutes + mat.FILL_MARGIN_MINUTES], 1):
             s.events.append({"kind": "courier", "label": f"转运 courier run {k}", "due_at": campaign.starts_at + timedelta(minutes=t),
                              "quantity": None})
         s.events.sort(key=lambda e: e["due_at"])

@@ -100,7 +100,7 @@ def test_a_started_round_is_not_replanned(session, settings, planned):
 
 
 def test_the_next_round_keeps_the_sites_and_shows_the_differences(session, settings, planned):
-    first, outcome = planned
+    first, _outcome = planned
     nxt, created = choose_campaign(session=session, settings=settings, new_round=True)
     assert created and nxt.round_no == first.round_no + 1 and nxt.starts_at > first.starts_at
     second = make_plan(session=session, settings=settings, campaign=nxt, time_limit=10)

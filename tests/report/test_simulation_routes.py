@@ -74,7 +74,7 @@ def test_errors_name_the_field_and_a_login_is_needed(client):
 
 
 def test_the_chart_page_draws_inline_svg(client):
-    c, summary = client
+    c, _summary = client
     page = c.get("/rounds/latest/simulation", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert page.text.count("<svg") == 2 and "<polyline" in page.text and "时限 deadline" in page.text
