@@ -49,6 +49,12 @@ class SingleTubeRequired(Conflict):
     code = "single_tube_required"
 
 
+class WalkInRequired(NotFound):
+    """A pre-registration code of someone not in the registry: the desk completes their walk-in form."""
+
+    code = "walk_in_required"
+
+
 @dataclass(frozen=True)
 class ScanIn:
     """One scan as a terminal sends it; the person by ID number, pre-registration code, or (inside Sweep) id."""
@@ -110,12 +116,14 @@ _JUDGE = """
 items AS ({items}),
 named AS (
     SELECT i.ord, i.uuid, i.tube_code, i.sampled_at, i.kind,
-           COALESCE(i.person_id, p.id, r.person_id) AS person_id,
+           COALESCE(i.person_id, p.id, rp.id) AS person_id,
            CASE WHEN i.id_hash IS NOT NULL AND p.id IS NULL THEN 'unknown_person'
-                WHEN i.prereg IS NOT NULL AND r.person_id IS NULL THEN 'unknown_prereg' END AS unknown
+                WHEN i.prereg IS NOT NULL AND r.id IS NULL THEN 'unknown_prereg'
+                WHEN i.prereg IS NOT NULL AND rp.id IS NULL THEN 'walk_in_needed' END AS unknown
     FROM items i
     LEFT JOIN people p ON p.id_hash = {unhex}
     LEFT JOIN preregistrations r ON r.campaign_id = :cid AND r.code = i.prereg
+    LEFT JOIN people rp ON rp.id_hash = r.id_hash
 ),
 who AS (
     SELECT n.*, COALESCE(g.single_tube, {false}) AS single_only
@@ -236,6 +244,9 @@ def _precheck(scan: ScanIn, campaign: Campaign, key: str) -> dict[str, object] |
     if not campaign.starts_at - SAMPLED_BEFORE_START <= scan.sampled_at <= campaign.starts_at + SAMPLED_AFTER_START:
         return InvalidInput("sampled_at", f"采样时间不在本轮日期内 (sampled_at is outside this round's days): {scan.sampled_at:%Y-%m-%d %H:%M}")
     given = sum(x is not None and x != "" for x in scan.identity())
+    completes = scan.walk_in is not None and bool(scan.prereg_code) and not scan.id_number and scan.person_id is None
+    if completes:
+        given = 1  # a pre-registration completed as a walk-in: the code names the document, the form the rest
     if scan.walk_in is not None and given > 1:
         return InvalidInput("walk_in", "临时登记自带证件号，不再填身份证号或预登记码 (a walk-in carries its own document number)")
     if given > 1:
@@ -244,19 +255,20 @@ def _precheck(scan: ScanIn, campaign: Campaign, key: str) -> dict[str, object] |
         return InvalidInput("id_number", "须扫身份证号或预登记码 (scan an ID number or a pre-registration code)")
     item: dict[str, object] = {"uuid": scan.client_uuid, "tube_code": scan.tube_code.strip(), "person_id": scan.person_id,
                                "id_hash": None, "prereg": None, "sampled_at": _stamp(scan.sampled_at), "kind": scan.kind}
+    prereg = scan.prereg_code.strip().upper() if scan.prereg_code else None
     if scan.walk_in is not None:
         try:
-            walk_in = check_walk_in(scan.walk_in, key=key)
+            walk_in = check_walk_in(scan.walk_in, key=key, prereg=prereg if completes else None)
         except DomainError as exc:
             return exc
-        item["id_hash"], item["walk_in"] = walk_in["id_hash"], walk_in
+        item["id_hash"], item["prereg"], item["walk_in"] = walk_in["id_hash"], walk_in["prereg"], walk_in
     elif scan.id_number:
         try:
             item["id_hash"] = id_lookup_hash(validate_id_number(scan.id_number).number, key=key).hex()
         except InvalidIdNumber as exc:
             return InvalidInput("id_number", exc.reason)
-    elif scan.prereg_code:
-        item["prereg"] = scan.prereg_code.strip().upper()
+    elif prereg:
+        item["prereg"] = prereg
     return item
 
 
@@ -309,6 +321,9 @@ def _error(r: _Judged, site_id: int) -> DomainError:
             return NotFound("id_number", "登记册中没有此身份证号 (no one with this ID number in the registry)")
         case "unknown_prereg":
             return NotFound("prereg_code", "本轮没有这个预登记码 (unknown pre-registration code)")
+        case "walk_in_needed":
+            return WalkInRequired("prereg_code", "预登记人员不在登记册中，请补全临时登记 (not in the registry: complete their "
+                                                 "walk-in registration with this code)")
         case "unknown_tube":
             return NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {code}")
         case "wrong_site":

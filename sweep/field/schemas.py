@@ -38,7 +38,8 @@ class WalkInCreate(BaseModel):
     """Someone not in the registry (临时登记): their document, name, phone, where they stay, and why here."""
 
     doc_type: Literal["id_card", "passport", "hk_macau", "taiwan", "other"] = "id_card"
-    id_number: str = Field(min_length=1, max_length=32, pattern=PRINTABLE)
+    id_number: str | None = Field(default=None, max_length=32, pattern=PRINTABLE,
+                                  description="The document's number; none when the scan's prereg_code carries it.")
     name: str = Field(min_length=1, max_length=50, pattern=PRINTABLE)
     phone: str | None = Field(default=None, max_length=20, pattern=PRINTABLE)
     building_code: str | None = Field(default=None, max_length=48, pattern=PRINTABLE, description="Where they stay, if a building of the district.")
@@ -52,7 +53,8 @@ class ScanCreate(BaseModel):
     sampled_at: LocalTime
     id_number: str | None = Field(default=None, max_length=32, pattern=PRINTABLE, description="The resident's ID number (GB 11643).")
     prereg_code: str | None = Field(default=None, max_length=16, pattern=PRINTABLE, description="Or the code of their pre-registration.")
-    walk_in: WalkInCreate | None = Field(default=None, description="Or, for someone not in the registry, their registration.")
+    walk_in: WalkInCreate | None = Field(default=None, description="Or, for someone not in the registry, their registration "
+                                                                   "(with prereg_code: the rest of a pre-registration's).")
     kind: Literal["pooled", "home", "retest"] = "pooled"
 
 
