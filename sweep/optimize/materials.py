@@ -56,6 +56,12 @@ TUBES_SINGLE = "采样管（单人单管） single tubes"
 TUBES_HOME = "采样管（上门混采） pooled tubes for home sampling"
 
 
+def line_rank(label: str) -> int:
+    """Where a material line stands in a table of sites (the order ``materials`` writes them; others last)."""
+    order = (SWABS_AT_SITE, SWABS_AT_HOME, TUBES_POOLED, TUBES_SINGLE, TUBES_HOME)
+    return order.index(label) if label in order else len(order)
+
+
 def tubes_by_kind(needs: SiteNeeds, *, pool_size: int, spare: float) -> dict[str, int]:
     """Tubes of each kind with the spare share; a kind the site does not use is left out."""
     counts = {
