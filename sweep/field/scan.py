@@ -3,7 +3,8 @@
 What makes a scan good is written once, as one SQL statement over the whole batch (``_JUDGE``):
 who the person is; whether the client's UUID was used before (an exact replay is answered with
 the first answer, anything else reusing the key is refused); the tube (this round's, this site's,
-open, with room, single for a retest or a key group sampled one to a tube); and whether the person was sampled already this round.
+open, with room, single for a retest or a key group sampled one to a tube, no larger than a key
+group's own pool size); and whether the person was sampled already this round.
 Items are judged as a set: a person's first item claims them, and a tube's room goes to its items
 in the order they came.
 
@@ -47,6 +48,12 @@ SAMPLED_AFTER_START = timedelta(days=2)
 
 class SingleTubeRequired(Conflict):
     code = "single_tube_required"
+
+
+class GroupPoolRequired(Conflict):
+    """A member of a key group pooled smaller than this tube (5混1 against a 10混1 tube)."""
+
+    code = "group_pool_size"
 
 
 class WalkInRequired(NotFound):
@@ -126,7 +133,7 @@ named AS (
     LEFT JOIN people rp ON rp.id_hash = r.id_hash
 ),
 who AS (
-    SELECT n.*, COALESCE(g.single_tube, {false}) AS single_only
+    SELECT n.*, COALESCE(g.single_tube, {false}) AS single_only, g.pool_size AS group_pool
     FROM named n LEFT JOIN people gp ON gp.id = n.person_id LEFT JOIN key_groups g ON g.id = gp.key_group_id
 ),
 tube AS (
@@ -145,7 +152,7 @@ sampled AS (
     GROUP BY s.person_id
 ),
 judged AS (
-    SELECT w.ord, w.uuid, w.tube_code, w.sampled_at, w.kind, w.person_id,
+    SELECT w.ord, w.uuid, w.tube_code, w.sampled_at, w.kind, w.person_id, w.group_pool,
            t.id AS tube_id, t.pool_size, t.filled,
            pr.id AS prior_id, pr.position AS prior_position, pr.code AS prior_code, pr.filled AS prior_filled,
            pr.pool_size AS prior_pool_size, pr.status AS prior_status, pr.plan_site_id AS prior_site,
@@ -161,6 +168,7 @@ judged AS (
                WHEN t.status <> 'open' THEN 'tube_sealed'
                WHEN w.kind = 'retest' AND t.kind <> 'single' THEN 'single_needed'
                WHEN w.single_only AND t.kind <> 'single' THEN 'group_single'
+               WHEN w.group_pool IS NOT NULL AND t.kind = 'pooled' AND t.pool_size > w.group_pool THEN 'group_pool'
                WHEN w.kind <> 'retest' AND sd.person_id IS NOT NULL THEN 'already_sampled'
                ELSE 'candidate'
            END AS verdict
@@ -204,7 +212,7 @@ _WRITE = """INSERT INTO samples (campaign_id, tube_id, person_id, plan_site_id, 
 SELECT :cid, tube_id, person_id, :site, position, kind, uuid, sampled_at, :now, :uid FROM scan_judged WHERE outcome = 'ok'
 RETURNING id, client_uuid"""
 _ANSWER = """SELECT ord, uuid, tube_code, outcome, position, pool_size, prior_id, prior_position, prior_code, prior_filled,
-       prior_pool_size, prior_status, prior_site, sampled_code, sampled_when, first_code, first_at"""
+       prior_pool_size, prior_status, prior_site, sampled_code, sampled_when, first_code, first_at, group_pool"""
 
 PG_SCAN = text(
     "WITH " + _JUDGE.format(items=_ITEMS["postgresql"], unhex=_UNHEX["postgresql"], lock=_LOCK["postgresql"], false=_FALSE["postgresql"]) + """,
@@ -293,6 +301,7 @@ class _Judged:
     sampled_when: datetime | str | None
     first_code: str | None
     first_at: datetime | str | None
+    group_pool: int | None
     sample_id: int | None
 
 
@@ -337,6 +346,10 @@ def _error(r: _Judged, site_id: int) -> DomainError:
         case "group_single":
             return SingleTubeRequired("tube_code", f"重点人群须单人单管，管码 {code} 是混采管 (this person's key group is sampled "
                                                    "one to a tube; scan them into a single tube)")
+        case "group_pool":
+            return GroupPoolRequired("tube_code", f"重点人群须{r.group_pool}混一，管码 {code} 是{r.pool_size}混一 (this person's key group is "
+                                                  f"pooled at most {r.group_pool} to a tube; this tube holds {r.pool_size})",
+                                     group_pool_size=r.group_pool)
         case "already_sampled":
             return _already(r.sampled_code, r.sampled_when)
         case "already_in_batch":

@@ -17,6 +17,8 @@ class TubeCreate(BaseModel):
     opened_at: LocalTime | None = Field(default=None, description="When the tube was opened; default now.")
     desk_no: int | None = Field(default=None, ge=1, le=999)
     kind: Literal["pooled", "single"] = Field(default="pooled", description="pooled (the round's pool size) or single (one person).")
+    pool_size: int | None = Field(default=None, ge=2, le=20,
+                                  description="A pooled tube's own pool size (5 for 5混1, say); default the round's.")
 
 
 class TubeRead(BaseModel):

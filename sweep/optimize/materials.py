@@ -3,7 +3,8 @@
 Times are minutes from the start of sampling (negative: before it). Quantities carry the spare
 share for breakage and re-swabs. Tubes and swabs are counted by kind, as the site is stocked and
 checked in: pooled tubes (the round's pool size), single tubes (key groups whose schedule says
-one person a tube, 单人单管), and the home-sampling team's own swabs and pooled tubes (上门采样).
+one person a tube, 单人单管), key groups' smaller pooled tubes (a group pooled 5混1, say), and the
+home-sampling team's own swabs and pooled tubes (上门采样).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class SiteNeeds:
     staff_shifts: int  # person-shifts of the day (a sampler's rotation is a shift)
     medical_staff: int
     general_staff: int
+    group_pooled_people: int = 0  # of the people, key-group members pooled at a size of their group's own (5混1)
+    group_pooled_tubes: float = 0.0  # their tubes: the sum of 1 / their group's pool size
 
 
 @dataclass(frozen=True)
@@ -53,20 +56,23 @@ SWABS_AT_SITE = "拭子（点内采样） swabs at the site"
 SWABS_AT_HOME = "拭子（上门采样） swabs for home sampling"
 TUBES_POOLED = "采样管（混采） pooled tubes"
 TUBES_SINGLE = "采样管（单人单管） single tubes"
+TUBES_GROUP = "采样管（重点人群小混采） key groups' small pooled tubes"
 TUBES_HOME = "采样管（上门混采） pooled tubes for home sampling"
 
 
 def line_rank(label: str) -> int:
     """Where a material line stands in a table of sites (the order ``materials`` writes them; others last)."""
-    order = (SWABS_AT_SITE, SWABS_AT_HOME, TUBES_POOLED, TUBES_SINGLE, TUBES_HOME)
+    order = (SWABS_AT_SITE, SWABS_AT_HOME, TUBES_POOLED, TUBES_SINGLE, TUBES_GROUP, TUBES_HOME)
     return order.index(label) if label in order else len(order)
 
 
 def tubes_by_kind(needs: SiteNeeds, *, pool_size: int, spare: float) -> dict[str, int]:
     """Tubes of each kind with the spare share; a kind the site does not use is left out."""
     counts = {
-        TUBES_POOLED: math.ceil((needs.people - needs.single_people) / pool_size),
+        TUBES_POOLED: math.ceil((needs.people - needs.single_people - needs.group_pooled_people) / pool_size),
         TUBES_SINGLE: needs.single_people,
+        # Groups of one size fill whole tubes but for the last; the spare share covers a few pool sizes' last tubes.
+        TUBES_GROUP: math.ceil(round(needs.group_pooled_tubes, 6)),
         TUBES_HOME: math.ceil(needs.home_people / pool_size),
     }
     return {label: math.ceil(n * (1 + spare)) for label, n in counts.items() if n > 0}

@@ -53,3 +53,11 @@ def test_timeline_has_the_four_in_place():
     assert [e.minute for e in events] == sorted(e.minute for e in events)
     staff = [e for e in events if e.kind == "staff"]
     assert all(e.minute == -60 for e in staff) and {e.quantity for e in staff} == {9, 12}
+
+
+def test_a_key_group_pooled_five_to_a_tube_gets_tubes_of_its_own():
+    # 50 members pooled 5混1 among 2,000: 10 small tubes, and 1,910 pooled by ten.
+    needs = SiteNeeds(people=2000, single_people=40, home_people=0, desks=4, staff_shifts=30, medical_staff=9, general_staff=12,
+                      group_pooled_people=50, group_pooled_tubes=50 / 5)
+    tubes = tubes_by_kind(needs, pool_size=10, spare=0.0)
+    assert tubes == {mat.TUBES_POOLED: 191, mat.TUBES_SINGLE: 40, mat.TUBES_GROUP: 10}

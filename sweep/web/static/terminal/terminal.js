@@ -143,10 +143,13 @@
       return Promise.resolve();
     }
     var kind = SAMPLING[state.mode].tube;
-    state.tube = { code: code, filled: 0, sealed: false, kind: kind };
+    var size = newPoolSize(kind);
+    state.tube = { code: code, filled: 0, sealed: false, kind: kind, size: size };
     save();
-    say("已开" + (kind === "single" ? "单管 " : "管 ") + code + " (" + kind + " tube opened)", "ok");
-    return enqueue({ type: "open_tube", uuid: uuid(), code: code, kind: kind, at: new Date().toISOString() }).then(kick);
+    say("已开" + (kind === "single" ? "单管 " : (size ? size + "混1管 " : "管 ")) + code + " (" + kind + " tube opened)", "ok");
+    var op = { type: "open_tube", uuid: uuid(), code: code, kind: kind, at: new Date().toISOString() };
+    if (size) op.pool_size = size;
+    return enqueue(op).then(kick);
   }
 
   function person(idNumber, prereg) {
@@ -208,7 +211,22 @@
   var PHONE = /^[0-9+\- ]{7,20}$/;
   if (MODE_NAMES.indexOf(state.mode) < 0) state.mode = "sample";
 
-  function capacity(t) { return t && t.kind === "single" ? 1 : POOL; }
+  function capacity(t) { return !t ? POOL : (t.kind === "single" ? 1 : (t.size || POOL)); }
+
+  // A pooled tube may hold fewer than the round's pool size: a key group pooled 5混1, say.
+  function poolSizes() {
+    var pick = el("pool-size");
+    pick.textContent = "";
+    [POOL, 5].filter(function (n, i, all) { return n <= POOL && all.indexOf(n) === i; }).forEach(function (n) {
+      var o = document.createElement("option");
+      o.value = String(n);
+      o.textContent = n + "混1" + (n === POOL ? "（本轮）" : "（重点人群小混采）");
+      pick.appendChild(o);
+    });
+    pick.value = String(state.poolSize || POOL);
+    pick.addEventListener("change", function () { state.poolSize = parseInt(pick.value, 10); save(); el("scan").focus(); });
+  }
+  function newPoolSize(kind) { return kind === "pooled" && state.mode === "sample" && state.poolSize && state.poolSize !== POOL ? state.poolSize : null; }
 
   function chooseMode(m) {
     state.mode = m;
@@ -225,7 +243,11 @@
     renderRetests();
   }
 
-  function tubeBody(o) { return { code: o.code, opened_at: o.at, kind: o.kind || "pooled" }; }
+  function tubeBody(o) {
+    var t = { code: o.code, opened_at: o.at, kind: o.kind || "pooled" };
+    if (o.pool_size) t.pool_size = o.pool_size;
+    return t;
+  }
   function scanBody(o) {
     var s = { client_uuid: o.uuid, tube_code: o.tube_code, sampled_at: o.sampled_at, kind: o.kind || "pooled" };
     if (o.id_number) s.id_number = o.id_number;
@@ -574,6 +596,7 @@
   couriers();
   loadCouriers();
   loadRetests();
+  poolSizes();
   render();
   flush();
   window.sweepTerminal = { flush: flush, handle: handle, queued: queued };
