@@ -11,12 +11,11 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from sweep.config import Settings
-from sweep.field.models import ReadinessItem
 from sweep.optimize import callup as callup_mod
 from sweep.optimize import materials as mat
 from sweep.optimize.queueing import DeskSizing
 from sweep.optimize.roster import Roster
-from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, Shift
+from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 
 if TYPE_CHECKING:
     from sweep.plan.inputs import Registry

@@ -71,7 +71,7 @@ class DayModel:
         return swab
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "DayModel":
+    def from_settings(cls, settings: Any) -> DayModel:
         """Every ``sim_*`` setting. Shared with the planner: the pace per person follows
         ``desk_people_per_hour``, samplers' turns ``sampler_rotation_minutes``, courier runs
         ``sample_wait_limit_minutes``."""
@@ -116,7 +116,7 @@ class SiteInput:
     def called(self) -> int:
         return int(np.sum(self.people))
 
-    def with_desks(self, desks: int) -> "SiteInput":
+    def with_desks(self, desks: int) -> SiteInput:
         """The same site with another number of desks; added desks are staffed like the others."""
         shifts = self.sampler_shifts
         if shifts and desks > self.desks:
