@@ -153,3 +153,24 @@ def test_a_retest_is_taken_in_retest_mode_into_a_single_tube_of_that_person(brow
             RetestOrder.campaign_id == served.campaign_id, RetestOrder.person_id.in_(ids))).all())
     engine.dispose()
     assert orders == {ids[0]: "closed", ids[1]: "open"}
+
+
+def test_a_pooled_tube_opened_five_to_a_tube_fills_and_seals_at_five(browser, served: Served):  # noqa: F811
+    context, page = _logged_in_phone(browser, served, locale="zh-CN")
+    assert page.locator("#pool-size").is_visible()
+    page.select_option("#pool-size", "5")
+    _scan(page, "WEB-P5-0001")
+    page.wait_for_function("document.getElementById('fill').textContent === '0/5'")
+    for number in served.id_numbers[90:95]:
+        _scan(page, number)
+    page.wait_for_function(QUEUE_EMPTY)
+    page.wait_for_function("document.querySelectorAll('#recent li[data-state=ok]').length === 5")
+    assert page.locator("#fill").text_content() == "5/5"
+    page.click("#mode-single")  # the choice belongs to pooled mode only
+    assert page.locator("#pool-size").is_hidden()
+    context.close()
+    engine = make_engine(served.db_url)
+    with engine.connect() as conn:
+        tube = conn.execute(select(Tube.kind, Tube.pool_size, Tube.filled, Tube.status).where(Tube.code == "WEB-P5-0001")).one()
+    engine.dispose()
+    assert tuple(tube) == ("pooled", 5, 5, "sealed")
