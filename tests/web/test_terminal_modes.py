@@ -70,6 +70,8 @@ def test_a_walk_in_is_registered_and_sampled_at_the_terminal_online_and_offline(
     _walk_in_form(page, "E12345678", "临时乙", doc_type="passport", address="某宾馆", phone="13700004444")
     page.wait_for_function("document.getElementById('queue-count').textContent === '1'")
     assert _walk_in_row(served, "临时乙") is None
+    recent = page.locator("#recent").text_content()
+    assert "E12345678" not in recent and "E1*****78" in recent  # masked on the screen as the registry masks it
     context.set_offline(False)
     page.wait_for_function(QUEUE_EMPTY, timeout=20_000)
     page.wait_for_function("document.querySelectorAll('#recent li[data-state=ok]').length === 2")

@@ -298,7 +298,14 @@
     el("walkin-form").reset();
     el("walkin-form").hidden = true;
     el("scan").focus();
-    return placed(op, "临时登记 " + name.slice(0, 1) + "* " + (prereg ? number : masked(number)));
+    return placed(op, "临时登记 " + name.slice(0, 1) + "* " + (prereg ? number : maskedDocument(number)));
+  }
+
+  // As the registry masks a document (``mask_id_number``): an ID card 6 + 8 stars + 4, others 2 + stars + 2.
+  function maskedDocument(v) {
+    if (v.length === 18) return v.slice(0, 6) + "********" + v.slice(-4);
+    if (v.length <= 4) return v.replace(/./g, "*");
+    return v.slice(0, 2) + v.slice(2, -2).replace(/./g, "*") + v.slice(-2);
   }
 
   // A pre-registration code of someone not in the registry: the server asks for the rest of the form.
