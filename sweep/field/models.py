@@ -72,7 +72,8 @@ class Preregistration(Base):
     """A resident's pre-registration (预登记): a short code the desk scans instead of the ID card.
 
     An ID number not in the registry gets a code too (its person is empty): the anonymous answer
-    must not tell who is registered, and the desk completes it as a walk-in by the number's hash.
+    must not tell who is registered, and the desk completes it as a walk-in with the code (the
+    document coming from here: hash, masked and sealed forms).
     """
 
     __tablename__ = "preregistrations"
@@ -87,6 +88,8 @@ class Preregistration(Base):
     # The number's keyed look-up hash and its masked form, as the registry keeps them (never the number).
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     id_masked: Mapped[str] = mapped_column(String(32))
+    # Only for a number not in the registry: sealed as ``people.id_encrypted`` is, for the walk-in it becomes.
+    id_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary(64))
     code: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 

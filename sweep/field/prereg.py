@@ -5,8 +5,9 @@ which is faster and keeps the number off the desk's screen.
 
 The page is open to anyone, so its answer must not tell who is in the registry: a registered
 and an unregistered number both get a code, alike. The code of a number not in the registry has
-no person yet; it keeps the number's keyed look-up hash and its masked form, so that the desk can
-complete it as a walk-in (临时登记) when the resident comes.
+no person yet; it keeps the number's keyed look-up hash, its masked form and the number sealed as
+the registry seals it, so that the desk completes it as a walk-in (临时登记) with the code alone
+when the resident comes (``field.walkins``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sweep.db import begin_write
 from sweep.errors import InvalidInput
 from sweep.field.models import Preregistration
 from sweep.plan.models import Campaign
+from sweep.registry.idcrypt import encrypt_id_number
 from sweep.registry.idnumber import InvalidIdNumber, mask_id_number, validate_id_number
 from sweep.registry.models import Person
 from sweep.registry.service import id_lookup_hash
@@ -57,12 +59,13 @@ def preregister(*, session: Session, campaign: Campaign, id_number: str, key: st
     if existing is not None:
         return PreregState(existing, masked, True)
     person_id = session.scalar(select(Person.id).where(Person.id_hash == digest))
+    sealed = encrypt_id_number(number, key=key) if person_id is None else None
     for _attempt in range(5):
         code = _new_code()
         try:
             with session.begin_nested():
                 session.add(Preregistration(campaign_id=campaign.id, person_id=person_id, id_hash=digest, id_masked=masked,
-                                            code=code, created_at=now))
+                                            id_encrypted=sealed, code=code, created_at=now))
                 session.flush()
         except IntegrityError:
             continue  # a code drawn twice, or the same resident in two tabs: draw again / read theirs

@@ -3,7 +3,8 @@
 What makes a scan good is written once, as one SQL statement over the whole batch (``_JUDGE``):
 who the person is; whether the client's UUID was used before (an exact replay is answered with
 the first answer, anything else reusing the key is refused); the tube (this round's, this site's,
-open, with room, single for a retest or a key group sampled one to a tube); and whether the person was sampled already this round.
+open, with room, single for a retest or a key group sampled one to a tube, no larger than a key
+group's own pool size); and whether the person was sampled already this round.
 Items are judged as a set: a person's first item claims them, and a tube's room goes to its items
 in the order they came.
 
@@ -47,6 +48,18 @@ SAMPLED_AFTER_START = timedelta(days=2)
 
 class SingleTubeRequired(Conflict):
     code = "single_tube_required"
+
+
+class GroupPoolRequired(Conflict):
+    """A member of a key group pooled smaller than this tube (5混1 against a 10混1 tube)."""
+
+    code = "group_pool_size"
+
+
+class WalkInRequired(NotFound):
+    """A pre-registration code of someone not in the registry: the desk completes their walk-in form."""
+
+    code = "walk_in_required"
 
 
 @dataclass(frozen=True)
@@ -110,15 +123,17 @@ _JUDGE = """
 items AS ({items}),
 named AS (
     SELECT i.ord, i.uuid, i.tube_code, i.sampled_at, i.kind,
-           COALESCE(i.person_id, p.id, r.person_id) AS person_id,
+           COALESCE(i.person_id, p.id, rp.id) AS person_id,
            CASE WHEN i.id_hash IS NOT NULL AND p.id IS NULL THEN 'unknown_person'
-                WHEN i.prereg IS NOT NULL AND r.person_id IS NULL THEN 'unknown_prereg' END AS unknown
+                WHEN i.prereg IS NOT NULL AND r.id IS NULL THEN 'unknown_prereg'
+                WHEN i.prereg IS NOT NULL AND rp.id IS NULL THEN 'walk_in_needed' END AS unknown
     FROM items i
     LEFT JOIN people p ON p.id_hash = {unhex}
     LEFT JOIN preregistrations r ON r.campaign_id = :cid AND r.code = i.prereg
+    LEFT JOIN people rp ON rp.id_hash = r.id_hash
 ),
 who AS (
-    SELECT n.*, COALESCE(g.single_tube, {false}) AS single_only
+    SELECT n.*, COALESCE(g.single_tube, {false}) AS single_only, g.pool_size AS group_pool
     FROM named n LEFT JOIN people gp ON gp.id = n.person_id LEFT JOIN key_groups g ON g.id = gp.key_group_id
 ),
 tube AS (
@@ -137,7 +152,7 @@ sampled AS (
     GROUP BY s.person_id
 ),
 judged AS (
-    SELECT w.ord, w.uuid, w.tube_code, w.sampled_at, w.kind, w.person_id,
+    SELECT w.ord, w.uuid, w.tube_code, w.sampled_at, w.kind, w.person_id, w.group_pool,
            t.id AS tube_id, t.pool_size, t.filled,
            pr.id AS prior_id, pr.position AS prior_position, pr.code AS prior_code, pr.filled AS prior_filled,
            pr.pool_size AS prior_pool_size, pr.status AS prior_status, pr.plan_site_id AS prior_site,
@@ -153,6 +168,7 @@ judged AS (
                WHEN t.status <> 'open' THEN 'tube_sealed'
                WHEN w.kind = 'retest' AND t.kind <> 'single' THEN 'single_needed'
                WHEN w.single_only AND t.kind <> 'single' THEN 'group_single'
+               WHEN w.group_pool IS NOT NULL AND t.kind = 'pooled' AND t.pool_size > w.group_pool THEN 'group_pool'
                WHEN w.kind <> 'retest' AND sd.person_id IS NOT NULL THEN 'already_sampled'
                ELSE 'candidate'
            END AS verdict
@@ -196,7 +212,7 @@ _WRITE = """INSERT INTO samples (campaign_id, tube_id, person_id, plan_site_id, 
 SELECT :cid, tube_id, person_id, :site, position, kind, uuid, sampled_at, :now, :uid FROM scan_judged WHERE outcome = 'ok'
 RETURNING id, client_uuid"""
 _ANSWER = """SELECT ord, uuid, tube_code, outcome, position, pool_size, prior_id, prior_position, prior_code, prior_filled,
-       prior_pool_size, prior_status, prior_site, sampled_code, sampled_when, first_code, first_at"""
+       prior_pool_size, prior_status, prior_site, sampled_code, sampled_when, first_code, first_at, group_pool"""
 
 PG_SCAN = text(
     "WITH " + _JUDGE.format(items=_ITEMS["postgresql"], unhex=_UNHEX["postgresql"], lock=_LOCK["postgresql"], false=_FALSE["postgresql"]) + """,
@@ -236,6 +252,9 @@ def _precheck(scan: ScanIn, campaign: Campaign, key: str) -> dict[str, object] |
     if not campaign.starts_at - SAMPLED_BEFORE_START <= scan.sampled_at <= campaign.starts_at + SAMPLED_AFTER_START:
         return InvalidInput("sampled_at", f"采样时间不在本轮日期内 (sampled_at is outside this round's days): {scan.sampled_at:%Y-%m-%d %H:%M}")
     given = sum(x is not None and x != "" for x in scan.identity())
+    completes = scan.walk_in is not None and bool(scan.prereg_code) and not scan.id_number and scan.person_id is None
+    if completes:
+        given = 1  # a pre-registration completed as a walk-in: the code names the document, the form the rest
     if scan.walk_in is not None and given > 1:
         return InvalidInput("walk_in", "临时登记自带证件号，不再填身份证号或预登记码 (a walk-in carries its own document number)")
     if given > 1:
@@ -244,19 +263,20 @@ def _precheck(scan: ScanIn, campaign: Campaign, key: str) -> dict[str, object] |
         return InvalidInput("id_number", "须扫身份证号或预登记码 (scan an ID number or a pre-registration code)")
     item: dict[str, object] = {"uuid": scan.client_uuid, "tube_code": scan.tube_code.strip(), "person_id": scan.person_id,
                                "id_hash": None, "prereg": None, "sampled_at": _stamp(scan.sampled_at), "kind": scan.kind}
+    prereg = scan.prereg_code.strip().upper() if scan.prereg_code else None
     if scan.walk_in is not None:
         try:
-            walk_in = check_walk_in(scan.walk_in, key=key)
+            walk_in = check_walk_in(scan.walk_in, key=key, prereg=prereg if completes else None)
         except DomainError as exc:
             return exc
-        item["id_hash"], item["walk_in"] = walk_in["id_hash"], walk_in
+        item["id_hash"], item["prereg"], item["walk_in"] = walk_in["id_hash"], walk_in["prereg"], walk_in
     elif scan.id_number:
         try:
             item["id_hash"] = id_lookup_hash(validate_id_number(scan.id_number).number, key=key).hex()
         except InvalidIdNumber as exc:
             return InvalidInput("id_number", exc.reason)
-    elif scan.prereg_code:
-        item["prereg"] = scan.prereg_code.strip().upper()
+    elif prereg:
+        item["prereg"] = prereg
     return item
 
 
@@ -281,6 +301,7 @@ class _Judged:
     sampled_when: datetime | str | None
     first_code: str | None
     first_at: datetime | str | None
+    group_pool: int | None
     sample_id: int | None
 
 
@@ -309,6 +330,9 @@ def _error(r: _Judged, site_id: int) -> DomainError:
             return NotFound("id_number", "登记册中没有此身份证号 (no one with this ID number in the registry)")
         case "unknown_prereg":
             return NotFound("prereg_code", "本轮没有这个预登记码 (unknown pre-registration code)")
+        case "walk_in_needed":
+            return WalkInRequired("prereg_code", "预登记人员不在登记册中，请补全临时登记 (not in the registry: complete their "
+                                                 "walk-in registration with this code)")
         case "unknown_tube":
             return NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {code}")
         case "wrong_site":
@@ -322,6 +346,10 @@ def _error(r: _Judged, site_id: int) -> DomainError:
         case "group_single":
             return SingleTubeRequired("tube_code", f"重点人群须单人单管，管码 {code} 是混采管 (this person's key group is sampled "
                                                    "one to a tube; scan them into a single tube)")
+        case "group_pool":
+            return GroupPoolRequired("tube_code", f"重点人群须{r.group_pool}混一，管码 {code} 是{r.pool_size}混一 (this person's key group is "
+                                                  f"pooled at most {r.group_pool} to a tube; this tube holds {r.pool_size})",
+                                     group_pool_size=r.group_pool)
         case "already_sampled":
             return _already(r.sampled_code, r.sampled_when)
         case "already_in_batch":

@@ -59,7 +59,7 @@ async def _site_round(request: Request, ref: str, site_id: int, user: Principal)
 
 
 def _tube_open(t: TubeCreate) -> TubeOpen:
-    return TubeOpen(t.code, t.opened_at or datetime.now(), t.desk_no, t.kind)
+    return TubeOpen(t.code, t.opened_at or datetime.now(), t.desk_no, t.kind, t.pool_size)
 
 
 def _scan_in(s: ScanCreate) -> ScanIn:

@@ -17,6 +17,8 @@ class TubeCreate(BaseModel):
     opened_at: LocalTime | None = Field(default=None, description="When the tube was opened; default now.")
     desk_no: int | None = Field(default=None, ge=1, le=999)
     kind: Literal["pooled", "single"] = Field(default="pooled", description="pooled (the round's pool size) or single (one person).")
+    pool_size: int | None = Field(default=None, ge=2, le=20,
+                                  description="A pooled tube's own pool size (5 for 5混1, say); default the round's.")
 
 
 class TubeRead(BaseModel):
@@ -38,7 +40,8 @@ class WalkInCreate(BaseModel):
     """Someone not in the registry (临时登记): their document, name, phone, where they stay, and why here."""
 
     doc_type: Literal["id_card", "passport", "hk_macau", "taiwan", "other"] = "id_card"
-    id_number: str = Field(min_length=1, max_length=32, pattern=PRINTABLE)
+    id_number: str | None = Field(default=None, max_length=32, pattern=PRINTABLE,
+                                  description="The document's number; none when the scan's prereg_code carries it.")
     name: str = Field(min_length=1, max_length=50, pattern=PRINTABLE)
     phone: str | None = Field(default=None, max_length=20, pattern=PRINTABLE)
     building_code: str | None = Field(default=None, max_length=48, pattern=PRINTABLE, description="Where they stay, if a building of the district.")
@@ -52,7 +55,8 @@ class ScanCreate(BaseModel):
     sampled_at: LocalTime
     id_number: str | None = Field(default=None, max_length=32, pattern=PRINTABLE, description="The resident's ID number (GB 11643).")
     prereg_code: str | None = Field(default=None, max_length=16, pattern=PRINTABLE, description="Or the code of their pre-registration.")
-    walk_in: WalkInCreate | None = Field(default=None, description="Or, for someone not in the registry, their registration.")
+    walk_in: WalkInCreate | None = Field(default=None, description="Or, for someone not in the registry, their registration "
+                                                                   "(with prereg_code: the rest of a pre-registration's).")
     kind: Literal["pooled", "home", "retest"] = "pooled"
 
 

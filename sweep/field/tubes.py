@@ -1,8 +1,10 @@
 """Opening tubes, one or many at once: the one way a tube comes to be.
 
-A tube is pooled (the round's pool size, 十混一) or single (one person, 单人单管: key groups,
-retests). A terminal that lost the answer resends its open: the same user opening the same code
-at the same site, of the same kind, is answered as a replay; anyone else reusing a code is refused.
+A tube is pooled (the round's pool size, 十混一, or a smaller one the desk asks for, such as 5混1
+for a key group pooled five to a tube) or single (one person, 单人单管: key groups, retests). A
+terminal that lost the answer resends its open: the same user opening the same code at the same
+site, of the same kind (and pool size, if it named one), is answered as a replay; anyone else
+reusing a code is refused.
 
 The database says what is there (``_FACTS``: the tubes already known, and those this request
 made); ``_answers`` alone decides what each open is answered. On PostgreSQL the look-up, the
@@ -27,6 +29,9 @@ from sweep.field.models import TUBE_KINDS
 from sweep.field.service import check_code, site_of
 from sweep.plan.models import Campaign
 
+# Pool sizes a desk may open a pooled tube at (practice: 5混1, 10混1, 20混1).
+MIN_POOL, MAX_POOL = 2, 20
+
 
 class RaceLost(Exception):
     """Another terminal wrote the same rows a moment ago: redo the whole batch in a new transaction."""
@@ -46,25 +51,27 @@ class TubeState:
 
 @dataclass(frozen=True)
 class TubeOpen:
-    """A tube to open: its code, when, at which desk, and its kind."""
+    """A tube to open: its code, when, at which desk, its kind, and (pooled) a pool size other than the round's."""
 
     code: str
     at: datetime
     desk_no: int | None = None
     kind: str = "pooled"
+    pool_size: int | None = None
 
 
 _REQUESTED = {
     "postgresql": "SELECT * FROM jsonb_to_recordset(CAST(:tubes AS jsonb)) AS x(ord int, code text, opened_at timestamp, "
-                  "desk_no int, kind text)",
+                  "desk_no int, kind text, pool_size int)",
     "sqlite": "SELECT json_extract(value, '$.ord') AS ord, json_extract(value, '$.code') AS code, "
               "json_extract(value, '$.opened_at') AS opened_at, json_extract(value, '$.desk_no') AS desk_no, "
-              "json_extract(value, '$.kind') AS kind FROM json_each(:tubes)",
+              "json_extract(value, '$.kind') AS kind, json_extract(value, '$.pool_size') AS pool_size FROM json_each(:tubes)",
 }
 _KNOWN = ("SELECT t.id, t.code, t.plan_site_id, t.opened_by, t.kind, t.pool_size, t.filled, t.status FROM tubes t "
           "WHERE t.campaign_id = :cid AND t.code IN (SELECT code FROM requested)")
 _INSERT = ("INSERT INTO tubes (campaign_id, plan_site_id, code, desk_no, kind, pool_size, filled, status, opened_at, opened_by) "
-           "SELECT :cid, :site, r.code, r.desk_no, r.kind, CASE WHEN r.kind = 'single' THEN 1 ELSE :pool END, 0, 'open', "
+           "SELECT :cid, :site, r.code, r.desk_no, r.kind, CASE WHEN r.kind = 'single' THEN 1 ELSE COALESCE(r.pool_size, :pool) END, "
+           "0, 'open', "
            "r.opened_at, :uid FROM requested r WHERE r.code NOT IN (SELECT code FROM known) "
            "ON CONFLICT (campaign_id, code) DO NOTHING RETURNING id, code, pool_size")
 # PostgreSQL: everything in one statement. A code another terminal inserted a moment ago is in
@@ -112,6 +119,9 @@ def prepare(tubes: Sequence[TubeOpen]) -> tuple[list[DomainError | None], list[d
             code = check_code(tube.code, field="tube_code")
             if tube.kind not in TUBE_KINDS:
                 raise InvalidInput("kind", f"采样管类型应为 {'/'.join(TUBE_KINDS)} (a tube is pooled or single), got {tube.kind!r}")
+            if tube.pool_size is not None and (tube.kind != "pooled" or not MIN_POOL <= tube.pool_size <= MAX_POOL):
+                raise InvalidInput("pool_size", f"混采管每管 {MIN_POOL}–{MAX_POOL} 人，单管不设 (a pooled tube holds {MIN_POOL}-{MAX_POOL}; "
+                                                f"a single tube takes none), got {tube.pool_size}")
         except DomainError as exc:
             errors[k] = exc
             continue
@@ -120,7 +130,7 @@ def prepare(tubes: Sequence[TubeOpen]) -> tuple[list[DomainError | None], list[d
             continue
         first[code] = k
         requested.append({"ord": k, "code": code, "opened_at": tube.at.strftime("%Y-%m-%d %H:%M:%S.%f"), "desk_no": tube.desk_no,
-                          "kind": tube.kind})
+                          "kind": tube.kind, "pool_size": tube.pool_size})
     return errors, requested, repeats
 
 
@@ -139,7 +149,8 @@ def answers(
             out[f.ord] = TubeState(f.fresh_id, code, plan_site_id, f.fresh_pool_size, 0, "open", False, kind)
         elif f.known_id is None:
             raise RaceLost(code)
-        elif f.known_site == plan_site_id and user_id is not None and f.known_opened_by == user_id and f.known_kind == kind:
+        elif (f.known_site == plan_site_id and user_id is not None and f.known_opened_by == user_id and f.known_kind == kind
+              and tubes[f.ord].pool_size in (None, f.known_pool_size)):
             assert f.known_pool_size is not None and f.known_filled is not None and f.known_status is not None
             out[f.ord] = TubeState(f.known_id, code, plan_site_id, f.known_pool_size, f.known_filled, f.known_status, True, kind)
         else:
@@ -197,10 +208,11 @@ def open_tube(
     user_id: int | None = None,
     desk_no: int | None = None,
     kind: str = "pooled",
+    pool_size: int | None = None,
 ) -> TubeState:
     """Open one tube; raises why not."""
     (state,) = open_tubes(session=session, campaign=campaign, plan_site_id=plan_site_id, user_id=user_id,
-                          tubes=[TubeOpen(code, at, desk_no, kind)])
+                          tubes=[TubeOpen(code, at, desk_no, kind, pool_size)])
     if isinstance(state, DomainError):
         raise state
     return state

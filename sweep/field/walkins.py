@@ -8,6 +8,10 @@ and by whom they were registered, and their community office confirms them into 
 
 Both statements run before the scan statement of the same batch (in its pipeline on PostgreSQL),
 so that the scan finds the person by their document like any other.
+
+Someone who pre-registered a number not in the registry (预登记) brings a code, not a card: the
+desk scans the code and completes the rest of the form, and the document (its keyed hash, masked
+and sealed forms) comes from the pre-registration, in the same statements.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from sweep.registry.idcrypt import encrypt_id_number
 class WalkInIn:
     """What the desk asks of someone not in the registry."""
 
-    id_number: str
+    id_number: str | None  # None: the document is the pre-registration's (the scan carries its code)
     name: str
     reason: str
     doc_type: str = "id_card"
@@ -40,12 +44,26 @@ class WalkInIn:
     address: str | None = None
 
 
-def check_walk_in(walk_in: WalkInIn, *, key: str) -> dict[str, Any]:
-    """The walk-in as the statements take it, or a refusal naming the field (``walk_in.…``) and the reason."""
+def _document(walk_in: WalkInIn, *, key: str, prereg: str | None) -> dict[str, Any]:
+    """The document's columns: checked from the form, or left to the pre-registration named by its code."""
+    number = (walk_in.id_number or "").strip()
+    if prereg is not None:
+        if number:
+            raise InvalidInput("walk_in.id_number", "预登记码已含证件号，不再填写 (the pre-registration code carries the document)")
+        return {"id_hash": None, "doc_type": "id_card", "id_masked": None, "id_encrypted": None, "prereg": prereg}
+    if not number:
+        raise InvalidInput("walk_in.id_number", "须填写证件号码 (the document number is required)")
     try:
-        doc = check_document(doc_type=walk_in.doc_type, number=walk_in.id_number, key=key, field="walk_in.id_number")
+        doc = check_document(doc_type=walk_in.doc_type, number=number, key=key, field="walk_in.id_number")
     except InvalidInput as exc:
         raise InvalidInput(exc.field if exc.field.startswith("walk_in.") else f"walk_in.{exc.field}", exc.reason) from None
+    return {"id_hash": doc.lookup.hex(), "doc_type": doc.doc_type, "id_masked": doc.masked,
+            "id_encrypted": encrypt_id_number(doc.number, key=key).hex(), "prereg": None}
+
+
+def check_walk_in(walk_in: WalkInIn, *, key: str, prereg: str | None = None) -> dict[str, Any]:
+    """The walk-in as the statements take it, or a refusal naming the field (``walk_in.…``) and the reason."""
+    document = _document(walk_in, key=key, prereg=prereg)
     name = walk_in.name.strip()
     if not 1 <= len(name) <= 50:
         raise InvalidInput("walk_in.name", "姓名须为1至50个字 (a name of 1-50 characters)")
@@ -61,34 +79,39 @@ def check_walk_in(walk_in: WalkInIn, *, key: str) -> dict[str, Any]:
         raise InvalidInput("walk_in.address", "须填写所住楼栋或地址 (say where they stay: a building code or an address)")
     if address is not None and len(address) > 200:
         raise InvalidInput("walk_in.address", "地址不超过200字 (an address of at most 200 characters)")
-    return {"id_hash": doc.lookup.hex(), "doc_type": doc.doc_type, "id_masked": doc.masked,
-            "id_encrypted": encrypt_id_number(doc.number, key=key).hex(), "name": name, "phone": phone,
-            "building_code": building, "address": address, "reason": walk_in.reason}
+    return {**document, "name": name, "phone": phone, "building_code": building, "address": address, "reason": walk_in.reason}
 
 
 _WALK_INS = {
     "postgresql": "SELECT * FROM jsonb_to_recordset(CAST(:walk_ins AS jsonb)) AS x(id_hash text, doc_type text, id_masked text, "
-                  "id_encrypted text, name text, phone text, building_code text, address text, reason text)",
+                  "id_encrypted text, prereg text, name text, phone text, building_code text, address text, reason text)",
     "sqlite": "SELECT " + ", ".join(f"json_extract(value, '$.{c}') AS {c}" for c in (
-        "id_hash", "doc_type", "id_masked", "id_encrypted", "name", "phone", "building_code", "address", "reason")) + " FROM json_each(:walk_ins)",
+        "id_hash", "doc_type", "id_masked", "id_encrypted", "prereg", "name", "phone", "building_code", "address", "reason"))
+        + " FROM json_each(:walk_ins)",
 }
 _UNHEX = {"postgresql": "decode({0}, 'hex')", "sqlite": "unhex({0})"}
+# The form's document, or the pre-registration's when the desk scanned its code (an unknown code adds no one).
+_DOCUMENTS = ("w AS (SELECT x.name, x.doc_type, x.phone, x.building_code, x.address, x.reason, "
+              "COALESCE({hash}, r.id_hash) AS h, COALESCE(x.id_masked, r.id_masked) AS masked, "
+              "COALESCE({sealed}, r.id_encrypted) AS sealed "
+              "FROM ({walk_ins}) x LEFT JOIN preregistrations r ON r.campaign_id = :cid AND r.code = x.prereg)")
 # Someone already in ``people`` (the registry, or a walk-in of an earlier round) is not added again.
-_PEOPLE = ("WITH w AS ({walk_ins}) INSERT INTO people (name, doc_type, id_hash, id_masked, id_encrypted, phone, home_sampling) "
-           "SELECT w.name, w.doc_type, {hash}, w.id_masked, {sealed}, w.phone, {false} FROM w WHERE true "
+_PEOPLE = ("WITH {documents} INSERT INTO people (name, doc_type, id_hash, id_masked, id_encrypted, phone, home_sampling) "
+           "SELECT w.name, w.doc_type, w.h, w.masked, w.sealed, w.phone, {false} FROM w WHERE w.h IS NOT NULL "
            "ON CONFLICT (id_hash) DO NOTHING")
 # A round's walk-in row for everyone of these not (yet) in the registry: registered here, now.
-_REGISTERED = ("WITH w AS ({walk_ins}) INSERT INTO walk_ins (campaign_id, person_id, plan_site_id, building_id, address, reason, "
+_REGISTERED = ("WITH {documents} INSERT INTO walk_ins (campaign_id, person_id, plan_site_id, building_id, address, reason, "
                "registered_at, registered_by) "
                "SELECT :cid, p.id, :site, b.id, CASE WHEN b.id IS NULL AND w.address IS NULL THEN '楼栋 ' || w.building_code "
                "ELSE w.address END, w.reason, :now, :uid "
-               "FROM w JOIN people p ON p.id_hash = {hash} LEFT JOIN buildings b ON b.code = w.building_code "
+               "FROM w JOIN people p ON p.id_hash = w.h LEFT JOIN buildings b ON b.code = w.building_code "
                "WHERE p.building_id IS NULL ON CONFLICT (campaign_id, person_id) DO NOTHING")
 
 
 def _statements(dialect: str) -> tuple[Any, Any]:
-    fill = {"walk_ins": _WALK_INS[dialect], "hash": _UNHEX[dialect].format("w.id_hash"),
-            "sealed": _UNHEX[dialect].format("w.id_encrypted"), "false": "false" if dialect == "postgresql" else "0"}
+    documents = _DOCUMENTS.format(walk_ins=_WALK_INS[dialect], hash=_UNHEX[dialect].format("x.id_hash"),
+                                  sealed=_UNHEX[dialect].format("x.id_encrypted"))
+    fill = {"documents": documents, "false": "false" if dialect == "postgresql" else "0"}
     return text(_PEOPLE.format(**fill)), text(_REGISTERED.format(**fill))
 
 
@@ -96,12 +119,12 @@ STATEMENTS = {dialect: _statements(dialect) for dialect in ("postgresql", "sqlit
 
 
 def walk_in_items(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The walk-ins of a batch's checked items, each document once."""
+    """The walk-ins of a batch's checked items, each document (or pre-registration) once."""
     seen: dict[str, dict[str, Any]] = {}
     for item in items:
         walk_in = item.get("walk_in")
         if walk_in is not None:
-            seen.setdefault(walk_in["id_hash"], walk_in)
+            seen.setdefault(walk_in["id_hash"] or f"prereg:{walk_in['prereg']}", walk_in)
     return list(seen.values())
 
 

@@ -22,8 +22,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or XLSX file.")]
 
 
+def _tube(single_tube: bool, pool_size: int | None) -> str:
+    if single_tube:
+        return "单人单管 single tube"
+    return f"{pool_size}混1 pooled {pool_size} a tube" if pool_size else "混采 pooled"
+
+
 def _line(g: KeyGroup) -> str:
-    tube = "单人单管 single tube" if g.single_tube else "混采 pooled"
+    tube = _tube(g.single_tube, g.pool_size)
     return f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {tube}"
 
 
@@ -33,11 +39,13 @@ def create_command(
     name: Annotated[str, typer.Option(help="Its name, as the people import's 人员类别 column writes it (机场工作人员).")],
     every: Annotated[int, typer.Option(help="Test every this many days (1-30).")],
     single_tube: Annotated[bool, typer.Option("--single-tube/--pooled", help="One person a tube (单人单管), or pooled.")] = True,
+    pool_size: Annotated[int | None, typer.Option(help="Pooled at most this many a tube (2-20, e.g. 5 for 5混1); implies --pooled.")] = None,
 ) -> None:
     """Create a key group with its test interval (重点人群)."""
     try:
         with session_scope() as session:
-            group = create_group(session=session, code=code, name=name, test_every_days=every, single_tube=single_tube)
+            group = create_group(session=session, code=code, name=name, test_every_days=every, single_tube=single_tube,
+                                 pool_size=pool_size)
             line = _line(group)
     except DomainError as exc:
         fail(exc)
@@ -53,11 +61,13 @@ def set_command(
     single_tube: Annotated[
         bool | None, typer.Option("--single-tube/--pooled", help="One person a tube, or pooled.", show_default=False)
     ] = None,
+    pool_size: Annotated[int | None, typer.Option(help="Pooled at most this many a tube (2-20); 0: the round's pool size.")] = None,
 ) -> None:
     """Change a key group's name, interval or tube kind; each change is audited."""
     try:
         with session_scope() as session:
-            g = update_group(session=session, key_group=code, name=name, test_every_days=every, single_tube=single_tube)
+            g = update_group(session=session, key_group=code, name=name, test_every_days=every, single_tube=single_tube,
+                             pool_size=pool_size)
             line = _line(g)
     except DomainError as exc:
         fail(exc)
@@ -108,7 +118,7 @@ def schedules_command(as_json: JsonOpt = False) -> None:
         print_json([asdict(r) for r in rows])
         return
     for g in rows:
-        tube = "单人单管 single tube" if g.single_tube else "混采 pooled"
+        tube = _tube(g.single_tube, g.pool_size)
         out.print(f"{g.code} {g.name}: 每 {g.test_every_days} 天 every {g.test_every_days} d · {tube} · {g.members:,} 人 people · "
                   f"{g.workplaces} 场所 workplaces")
     if not rows:

@@ -20,6 +20,7 @@ class GroupScheduleRead(BaseModel):
     members: int
     workplaces: int
     single_tube: bool = Field(description="Sampled one person a tube (单人单管); false: pooled with everyone.")
+    pool_size: int | None = Field(default=None, description="Pooled at most this many a tube (5 for 5混1); null: the round's pool size.")
 
 
 class GroupCreate(BaseModel):
@@ -27,12 +28,14 @@ class GroupCreate(BaseModel):
     name: Annotated[Text, Field(min_length=1, max_length=100)]
     test_every_days: Annotated[int, Field(ge=1, le=30)]
     single_tube: bool = True
+    pool_size: Annotated[int, Field(ge=2, le=20, description="Pooled at most this many a tube (makes the group pooled).")] | None = None
 
 
 class GroupUpdate(BaseModel):
     name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
     test_every_days: Annotated[int, Field(ge=1, le=30)] | None = None
     single_tube: bool | None = None
+    pool_size: Annotated[int, Field(ge=0, le=20, description="Pooled at most this many a tube (2-20); 0: the round's pool size.")] | None = None
 
 
 class ScheduleUpdate(BaseModel):

@@ -19,6 +19,7 @@ from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Sample
+from sweep.field.tubes import MAX_POOL, MIN_POOL
 from sweep.keygroups.models import EnvironmentSample, KeyGroupMember, KeyGroupTest, Workplace
 from sweep.lab.models import LabResult
 from sweep.lab.service import check_result
@@ -62,13 +63,14 @@ class GroupSchedule:
     members: int
     workplaces: int
     single_tube: bool = True
+    pool_size: int | None = None  # pooled at most this many a tube; None: the round's pool size
 
 
 def schedules(*, session: Session) -> list[GroupSchedule]:
     members = dict(session.execute(select(Person.key_group_id, func.count()).where(Person.key_group_id.is_not(None)).group_by(Person.key_group_id)).all())
     places = dict(session.execute(select(Workplace.key_group_id, func.count()).group_by(Workplace.key_group_id)).all())
     return [
-        GroupSchedule(g.code, g.name, g.test_every_days, members.get(g.id, 0), places.get(g.id, 0), g.single_tube)
+        GroupSchedule(g.code, g.name, g.test_every_days, members.get(g.id, 0), places.get(g.id, 0), g.single_tube, g.pool_size)
         for g in session.scalars(select(KeyGroup).order_by(KeyGroup.test_every_days, KeyGroup.code))
     ]
 
@@ -77,6 +79,12 @@ def _every(test_every_days: int) -> int:
     if not 1 <= test_every_days <= MAX_EVERY_DAYS:
         raise InvalidInput("test_every_days", f"检测间隔应为 1–{MAX_EVERY_DAYS} 天 (the interval is 1-{MAX_EVERY_DAYS} days), got {test_every_days}")
     return test_every_days
+
+
+def _pool_size(pool_size: int) -> int:
+    if not MIN_POOL <= pool_size <= MAX_POOL:
+        raise InvalidInput("pool_size", f"混采人数应为 {MIN_POOL}–{MAX_POOL} (a group is pooled {MIN_POOL}-{MAX_POOL} to a tube), got {pool_size}")
+    return pool_size
 
 
 def _group_name(session: Session, name: str, *, other_than: int | None = None) -> str:
@@ -90,22 +98,27 @@ def _group_name(session: Session, name: str, *, other_than: int | None = None) -
 
 
 def create_group(
-    *, session: Session, code: str, name: str, test_every_days: int, single_tube: bool = True, user_id: int | None = None
+    *, session: Session, code: str, name: str, test_every_days: int, single_tube: bool = True, pool_size: int | None = None,
+    user_id: int | None = None,
 ) -> KeyGroup:
     """A new key group, e.g. ``airport`` 机场工作人员 tested every 2 days, one to a tube.
 
-    The people import's 人员类别 column then finds it by its code or its name.
+    A pool size (5 for 5混1) makes the group pooled at most that many a tube. The people import's
+    人员类别 column then finds it by its code or its name.
     """
     code = code.strip()
     if not GROUP_CODE.match(code):
         raise InvalidInput("code", "编码应为1–32位字母、数字、下划线或连字符 (a code is 1-32 letters, digits, '_' or '-')")
     if session.scalar(select(KeyGroup.id).where(KeyGroup.code == code)) is not None:
         raise Conflict("code", f"重点人群编码已存在 (key group code already used): {code}")
-    group = KeyGroup(code=code, name=_group_name(session, name), test_every_days=_every(test_every_days), single_tube=single_tube)
+    pool = None if pool_size is None else _pool_size(pool_size)
+    group = KeyGroup(code=code, name=_group_name(session, name), test_every_days=_every(test_every_days),
+                     single_tube=single_tube and pool is None, pool_size=pool)
     session.add(group)
     session.flush()
     audit(session=session, user_id=user_id, action="key_group.created", entity="key_group", entity_id=group.id,
-          detail={"code": code, "name": group.name, "test_every_days": test_every_days, "single_tube": single_tube})
+          detail={"code": code, "name": group.name, "test_every_days": test_every_days, "single_tube": group.single_tube,
+                  "pool_size": pool})
     return group
 
 
@@ -116,16 +129,26 @@ def update_group(
     name: str | None = None,
     test_every_days: int | None = None,
     single_tube: bool | None = None,
+    pool_size: int | None = None,
     user_id: int | None = None,
 ) -> KeyGroup:
-    """Change a group's name, its interval or whether it is sampled one to a tube; each change audited."""
+    """Change a group's name, its interval, or its tubes: single, or pooled (``pool_size`` 2-20 a tube, 0 the
+    round's pool size); each change audited."""
     group = _group(session, key_group)
-    wanted = {
+    wanted: dict[str, object] = {
         "name": None if name is None else _group_name(session, name, other_than=group.id),
         "test_every_days": None if test_every_days is None else _every(test_every_days),
         "single_tube": single_tube,
     }
+    if pool_size is not None:
+        if single_tube:
+            raise InvalidInput("pool_size", "单人单管的重点人群不设混采人数 (a group sampled one to a tube has no pool size)")
+        wanted["single_tube"] = False
     changes = {k: [getattr(group, k), v] for k, v in wanted.items() if v is not None and getattr(group, k) != v}
+    if pool_size is not None or single_tube:
+        pool = None if single_tube or pool_size == 0 else _pool_size(pool_size)  # type: ignore[arg-type]
+        if group.pool_size != pool:
+            changes["pool_size"] = [group.pool_size, pool]
     for k, (_old, new) in changes.items():
         setattr(group, k, new)
     session.flush()

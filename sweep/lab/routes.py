@@ -14,14 +14,16 @@ from fastapi.responses import HTMLResponse
 from sweep.auth.policy import Can, can
 from sweep.auth.ratelimit import RateLimiter
 from sweep.auth.tokens import Principal
-from sweep.deps import CanLoadResults, CanReceive, CurrentUser, SessionDep, SettingsDep
+from sweep.deps import CanLoadResults, CanReceive, CanScan, CurrentUser, SessionDep, SettingsDep
 from sweep.errors import DomainError, Forbidden, InvalidInput
+from sweep.field.queries import site_in_scope
 from sweep.field.schemas import BoxRead
 from sweep.lab import custody
 from sweep.lab import service as lab
 from sweep.lab.alerts import alerts
 from sweep.lab.resident import resident_result
 from sweep.lab.results_import import import_results
+from sweep.lab.retests import site_retests
 from sweep.lab.schemas import (
     AlertRead,
     BoxViewRead,
@@ -34,6 +36,7 @@ from sweep.lab.schemas import (
     ResultRead,
     RetestClose,
     RetestRead,
+    SiteRetestRead,
     TubeTraceRead,
 )
 from sweep.params import ERRORS, PathCode, RowId
@@ -126,6 +129,14 @@ def alert_board(
     _one_of(user, Can.VIEW_ROUND, Can.RESULTS)
     board = alerts(session=session, campaign=current, now=datetime.now(), scope=user.scope, include_closed=include_closed)
     return [AlertRead(**asdict(a), open=a.open, overdue=a.overdue, confirmed=a.confirmed) for a in board]
+
+
+@router.get("/api/campaigns/{campaign}/sites/{site_id}/retests", response_model=list[SiteRetestRead])
+def retests_of_site(site_id: RowId, session: SessionDep, user: CanScan, current: CurrentCampaign) -> list[SiteRetestRead]:
+    """The site's retest orders not yet closed (its terminal's retest mode), the earliest due first; people masked."""
+    site_in_scope(session=session, campaign=current, plan_site_id=site_id, scope=user.scope)
+    found = site_retests(session=session, campaign=current, plan_site_id=site_id, scope=user.scope, now=datetime.now())
+    return [SiteRetestRead(**asdict(r)) for r in found]
 
 
 @router.post("/api/campaigns/{campaign}/retests/{order_id}/close", response_model=RetestRead)

@@ -110,6 +110,18 @@ class AlertRead(BaseModel):
     retests: list[RetestLineRead]
 
 
+class SiteRetestRead(BaseModel):
+    """An open retest order of a site: who (masked), from which pool, by when."""
+
+    order_id: int
+    name: str
+    id_masked: str
+    source_tube_code: str
+    due_at: datetime
+    status: Literal["open", "sampled"]
+    overdue: bool
+
+
 class RetestClose(BaseModel):
     result: Result
     closed_at: LocalTime | None = None

@@ -1,7 +1,10 @@
 """Materials and the timeline of the day (四个到位): what each site needs, and by when.
 
 Times are minutes from the start of sampling (negative: before it). Quantities carry the spare
-share for breakage and re-swabs; key-group members are swabbed one to a tube (single sampling).
+share for breakage and re-swabs. Tubes and swabs are counted by kind, as the site is stocked and
+checked in: pooled tubes (the round's pool size), single tubes (key groups whose schedule says
+one person a tube, 单人单管), key groups' smaller pooled tubes (a group pooled 5混1, say), and the
+home-sampling team's own swabs and pooled tubes (上门采样).
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ STAFF_LABELS = {"medical": "医护人员到位 medical staff in place", "general
 
 @dataclass(frozen=True)
 class SiteNeeds:
-    people: int  # walk-in people
-    key_people: int  # of them, single-sampled
+    people: int  # people who come to the site
+    single_people: int  # of them, sampled one to a tube (key groups marked single-tube)
     home_people: int
     desks: int
     staff_shifts: int  # person-shifts of the day (a sampler's rotation is a shift)
     medical_staff: int
     general_staff: int
+    group_pooled_people: int = 0  # of the people, key-group members pooled at a size of their group's own (5混1)
+    group_pooled_tubes: float = 0.0  # their tubes: the sum of 1 / their group's pool size
 
 
 @dataclass(frozen=True)
@@ -49,19 +54,51 @@ class Event:
     quantity: int | None = None
 
 
-def tubes_needed(people: int, key_people: int, home_people: int, pool_size: int, spare: float) -> int:
-    pooled = people - key_people + home_people
-    return math.ceil((math.ceil(pooled / pool_size) + key_people) * (1 + spare))
+# The material lines of swabs and tubes, by kind (labels Chinese first).
+SWABS_AT_SITE = "拭子（点内采样） swabs at the site"
+SWABS_AT_HOME = "拭子（上门采样） swabs for home sampling"
+TUBES_POOLED = "采样管（混采） pooled tubes"
+TUBES_SINGLE = "采样管（单人单管） single tubes"
+TUBES_GROUP = "采样管（重点人群小混采） key groups' small pooled tubes"
+TUBES_HOME = "采样管（上门混采） pooled tubes for home sampling"
+
+
+def line_rank(label: str) -> int:
+    """Where a material line stands in a table of sites (the order ``materials`` writes them; others last)."""
+    order = (SWABS_AT_SITE, SWABS_AT_HOME, TUBES_POOLED, TUBES_SINGLE, TUBES_GROUP, TUBES_HOME)
+    return order.index(label) if label in order else len(order)
+
+
+def tubes_by_kind(needs: SiteNeeds, *, pool_size: int, spare: float) -> dict[str, int]:
+    """Tubes of each kind with the spare share; a kind the site does not use is left out."""
+    counts = {
+        TUBES_POOLED: math.ceil((needs.people - needs.single_people - needs.group_pooled_people) / pool_size),
+        TUBES_SINGLE: needs.single_people,
+        # Groups of one size fill whole tubes but for the last; the spare share covers a few pool sizes' last tubes.
+        TUBES_GROUP: math.ceil(round(needs.group_pooled_tubes, 6)),
+        TUBES_HOME: math.ceil(needs.home_people / pool_size),
+    }
+    return {label: math.ceil(n * (1 + spare)) for label, n in counts.items() if n > 0}
+
+
+def swabs_by_kind(needs: SiteNeeds, *, spare: float) -> dict[str, int]:
+    """Swabs at the site and for the home-sampling team, with the spare share."""
+    counts = {SWABS_AT_SITE: needs.people, SWABS_AT_HOME: needs.home_people}
+    return {label: math.ceil(n * (1 + spare)) for label, n in counts.items() if n > 0}
+
+
+def tubes_needed(needs: SiteNeeds, *, pool_size: int, spare: float) -> int:
+    return sum(tubes_by_kind(needs, pool_size=pool_size, spare=spare).values())
 
 
 def materials(needs: SiteNeeds, *, pool_size: int, box_size: int, spare: float, ready_before_minutes: int) -> list[MaterialLine]:
     due = -ready_before_minutes
     swabbed = needs.people + needs.home_people
-    tubes = tubes_needed(needs.people, needs.key_people, needs.home_people, pool_size, spare)
+    tubes = tubes_by_kind(needs, pool_size=pool_size, spare=spare)
     return [
-        MaterialLine("拭子 swabs", "支 each", math.ceil(swabbed * (1 + spare)), due),
-        MaterialLine("采样管 tubes", "支 each", tubes, due),
-        MaterialLine("转运箱 boxes", "个 each", math.ceil(tubes / box_size) + 1, due),
+        *(MaterialLine(label, "支 each", n, due) for label, n in swabs_by_kind(needs, spare=spare).items()),
+        *(MaterialLine(label, "支 each", n, due) for label, n in tubes.items()),
+        MaterialLine("转运箱 boxes", "个 each", math.ceil(sum(tubes.values()) / box_size) + 1, due),
         MaterialLine("防护用品 PPE sets", "套 sets", math.ceil(needs.staff_shifts * (1 + PPE_SPARE)), due),
         MaterialLine("消毒液 disinfectant", "升 litres",
                      math.ceil(DISINFECTANT_L_PER_DESK * needs.desks + DISINFECTANT_L_PER_1000 * swabbed / 1000), due),

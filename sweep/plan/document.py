@@ -46,6 +46,9 @@ class SiteView:
     materials: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
+    def material(self, label: str) -> int | None:
+        return next((m["quantity"] for m in self.materials if m["label"] == label), None)
+
 
 @dataclass
 class PlanDocument:
@@ -53,6 +56,11 @@ class PlanDocument:
     report: dict[str, Any]
     sites: list[SiteView]
     made_at: datetime
+
+    def material_labels(self) -> list[str]:
+        """Every material line of any site, in one order: a site without single tubes, say, leaves its cell empty."""
+        seen = {m["label"]: k for s in reversed(self.sites) for k, m in enumerate(s.materials)}
+        return sorted(seen, key=lambda label: (mat.line_rank(label), seen[label], label))
 
     def clock(self, minute: int) -> str:
         return (self.campaign.starts_at + timedelta(minutes=minute)).strftime("%H:%M")

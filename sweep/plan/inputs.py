@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sweep.optimize.geo import DETOUR, M_PER_DEG_LAT, M_PER_DEG_LON_EQUATOR
 from sweep.optimize.placement import PlacementProblem
-from sweep.registry.models import Building, CandidateSite, Community, Grid, Person, Staff
+from sweep.registry.models import Building, CandidateSite, Community, Grid, KeyGroup, Person, Staff
 
 # A building pushed past the walking limit while a site within it exists is counted as if its people
 # walked 5 km more: the solver does it only when the sites within reach are full.
@@ -33,6 +33,9 @@ class Registry:
     building_y: np.ndarray
     walk_in: np.ndarray  # people who come to a site
     key_people: np.ndarray  # of them, key-group members
+    single_people: np.ndarray  # of those, sampled one to a tube (their group's schedule says so)
+    group_pooled_people: np.ndarray  # of those, pooled at a size of their group's own (5混1, say)
+    group_pooled_tubes: np.ndarray  # their tubes: the sum of 1 / their group's pool size
     home_people: np.ndarray  # sampled at home
     site_id: np.ndarray
     site_code: list[str]
@@ -62,14 +65,19 @@ def load_registry(*, session: Session) -> Registry:
             Person.building_id,
             func.sum(case((Person.home_sampling.is_(False), 1), else_=0)).label("walk_in"),
             func.sum(case(((Person.home_sampling.is_(False)) & (Person.key_group_id.is_not(None)), 1), else_=0)).label("key"),
+            func.sum(case(((Person.home_sampling.is_(False)) & KeyGroup.single_tube.is_(True), 1), else_=0)).label("single"),
+            func.sum(case(((Person.home_sampling.is_(False)) & KeyGroup.pool_size.is_not(None), 1), else_=0)).label("grouped"),
+            func.sum(case(((Person.home_sampling.is_(False)) & KeyGroup.pool_size.is_not(None), 1.0 / KeyGroup.pool_size),
+                          else_=0.0)).label("group_tubes"),
             func.sum(case((Person.home_sampling.is_(True), 1), else_=0)).label("home"),
         )
+        .outerjoin(KeyGroup, KeyGroup.id == Person.key_group_id)
         .group_by(Person.building_id)
         .subquery()
     )
     rows = session.execute(
         select(Building.id, Building.code, Building.name, Building.grid_id, Building.community_id, Building.lon, Building.lat,
-               counts.c.walk_in, counts.c.key, counts.c.home)
+               counts.c.walk_in, counts.c.key, counts.c.home, counts.c.single, counts.c.grouped, counts.c.group_tubes)
         .join(counts, counts.c.building_id == Building.id)
         .order_by(Building.id)
     ).all()
@@ -97,6 +105,9 @@ def load_registry(*, session: Session) -> Registry:
         walk_in=np.array([int(r[7] or 0) for r in rows], dtype=np.int64),
         key_people=np.array([int(r[8] or 0) for r in rows], dtype=np.int64),
         home_people=np.array([int(r[9] or 0) for r in rows], dtype=np.int64),
+        single_people=np.array([int(r[10] or 0) for r in rows], dtype=np.int64),
+        group_pooled_people=np.array([int(r[11] or 0) for r in rows], dtype=np.int64),
+        group_pooled_tubes=np.array([float(r[12] or 0) for r in rows], dtype=float),
         site_id=np.array([s[0] for s in sites], dtype=np.int64),
         site_code=[s[1] for s in sites],
         site_name=[s[2] for s in sites],

@@ -291,7 +291,9 @@ def _predicted_finish(calls: callup_mod.Callup, desks: np.ndarray, service: floa
 def _needs(reg: Registry, b_site: np.ndarray, desks: np.ndarray, rost: roster_mod.Roster, n: int) -> list[SiteNeeds]:
     has = b_site >= 0
     people = np.bincount(b_site[has], reg.walk_in[has], n).astype(int)
-    key = np.bincount(b_site[has], reg.key_people[has], n).astype(int)
+    single = np.bincount(b_site[has], reg.single_people[has], n).astype(int)
+    grouped = np.bincount(b_site[has], reg.group_pooled_people[has], n).astype(int)
+    group_tubes = np.bincount(b_site[has], reg.group_pooled_tubes[has], n)
     home = np.bincount(b_site[has], reg.home_people[has], n).astype(int)
     shifts = np.zeros(n, dtype=int)
     medical: list[set[int]] = [set() for _ in range(n)]
@@ -299,7 +301,8 @@ def _needs(reg: Registry, b_site: np.ndarray, desks: np.ndarray, rost: roster_mo
     for d in rost.duties:
         shifts[d.post.site] += 1
         (medical if d.post.role is SiteRole.SAMPLER else general)[d.post.site].add(d.staff_id)
-    return [SiteNeeds(int(people[k]), int(key[k]), int(home[k]), int(desks[k]), int(shifts[k]), len(medical[k]), len(general[k]))
+    return [SiteNeeds(int(people[k]), int(single[k]), int(home[k]), int(desks[k]), int(shifts[k]), len(medical[k]), len(general[k]),
+                      group_pooled_people=int(grouped[k]), group_pooled_tubes=float(group_tubes[k]))
             for k in range(n)]
 
 

@@ -62,12 +62,18 @@ class KeyGroup(Base):
     """A 重点人群 tested on its own schedule (airport, cold-chain, quarantine-hotel workers)."""
 
     __tablename__ = "key_groups"
+    __table_args__ = (
+        CheckConstraint("pool_size IS NULL OR (pool_size >= 2 AND pool_size <= 20)", name="pool_size"),
+        CheckConstraint("NOT single_tube OR pool_size IS NULL", name="single_or_pooled"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     test_every_days: Mapped[int] = mapped_column(Integer, CheckConstraint("test_every_days > 0", name="every_positive"))
     # Sampled one to a tube (单人单管), as practice has key groups; False lets them join pooled tubes.
     single_tube: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Pooled, at most this many a tube (5混1, say); None: the round's pool size, like everyone.
+    pool_size: Mapped[int | None] = mapped_column(Integer)
 
 
 class Person(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from sweep.db import make_session_factory, unit_of_work
@@ -139,18 +140,20 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(engine, committed_roun
     assert tube.filled == len(scans) and positions == list(range(1, len(scans) + 1))
 
 
-def test_two_people_sent_at_once_into_one_single_tube_leave_one_in_it(engine, committed_round):
+@pytest.mark.parametrize("kind", ["pooled", "retest"])
+def test_two_people_sent_at_once_into_one_single_tube_leave_one_in_it(engine, committed_round, kind):
+    """A single tube (a key group's, or a retest's) holds one person, whichever request comes first."""
     code = f"CS-{uid()[:8]}"
     factory = make_session_factory(engine)
     with unit_of_work(factory) as session:
         campaign = load_campaign(session, committed_round.campaign_id)
         tubes.open_tube(session=session, campaign=campaign, plan_site_id=committed_round.site_a, code=code, at=datetime.now(),
                         kind="single")
-        (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=190)
+        (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=190 if kind == "pooled" else 194)
 
     def send(number: str):  # type: ignore[no-untyped-def]
         _, (out,) = record_batch(factory=factory, campaign=campaign, plan_site_id=committed_round.site_a, key=KEY, tubes=[],
-                                 user_id=None, scans=[ScanIn(uid(), code, datetime.now(), id_number=number)])
+                                 user_id=None, scans=[ScanIn(uid(), code, datetime.now(), id_number=number, kind=kind)])
         return out.error.code if out.error else out.status
 
     answers = _together(lambda: send(na), lambda: send(nb))

@@ -350,3 +350,55 @@ def test_a_walk_in_over_http_then_listed_counted_and_confirmed_by_the_office(api
         session.execute(delete(Sample).where(Sample.person_id == mine["person_id"]))
         session.execute(delete(WalkIn).where(WalkIn.person_id == mine["person_id"]))
         session.execute(delete(Person).where(Person.id == mine["person_id"]))
+
+
+def test_walk_ins_queued_offline_arrive_with_their_tube_counted_once_and_confirmable(api, engine):
+    """A terminal's queue after a spell offline: the tube it opened, a passport holder's registration and a
+    pre-registration completed with its code, sent twice (the first answer lost)."""
+    from sqlalchemy import delete
+
+    from sweep.field.models import Preregistration, WalkIn
+    from sweep.registry.models import Building, Person
+
+    client, as_, r = api
+    staff, office = as_("staff_a"), as_("office_a")
+    base = _site(r, r.site_a)
+    code = f"HQ-{uid()[:8]}"
+    made = client.post(f"/api/campaigns/{r.campaign_id}/preregistrations", json={"id_number": outsider_number()})
+    assert made.status_code == 200
+    bare = {"client_uuid": uid(), "tube_code": code, "prereg_code": made.json()["code"], "sampled_at": datetime.now().isoformat()}
+    later = (datetime.now() + timedelta(seconds=30)).isoformat()
+    passport = {"client_uuid": uid(), "tube_code": code, "sampled_at": later,
+                "walk_in": {"doc_type": "passport", "id_number": f"E{uid()[:8].upper()}", "name": "离线登记乙", "reason": "visitor",
+                            "address": "某宾馆"}}
+    completed = {"client_uuid": uid(), "tube_code": code, "prereg_code": made.json()["code"], "sampled_at": later,
+                 "walk_in": {"name": "预登记丙", "reason": "new_resident", "phone": "13700005555", "address": "某小区"}}
+    # The code scanned alone, with the tube opened offline: the desk is asked for the rest of the form.
+    first = client.post(f"{base}/scans/batch", json={"tubes": [{"code": code, "kind": "pooled"}], "scans": [bare]}, headers=staff)
+    assert first.status_code == 200, first.text
+    (refused,) = first.json()["results"]
+    assert (refused["status"], refused["error"]["error"], refused["error"]["field"]) == ("error", "walk_in_required", "prereg_code")
+    body = {"scans": [passport, completed]}
+    second = client.post(f"{base}/scans/batch", json=body, headers=staff).json()
+    assert [(i["status"], i["position"]) for i in second["results"]] == [("ok", 1), ("ok", 2)]
+    again = client.post(f"{base}/scans/batch", json=body, headers=staff).json()
+    assert [i["status"] for i in again["results"]] == ["replayed", "replayed"]
+    listed = client.get(f"/api/campaigns/{r.campaign_id}/walk-ins?unconfirmed=true", headers=office).json()
+    mine = {w["name"]: w for w in listed if w["name"] in ("离线登记乙", "预登记丙")}
+    assert set(mine) == {"离线登记乙", "预登记丙"} and all(w["sampled_at"] is not None for w in mine.values())
+    assert mine["预登记丙"]["id_masked"] == made.json()["id_masked"]
+    with unit_of_work(make_session_factory(engine)) as session:
+        stored = session.scalar(select(func.count()).select_from(WalkIn).where(WalkIn.person_id.in_([w["person_id"] for w in mine.values()])))
+        building = session.scalar(select(Building.code).where(Building.office_id == r.office_a).order_by(Building.id).limit(1))
+    assert stored == 2
+    for w in mine.values():
+        done = client.post(f"/api/campaigns/{r.campaign_id}/walk-ins/{w['walk_in_id']}/confirm", json={"building_code": building},
+                           headers=office)
+        assert done.status_code == 200 and done.json()["confirmed_at"] is not None
+    # Leave the shared registry as it was: these people came only for this test.
+    ids = [w["person_id"] for w in mine.values()]
+    with unit_of_work(make_session_factory(engine)) as session:
+        session.execute(delete(Sample).where(Sample.person_id.in_(ids)))
+        session.execute(delete(WalkIn).where(WalkIn.person_id.in_(ids)))
+        session.execute(delete(Preregistration).where(Preregistration.code == made.json()["code"]))
+        session.execute(delete(Person).where(Person.id.in_(ids)))

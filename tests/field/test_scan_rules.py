@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from sweep.errors import Conflict
+from sweep.errors import Conflict, InvalidInput
 from sweep.field import tubes
 from sweep.field.models import Sample, Tube
 from sweep.field.scan import ScanIn, scan_batch
@@ -138,3 +138,53 @@ def test_a_key_group_sampled_one_to_a_tube_is_refused_in_a_pooled_tube(session, 
     assert pooled.error.code == "single_tube_required" and "重点人群" in pooled.error.reason
     (alone,) = _batch(session, campaign, site, [ScanIn(uid(), "KG-0001", start, id_number=number)])
     assert alone.status == "ok" and alone.result.sealed
+
+
+def test_a_key_group_pooled_five_to_a_tube_is_refused_in_a_tube_of_ten(session, round_, start):
+    from sqlalchemy import update
+
+    from sweep.keygroups.service import create_group, update_group
+    from sweep.registry.models import Person
+
+    campaign, site, _ = round_
+    group = create_group(session=session, code="cold5", name="冷链小混采", test_every_days=1, pool_size=5)
+    assert (group.single_tube, group.pool_size) == (False, 5)
+    (pid, number), = numbers_of(session, KEY, 1, skip=250)
+    session.execute(update(Person).where(Person.id == pid).values(key_group_id=group.id))
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="GP-TEN", at=start)
+    five = tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="GP-FIVE", at=start, pool_size=5)
+    assert (five.kind, five.pool_size) == ("pooled", 5)
+    (ten,) = _batch(session, campaign, site, [ScanIn(uid(), "GP-TEN", start, id_number=number)])
+    assert ten.error.code == "group_pool_size" and ten.error.field == "tube_code" and "5混一" in ten.error.reason
+    assert ten.error.detail["group_pool_size"] == 5
+    (ok,) = _batch(session, campaign, site, [ScanIn(uid(), "GP-FIVE", start, id_number=number)])
+    assert ok.status == "ok" and ok.result.pool_size == 5
+    # Back to the round's pool size: a tube of ten takes the group again.
+    assert update_group(session=session, key_group="cold5", pool_size=0).pool_size is None
+
+
+@pytest.mark.parametrize(("kind", "pool_size"), [("pooled", 1), ("pooled", 21), ("single", 5)])
+def test_a_pool_size_a_tube_cannot_have_is_refused_naming_it(session, round_, start, kind, pool_size):
+    campaign, site, _ = round_
+    (out,) = tubes.open_tubes(session=session, campaign=campaign, plan_site_id=site.id, user_id=None,
+                              tubes=[tubes.TubeOpen("GP-BAD", start, None, kind, pool_size)])
+    assert isinstance(out, Conflict | InvalidInput) and out.field == "pool_size"
+    assert session.scalar(select(func.count()).select_from(Tube).where(Tube.code == "GP-BAD")) == 0
+
+
+def test_a_key_group_has_one_tube_rule_single_or_a_pool_size(session, district_loaded):
+    from sqlalchemy.exc import IntegrityError
+
+    from sweep.keygroups.service import create_group, update_group
+    from sweep.registry.models import KeyGroup
+
+    with pytest.raises(InvalidInput) as err:
+        create_group(session=session, code="big", name="过大混采", test_every_days=2, pool_size=30)
+    assert err.value.field == "pool_size"
+    group = create_group(session=session, code="hotel5", name="隔离酒店小混采", test_every_days=2, pool_size=5)
+    with pytest.raises(InvalidInput):
+        update_group(session=session, key_group="hotel5", single_tube=True, pool_size=5)
+    assert (update_group(session=session, key_group="hotel5", single_tube=True).pool_size, group.single_tube) == (None, True)
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(KeyGroup(code="both", name="两者皆是", test_every_days=1, single_tube=True, pool_size=5))
+        session.flush()

@@ -159,3 +159,44 @@ def test_a_walk_in_in_a_positive_pool_is_traced_and_ordered_a_retest(session, ro
     assert visitor.building == "工地宿舍" and visitor.phone == "13900002222" and visitor.office_id == site.office_id
     board = alerts(session=session, campaign=campaign, now=received + timedelta(hours=2), scope=Scope.system())
     assert "访客乙" in {line.name for a in board for line in a.retests}
+
+
+def test_a_preregistered_stranger_is_completed_as_a_walk_in_with_the_code(session, round_, start):
+    from sweep.field.prereg import preregister
+    from sweep.registry.idcrypt import decrypt_id_number
+    from sweep.registry.service import id_lookup_hash
+
+    campaign, site, _ = round_
+    made = preregister(session=session, campaign=campaign, id_number=TENANT, key=KEY, now=start)
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="WI-PRE1", at=start)
+    # Scanned as it is, the code asks the desk for the rest of the form.
+    bare = _scan(session, campaign, site, "WI-PRE1", start, prereg_code=made.code)
+    assert bare.error.code == "walk_in_required" and bare.error.field == "prereg_code" and bare.error.status_code == 404
+    people_before = session.scalar(select(func.count()).select_from(Person))
+    # The form with a number as well as the code is refused: the code carries the document.
+    both = _scan(session, campaign, site, "WI-PRE1", start, prereg_code=made.code,
+                 walk_in=WalkInIn(id_number=TENANT, name="预登记者", reason="new_resident", address="某小区"))
+    assert both.error.field == "walk_in.id_number"
+    assert session.scalar(select(func.count()).select_from(Person)) == people_before
+    form = WalkInIn(id_number=None, name="预登记者", reason="new_resident", phone="13700003333", address="某小区3号楼")
+    out = _scan(session, campaign, site, "WI-PRE1", start + timedelta(minutes=1), prereg_code=made.code.lower(), walk_in=form)
+    assert out.status == "ok"
+    person = session.scalar(select(Person).join(Sample, Sample.person_id == Person.id).where(Sample.id == out.result.sample_id))
+    assert (person.name, person.building_id, person.id_masked, person.phone) == ("预登记者", None, made.id_masked, "13700003333")
+    assert person.id_hash == id_lookup_hash(TENANT, key=KEY)
+    assert decrypt_id_number(person.id_encrypted, key=KEY) == TENANT
+    (row,) = walkins.walk_ins(session=session, campaign=campaign, scope=Scope.system(), unconfirmed_only=True)
+    assert (row.person_id, row.address, row.reason) == (person.id, "某小区3号楼", "new_resident")
+    # Now in ``people``, the code scans like anyone's: already sampled this round.
+    assert _scan(session, campaign, site, "WI-PRE1", start + timedelta(minutes=2), prereg_code=made.code).error.code == "already_sampled"
+
+
+def test_an_unknown_code_on_a_walk_in_form_adds_no_one(session, round_, start):
+    campaign, site, _ = round_
+    tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="WI-PRE2", at=start)
+    people_before = session.scalar(select(func.count()).select_from(Person))
+    out = _scan(session, campaign, site, "WI-PRE2", start, prereg_code="PZZZZZZZ",
+                walk_in=WalkInIn(id_number=None, name="某人", reason="visitor", address="某处"))
+    assert out.error.code == "not_found" and out.error.field == "prereg_code"
+    assert session.scalar(select(func.count()).select_from(Person)) == people_before
+    assert session.scalar(select(func.count()).select_from(WalkIn).where(WalkIn.campaign_id == campaign.id)) == 0

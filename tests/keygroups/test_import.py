@@ -184,6 +184,13 @@ def test_key_groups_through_the_api(empty_database):
         changed = client.patch("/api/key-groups/airport", json={"single_tube": False, "test_every_days": 3}, headers=hq)
         assert changed.status_code == 200 and changed.json()["single_tube"] is False and changed.json()["test_every_days"] == 3
         assert client.patch("/api/key-groups/nope", json={"single_tube": False}, headers=hq).status_code == 404
+        # Pooled at a size of its own (5混1), then back to the round's pool size; a size past 20 is refused, naming it.
+        five = client.post("/api/key-groups", json={"code": "hotel", "name": "隔离酒店", "test_every_days": 1, "pool_size": 5}, headers=hq)
+        assert five.status_code == 201 and (five.json()["single_tube"], five.json()["pool_size"]) == (False, 5)
+        big = client.patch("/api/key-groups/hotel", json={"pool_size": 30}, headers=hq)
+        assert big.status_code == 422 and big.json()["field"] == "pool_size"
+        back = client.patch("/api/key-groups/hotel", json={"pool_size": 0}, headers=hq)
+        assert back.status_code == 200 and (back.json()["single_tube"], back.json()["pool_size"]) == (False, None)
 
         for kind, header, rows in (("buildings", b_header, b_rows), ("people", p_header, p_rows)):
             up = client.post(f"/api/registry/imports/{kind}", files={"file": (f"{kind}.csv", csv_bytes(header, rows), "text/csv")}, headers=hq)

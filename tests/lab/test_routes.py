@@ -190,3 +190,20 @@ def test_a_resident_looks_up_their_own_result_and_guessing_is_stopped(api):
     assert blocked.status_code == 429 and blocked.json()["field"] == "id_number"
     form = client.post("/resident", data={"id_number": ctx["id_number"], "phone_last4": ctx["phone"][-4:]})
     assert form.status_code == 429 and "尝试次数过多" in form.text
+
+
+def test_a_site_lists_its_open_retest_orders_for_its_terminal(api):
+    """APIT0001 was loaded positive above: its two people are expected back at the site that sampled them."""
+    client, headers, summary, ctx = api
+    base = f"/api/campaigns/{summary['campaign']}/sites"
+    answer = client.get(f"{base}/{ctx['site_id']}/retests", headers=headers["leader1"])
+    assert answer.status_code == 200, answer.text
+    mine = [r for r in answer.json() if r["source_tube_code"] == "APIT0001"]
+    assert len(mine) == 2 and {r["status"] for r in mine} == {"open"}
+    assert all("*" in r["id_masked"] for r in mine)
+    assert [r["due_at"] for r in answer.json()] == sorted(r["due_at"] for r in answer.json())
+    # Another site's list is not this leader's; the lab does not scan.
+    with unit_of_work(make_session_factory(client.app.state.engine)) as session:
+        other = session.scalar(select(PlanSite.id).where(PlanSite.campaign_id == summary["campaign"], PlanSite.id != ctx["site_id"]))
+    assert client.get(f"{base}/{other}/retests", headers=headers["leader1"]).status_code == 403
+    assert client.get(f"{base}/{ctx['site_id']}/retests", headers=headers["lab1"]).status_code == 403

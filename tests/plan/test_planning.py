@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from sweep.errors import Conflict, InvalidInput
+from sweep.optimize import materials as mat
 from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 from sweep.plan.planning import make_plan
 from sweep.plan.service import choose_campaign, create_campaign
-from sweep.registry.models import Building, CandidateSite, Person, Staff
+from sweep.registry.models import Building, CandidateSite, KeyGroup, Person, Staff
 
 
 @pytest.fixture
@@ -79,8 +80,13 @@ def test_readiness_items_carry_their_deadlines(session, planned):
         by_kind[item.kind].append(item)
     assert set(by_kind) == {"materials", "staff", "disinfection", "waste"}
     assert {i.due_at for i in by_kind["materials"]} == {campaign.starts_at - timedelta(minutes=campaign.ready_before_minutes)}
-    tubes = [i for i in by_kind["materials"] if i.label.startswith("采样管")]
-    assert len(tubes) == outcome.sites and all(i.quantity_planned > 0 for i in tubes)
+    pooled = [i for i in by_kind["materials"] if i.label == mat.TUBES_POOLED]
+    assert len(pooled) == outcome.sites and all(i.quantity_planned > 0 for i in pooled)
+    # Single tubes for the key groups sampled one to a tube, as many as their members (with the spare), never pooled.
+    members = session.scalar(select(func.count()).select_from(Person).join(KeyGroup, KeyGroup.id == Person.key_group_id)
+                             .where(KeyGroup.single_tube.is_(True), Person.home_sampling.is_(False), Person.building_id.is_not(None)))
+    single = [i.quantity_planned for i in by_kind["materials"] if i.label == mat.TUBES_SINGLE]
+    assert members > 0 and single and 0 < sum(single) <= members * 1.5 + len(single)
 
 
 def test_planning_again_replaces_the_plan(session, settings, planned):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -36,6 +37,15 @@ def test_the_work_plan_page_draws_the_map_and_the_tables(client):
     for part in ("<svg", "采样点与采样台", "人员分工", "物资", "时间安排", "通知时段"):
         assert part in page.text
     assert "http://" not in page.text.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from outside
+    # The materials table: tubes and swabs by kind, one column each, a cell for every site under every column.
+    from sweep.optimize import materials as mat
+
+    table = page.text.split("<h2>物资")[1].split("</table>")[0]
+    for label in (mat.SWABS_AT_SITE, mat.TUBES_POOLED, mat.TUBES_SINGLE):
+        assert label in table
+    rows = table.split("<tbody>")[1].split("</tr>")[:-1]
+    columns = len(re.findall(r"<th[ >]", table.split("</thead>")[0]))
+    assert rows and {r.count("<td") for r in rows} == {columns}
 
 
 def test_the_summary_matches_the_stored_plan(client):

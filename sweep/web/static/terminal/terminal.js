@@ -75,12 +75,16 @@
     var t = state.tube;
     el("tube-code").textContent = t ? t.code : "—";
     var filled = t ? t.filled : 0;
-    el("fill").textContent = filled + "/" + POOL;
+    var size = capacity(t);
+    el("fill").textContent = filled + "/" + size;
+    el("fill-bar").max = size;
     el("fill-bar").value = filled;
-    document.querySelector(".tube").dataset.full = String(!!t && (t.sealed || filled >= POOL));
+    document.querySelector(".tube").dataset.full = String(!!t && (t.sealed || filled >= size));
     el("seal").disabled = !t || t.sealed || filled === 0;
     root.dataset.mode = state.mode;
-    ["sample", "pack"].forEach(function (m) { el("mode-" + m).setAttribute("aria-pressed", String(state.mode === m)); });
+    root.dataset.sampling = String(state.mode !== "pack");
+    MODE_NAMES.forEach(function (m) { el("mode-" + m).setAttribute("aria-pressed", String(state.mode === m)); });
+    renderModes();
     var b = state.box;
     el("box-code").textContent = b ? b.code : "—";
     el("box-fill").textContent = (b ? b.tubes : 0) + "/" + BOX;
@@ -134,14 +138,18 @@
   }
 
   function openTube(code) {
-    if (state.tube && !state.tube.sealed && state.tube.filled > 0 && state.tube.filled < POOL) {
+    if (state.tube && !state.tube.sealed && state.tube.filled > 0 && state.tube.filled < capacity(state.tube)) {
       say("当前管 " + state.tube.code + " 未满，请先封管 (seal the current tube first)", "error");
       return Promise.resolve();
     }
-    state.tube = { code: code, filled: 0, sealed: false };
+    var kind = SAMPLING[state.mode].tube;
+    var size = newPoolSize(kind);
+    state.tube = { code: code, filled: 0, sealed: false, kind: kind, size: size };
     save();
-    say("已开管 " + code + " (tube opened)", "ok");
-    return enqueue({ type: "open_tube", uuid: uuid(), code: code, at: new Date().toISOString() }).then(kick);
+    say("已开" + (kind === "single" ? "单管 " : (size ? size + "混1管 " : "管 ")) + code + " (" + kind + " tube opened)", "ok");
+    var op = { type: "open_tube", uuid: uuid(), code: code, kind: kind, at: new Date().toISOString() };
+    if (size) op.pool_size = size;
+    return enqueue(op).then(kick);
   }
 
   function person(idNumber, prereg) {
@@ -149,16 +157,33 @@
       say("身份证号有误：" + masked(idNumber) + " (invalid ID number)", "error");
       return Promise.resolve();
     }
-    var t = state.tube;
-    if (!t || t.sealed || t.filled >= POOL) {
-      say("请先扫新的管码 (scan a new tube first)", "error");
-      return Promise.resolve();
-    }
-    var op = { type: "scan", uuid: uuid(), tube_code: t.code, sampled_at: new Date().toISOString() };
+    var op = newScan();
+    if (!op) return Promise.resolve();
     if (idNumber) op.id_number = idNumber; else op.prereg_code = prereg;
+    return placed(op, idNumber ? masked(idNumber) : prereg);
+  }
+
+  // A scan into the current tube, if it is open, has room and is of the mode's kind; null (and why) if not.
+  function newScan() {
+    var t = state.tube;
+    if (!t || t.sealed || t.filled >= capacity(t)) {
+      say("请先扫新的管码 (scan a new tube first)", "error");
+      return null;
+    }
+    var mode = SAMPLING[state.mode];
+    if ((t.kind || "pooled") !== mode.tube) {
+      say(mode.tube === "single" ? "本模式须单人单管，请扫新管码 (this mode takes a single tube: scan a new one)"
+        : "当前管是单管，请扫新管码 (the current tube is a single tube: scan a new one)", "error");
+      return null;
+    }
+    return { type: "scan", uuid: uuid(), tube_code: t.code, kind: mode.scan, sampled_at: new Date().toISOString() };
+  }
+
+  function placed(op, label) {
+    var t = state.tube;
     t.filled += 1;
-    if (t.filled >= POOL) t.sealed = true;
-    remember({ uuid: op.uuid, label: idNumber ? masked(idNumber) : prereg, tube: t.code, position: t.filled, state: "queued" });
+    if (t.filled >= capacity(t)) t.sealed = true;
+    remember({ uuid: op.uuid, label: label, tube: t.code, position: t.filled, state: "queued" });
     say(t.sealed ? "第 " + t.filled + " 人，已满封管，请扫新管码 (tube full and sealed)" : "第 " + t.filled + " 人 (person " + t.filled + ")", "ok");
     return enqueue(op).then(kick);
   }
@@ -170,6 +195,154 @@
     save();
     say("已封管 " + t.code + " (sealed)", "ok");
     return enqueue({ type: "seal", uuid: uuid(), code: t.code, at: new Date().toISOString() }).then(kick);
+  }
+
+  // ---- modes: pooled, single, retest, home sampling; the walk-in form; the site's retest orders ------
+  // Each sampling mode names the kind of tube it opens and the kind of sample it scans into it.
+  var SAMPLING = {
+    sample: { tube: "pooled", scan: "pooled" },
+    single: { tube: "single", scan: "pooled" },
+    retest: { tube: "single", scan: "retest" },
+    home: { tube: "pooled", scan: "home" },
+  };
+  var MODE_NAMES = ["sample", "single", "retest", "home", "pack"];
+  var RETESTS_EVERY_MS = 30000;
+  var OTHER_DOC = /^[A-Z0-9][A-Z0-9-]{3,31}$/;
+  var PHONE = /^[0-9+\- ]{7,20}$/;
+  if (MODE_NAMES.indexOf(state.mode) < 0) state.mode = "sample";
+
+  function capacity(t) { return !t ? POOL : (t.kind === "single" ? 1 : (t.size || POOL)); }
+
+  // A pooled tube may hold fewer than the round's pool size: a key group pooled 5混1, say.
+  function poolSizes() {
+    var pick = el("pool-size");
+    pick.textContent = "";
+    [POOL, 5].filter(function (n, i, all) { return n <= POOL && all.indexOf(n) === i; }).forEach(function (n) {
+      var o = document.createElement("option");
+      o.value = String(n);
+      o.textContent = n + "混1" + (n === POOL ? "（本轮）" : "（重点人群小混采）");
+      pick.appendChild(o);
+    });
+    pick.value = String(state.poolSize || POOL);
+    pick.addEventListener("change", function () { state.poolSize = parseInt(pick.value, 10); save(); el("scan").focus(); });
+  }
+  function newPoolSize(kind) { return kind === "pooled" && state.mode === "sample" && state.poolSize && state.poolSize !== POOL ? state.poolSize : null; }
+
+  function chooseMode(m) {
+    state.mode = m;
+    save();
+    render();
+    if (m === "retest") loadRetests();
+    el("scan").focus();
+  }
+
+  function renderModes() {
+    var walkIns = state.mode === "sample" || state.mode === "single" || state.mode === "home";
+    el("walkin-open").hidden = !walkIns || !el("walkin-form").hidden;
+    if (!walkIns) el("walkin-form").hidden = true;
+    renderRetests();
+  }
+
+  function tubeBody(o) {
+    var t = { code: o.code, opened_at: o.at, kind: o.kind || "pooled" };
+    if (o.pool_size) t.pool_size = o.pool_size;
+    return t;
+  }
+  function scanBody(o) {
+    var s = { client_uuid: o.uuid, tube_code: o.tube_code, sampled_at: o.sampled_at, kind: o.kind || "pooled" };
+    if (o.id_number) s.id_number = o.id_number;
+    if (o.prereg_code) s.prereg_code = o.prereg_code;
+    if (o.walk_in) s.walk_in = o.walk_in;
+    return s;
+  }
+
+  // 临时登记: someone not in the registry, registered and scanned into the current tube in one go,
+  // through the same queue as any scan (so it works offline too).
+  function showWalkIn(open) {
+    el("walkin-form").hidden = !open;
+    renderModes();
+    if (open) el("walkin-number").focus(); else el("scan").focus();
+  }
+
+  function walkInRefusal(field, text) {
+    say(text, "error");
+    el(field).focus();
+    return Promise.resolve();
+  }
+
+  function walkIn() {
+    var docType = el("walkin-doc-type").value;
+    var number = el("walkin-number").value.replace(/\s+/g, "").toUpperCase();
+    var name = el("walkin-name").value.trim();
+    var phone = el("walkin-phone").value.trim();
+    var building = el("walkin-building").value.trim().toUpperCase();
+    var address = el("walkin-address").value.trim();
+    var reason = el("walkin-reason").value;
+    var prereg = PREREG.test(number);
+    if (!number) return walkInRefusal("walkin-number", "请填写证件号码或预登记码 (document number or pre-registration code required)");
+    if (!prereg && docType === "id_card" && !validId(number)) return walkInRefusal("walkin-number", "身份证号有误：" + masked(number) + " (invalid ID number)");
+    if (!prereg && docType !== "id_card" && !OTHER_DOC.test(number)) return walkInRefusal("walkin-number", "证件号码应为4至32位字母或数字 (document number: 4-32 letters or digits)");
+    if (!name || name.length > 50) return walkInRefusal("walkin-name", "请填写姓名（1至50字） (name: 1-50 characters)");
+    if (phone && !PHONE.test(phone)) return walkInRefusal("walkin-phone", "手机号格式不对 (phone malformed)");
+    if (!building && !address) return walkInRefusal("walkin-address", "须填写所住楼栋或地址 (say where they stay: a building code or an address)");
+    if (address.length > 200) return walkInRefusal("walkin-address", "地址不超过200字 (an address of at most 200 characters)");
+    if (!reason) return walkInRefusal("walkin-reason", "请选择来由 (why they are here)");
+    var op = newScan();
+    if (!op) return Promise.resolve();
+    op.walk_in = { name: name, reason: reason };
+    if (phone) op.walk_in.phone = phone;
+    if (building) op.walk_in.building_code = building;
+    if (address) op.walk_in.address = address;
+    if (prereg) op.prereg_code = number;
+    else { op.walk_in.doc_type = docType; op.walk_in.id_number = number; }
+    el("walkin-form").reset();
+    el("walkin-form").hidden = true;
+    el("scan").focus();
+    return placed(op, "临时登记 " + name.slice(0, 1) + "* " + (prereg ? number : maskedDocument(number)));
+  }
+
+  // As the registry masks a document (``mask_id_number``): an ID card 6 + 8 stars + 4, others 2 + stars + 2.
+  function maskedDocument(v) {
+    if (v.length === 18) return v.slice(0, 6) + "********" + v.slice(-4);
+    if (v.length <= 4) return v.replace(/./g, "*");
+    return v.slice(0, 2) + v.slice(2, -2).replace(/./g, "*") + v.slice(-2);
+  }
+
+  // A pre-registration code of someone not in the registry: the server asks for the rest of the form.
+  function offerWalkIn(scanOps, item) {
+    if (!item.error || item.error.error !== "walk_in_required") return;
+    var op = scanOps.filter(function (o) { return o.uuid === item.client_uuid; })[0];
+    if (!op || !op.prereg_code) return;
+    el("walkin-form").reset();
+    el("walkin-number").value = op.prereg_code;
+    if (state.mode !== "sample" && state.mode !== "single" && state.mode !== "home") state.mode = "sample";
+    showWalkIn(true);
+    el("walkin-name").focus();
+  }
+
+  // The site's open retest orders (单采复核), kept for when the network is gone.
+  function loadRetests() {
+    return fetch(API + "/retests", { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) return;
+      return r.json().then(function (list) { state.retests = list; save(); renderRetests(); });
+    }).catch(function () {});
+  }
+
+  function renderRetests() {
+    var list = el("retests");
+    list.textContent = "";
+    var orders = state.retests || [];
+    el("retests-none").hidden = orders.length > 0;
+    orders.forEach(function (o) {
+      var li = document.createElement("li");
+      li.dataset.state = o.status === "sampled" ? "ok" : (o.overdue ? "error" : "queued");
+      li.dataset.order = String(o.order_id);
+      var due = new Date(o.due_at);
+      var hhmm = ("0" + due.getHours()).slice(-2) + ":" + ("0" + due.getMinutes()).slice(-2);
+      li.textContent = o.name + " " + o.id_masked + " · 原管 " + o.source_tube_code + " · 限 " + hhmm
+        + (o.status === "sampled" ? " · 已采样 sampled" : (o.overdue ? " · 逾期 overdue" : ""));
+      list.appendChild(li);
+    });
   }
 
   // ---- boxes: open one by its code, pack sealed tubes into it, hand it over to the courier ----------
@@ -257,12 +430,8 @@
   function sendScans(opens, scanOps) {
     var ops = opens.concat(scanOps);
     var body = {
-      tubes: opens.map(function (o) { return { code: o.code, opened_at: o.at }; }),
-      scans: scanOps.map(function (o) {
-        var s = { client_uuid: o.uuid, tube_code: o.tube_code, sampled_at: o.sampled_at };
-        if (o.id_number) s.id_number = o.id_number; else s.prereg_code = o.prereg_code;
-        return s;
-      }),
+      tubes: opens.map(tubeBody),
+      scans: scanOps.map(scanBody),
     };
     return post("/scans/batch", body).then(function (r) {
       if (r.status >= 500 || r.status === 401 || r.status === 429) return r;
@@ -281,6 +450,7 @@
           if (state.tube && state.tube.code === t.code) state.tube.sealed = true;
         });
         answer.results.forEach(function (item) {
+          if (item.status === "error") offerWalkIn(scanOps, item);
           if (item.status === "error") mark(item.client_uuid, { state: "error", note: item.error.reason });
           else mark(item.client_uuid, { state: "ok", position: item.position, tube: item.tube_code });
         });
@@ -294,7 +464,7 @@
   function request(op) {
     var box = "/boxes/" + encodeURIComponent(op.box || op.code);
     switch (op.type) {
-      case "open_tube": return post("/tubes", { code: op.code, opened_at: op.at });
+      case "open_tube": return post("/tubes", tubeBody(op));
       case "seal": return post("/tubes/" + encodeURIComponent(op.code) + "/seal", { sealed_at: op.at });
       case "open_box": return post("/boxes", { code: op.code, opened_at: op.at });
       case "pack": return post(box + "/tubes", { tube_code: op.code });
@@ -416,9 +586,13 @@
     handle(value);
   });
   el("seal").addEventListener("click", function () { sealTube(); el("scan").focus(); });
-  ["sample", "pack"].forEach(function (m) {
-    el("mode-" + m).addEventListener("click", function () { state.mode = m; save(); render(); el("scan").focus(); });
+  MODE_NAMES.forEach(function (m) {
+    el("mode-" + m).addEventListener("click", function () { chooseMode(m); });
   });
+  el("walkin-form").addEventListener("submit", function (ev) { ev.preventDefault(); walkIn(); });
+  el("walkin-open").addEventListener("click", function () { showWalkIn(true); });
+  el("walkin-cancel").addEventListener("click", function () { showWalkIn(false); });
+  setInterval(function () { if (state.mode === "retest") loadRetests(); }, RETESTS_EVERY_MS);
   el("handover-form").addEventListener("submit", function (ev) { ev.preventDefault(); handOver(); });
   el("sync").addEventListener("click", function () { flush(); });
   window.addEventListener("online", function () { online = true; flush(); });
@@ -428,6 +602,8 @@
   camera();
   couriers();
   loadCouriers();
+  loadRetests();
+  poolSizes();
   render();
   flush();
   window.sweepTerminal = { flush: flush, handle: handle, queued: queued };
