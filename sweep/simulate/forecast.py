@@ -44,6 +44,11 @@ BUSY_UTILISATION = 0.85
 # by now, is read as a queue rather than as people who stayed away.
 QUEUE_PER_DESK = 10
 TURNOUT_SLACK = 0.05
+# A line this many times the square root of the people due by now is surely a line; a shorter
+# one leaves the doubt LINE_DOUBT / (its multiple)⁴ on the log-pace its scans measure: a line
+# of one such root barely moves the pace (sd 0.55), one of two a little (sd 0.14).
+SURE_LINE = 3.0
+LINE_DOUBT = 0.3
 # A site's observed pace against the model's, as a speed: at most three times slower, 1.5 faster.
 PACE_BOUNDS = (1 / 3, 1.5)
 
@@ -187,14 +192,17 @@ def forecast_day(
             mean_arrived = arrived.reshape(n, n_sites).mean(axis=0)
             queued = (mean_excess > QUEUE_PER_DESK * np.maximum(staffed, 1)) & (mean_excess > TURNOUT_SLACK * mean_arrived)
             busy = ((utilisation >= BUSY_UTILISATION) | queued) & (now - since >= 5)
-            # Only a clear line keeps the desks at work through the window: longer than the model's
-            # own doubt about how many have come. Desks merely near their capacity may have waited
-            # for people now and then, and would read slower than they are.
-            measured = queued & (mean_excess > 3 * np.sqrt(mean_arrived)) & (now - since >= 5)
+            # A busy site's scans measure its pace only if its desks never waited for people in the
+            # window: sure when its line is far longer than the model's own doubt about how many
+            # have come by now (about their square root), doubtful when it is not. That doubt is
+            # added to the measure's variance; and a site whose line is not sure is at least as
+            # fast as its scans say (with no line it swabbed all who came).
+            measured = busy
             measure = np.log(np.clip(utilisation, *PACE_BOUNDS))
-            mean_log, cov = variation.posterior(measure, variation.measure_inflation / np.maximum(recent, 1.0), measured)
-            # A site with no line swabbed all who came: it is at least as fast as its scans say.
-            floor = np.where(measured | (recent < 1), -np.inf, measure)
+            line = np.maximum(mean_excess, 1.0) / np.sqrt(np.maximum(mean_arrived, 1.0))
+            variance = variation.measure_inflation / np.maximum(recent, 1.0) + LINE_DOUBT / line**4
+            mean_log, cov = variation.posterior(measure, variance, measured)
+            floor = np.where((line > SURE_LINE) | (recent < 1), -np.inf, measure)
             speed = np.clip(np.exp(np.maximum(mean_log, floor)), *PACE_BOUNDS)
             chol = mean_log, np.linalg.cholesky(cov + np.eye(n_sites) * 1e-12), floor
         assert speed is not None and chol is not None
