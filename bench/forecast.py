@@ -23,15 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
-from sweep.config import get_settings  # noqa: E402
-from sweep.db import unit_of_work  # noqa: E402
-from sweep.demo.run import prepare  # noqa: E402
-from sweep.plan.models import Campaign  # noqa: E402
-from sweep.simulate.backtest import backtest  # noqa: E402
-from sweep.simulate.model import DayInput, DayModel  # noqa: E402
-from sweep.simulate.service import day_input  # noqa: E402
+from sweep.config import get_settings
+from sweep.db import unit_of_work
+from sweep.demo.run import prepare
+from sweep.plan.models import Campaign
+from sweep.simulate.backtest import backtest
+from sweep.simulate.model import DayInput, DayModel
+from sweep.simulate.service import day_input
 
 
 def demo_day(people: int, seed: int) -> DayInput:

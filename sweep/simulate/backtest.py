@@ -70,13 +70,14 @@ def backtest(
     days: int,
     runs: int,
     seed: int,
-    variation: PaceVariation = PaceVariation(),
+    variation: PaceVariation | None = None,
     minutes: Sequence[int] = MINUTES,
     progress: Progress | None = None,
 ) -> Backtest:
     """Play ``days`` days of the plan and forecast each at ``minutes`` with ``runs`` simulated rests of the day."""
     if days < 1:
         raise InvalidInput("days", f"至少回测一天 (at least one day), got {days}")
+    variation = variation or PaceVariation()
     n_sites = len(day.sites)
     hits = np.zeros((len(minutes), days), dtype=bool)
     width = np.zeros((len(minutes), days))

@@ -225,6 +225,7 @@ def forecast_day(
         left[block] = kept.reshape(n, n_sites)
         waiting[block] = wait_now.reshape(n, n_sites)
     finish = np.where(finish >= NEVER / 2, np.inf, finish)
+    assert speed is not None
 
     sites = tuple(
         SiteForecast(
