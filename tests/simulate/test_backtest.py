@@ -51,17 +51,22 @@ def test_the_backtest_answers_a_hit_rate_per_minute_and_two_brier_scores():
 def test_the_band_holds_days_whose_pace_strays_and_would_not_without_the_doubt():
     variation = PaceVariation()
     honest = blind = 0
-    days = 30
-    for seed in range(days):
-        swabs, finish, _pace = played(1000 + seed, variation)
+    late_end: list[tuple[float, float]] = []
+    for seed in range(30):
+        swabs, finish, pace = played(1000 + seed, variation)
         scans = scans_so_far(DAY.sites, swabs, 60.0)
         f = forecast_day(DAY, scans, now=60.0, model=MODEL, runs=100, rng=np.random.default_rng(seed), variation=variation)
         g = forecast_day(DAY, scans, now=60.0, model=MODEL, runs=100, rng=np.random.default_rng(seed), variation=NONE)
         honest += f.finish.p5 <= finish <= f.finish.p95
         blind += g.finish.p5 <= finish <= g.finish.p95
-    # 27 of 30 expected; a band that forgets how far the pace may stray holds far fewer.
+        if pace.min() < 0.87:
+            late_end.append((f.finish.p95, g.finish.p95))
+    # 27 of 30 expected. A band that forgets how far the pace may stray holds fewer, and on the
+    # days a site ran slow its late end is not late enough.
     assert honest >= 24
-    assert blind < honest - 3
+    assert blind < honest
+    honest_end, blind_end = np.mean(late_end, axis=0)
+    assert len(late_end) >= 5 and honest_end > blind_end + 5
 
 
 def test_the_scans_of_a_queued_site_teach_its_pace_and_a_little_of_the_others():
