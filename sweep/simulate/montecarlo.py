@@ -51,13 +51,19 @@ def run_rows(
     pool_size: int,
     rng: np.random.Generator,
     identify: bool = False,
+    pace: np.ndarray | None = None,
 ) -> Rows:
-    """Draw arrivals for each row's site and serve them at its desks (``identify``: keep who is who)."""
+    """Draw arrivals for each row's site and serve them at its desks (``identify``: keep who is who).
+
+    ``pace`` is each row's speed against the model's (1: as modelled; 0.9: every swab and tube
+    change takes a ninth longer), for a day whose desks do not keep the planned pace."""
     c_start, c_end = closure_arrays(sites, model, deadline_minutes)
     arrivals = draw_arrivals(sites, row_site, model=model, pool_size=pool_size, rng=rng, identify=identify)
+    speed = np.ones(len(row_site)) if pace is None else np.asarray(pace, dtype=float)
+    service = arrivals.service if pace is None else arrivals.service / np.repeat(speed, arrivals.counts)
     served = serve(
-        arrivals.time, arrivals.service, arrivals.counts, c_start[row_site], c_end[row_site],
-        seal_minutes=model.tube_seal_seconds / 60.0, pool_size=pool_size,
+        arrivals.time, service, arrivals.counts, c_start[row_site], c_end[row_site],
+        seal_minutes=model.tube_seal_seconds / 60.0 / speed, pool_size=pool_size,
     )
     return Rows(arrivals, served, row_max(served.finish, arrivals.counts))
 

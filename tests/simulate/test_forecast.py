@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from sweep.errors import InvalidInput
-from sweep.simulate.forecast import SiteProgress, forecast_day
+from sweep.simulate.forecast import PaceVariation, SiteProgress, forecast_day
 from sweep.simulate.model import DayInput, DayModel, SiteInput
 from sweep.simulate.montecarlo import run_rows, simulate_day
 
 MODEL = DayModel()
+# Desks that keep exactly the planned pace, day after day.
+STEADY = PaceVariation(round_cv=0.0, site_cv=0.0)
 DAY = DayInput(
     sites=(
         SiteInput(code="A", desks=3, slot_start=np.arange(5) * 60, slot_minutes=np.full(5, 60), people=np.full(5, 500)),
@@ -28,7 +30,7 @@ def true_days(model: DayModel, runs: int, seed: int) -> list[np.ndarray]:
 
 def progress(swabs: list[np.ndarray], now: float) -> list[SiteProgress]:
     out = []
-    for code, times in zip(("A", "B"), swabs, strict=False):
+    for code, times in zip(("A", "B"), swabs, strict=True):
         seen = times[times <= now]
         per_minute = np.bincount(np.floor(seen).astype(int), minlength=int(now) + 1)[: int(now) + 1]
         out.append(SiteProgress(code=code, per_minute=per_minute, last_scan=float(seen.max()) if len(seen) else None))
@@ -41,7 +43,7 @@ def test_the_interval_holds_the_true_finish_about_nine_times_in_ten():
     for day in range(30):
         mine = swabs[2 * day : 2 * day + 2]
         f = forecast_day(DAY, progress(mine, 150.0), now=150.0, model=MODEL, runs=100, rng=np.random.default_rng(day))
-        for site, times in zip(f.sites, mine, strict=False):
+        for site, times in zip(f.sites, mine, strict=True):
             hits += site.finish.p5 <= times.max() <= site.finish.p95
             total += 1
     # A 90% interval: 54 of 60 expected; fewer than 46 would mean an interval far too narrow or off centre.
@@ -56,26 +58,35 @@ def test_a_site_slower_than_planned_is_seen_and_forecast_later():
     site = f.sites[0]
     assert site.pace < 0.8 and site.waiting > 50
     assert site.finish.p50 > plan.sites[0].finish.p50 + 30
-    assert site.finish.p5 <= swabs[0].max() <= site.finish.p95
+    # A third slower lies far out in the day-to-day variation the forecast assumes (2.8 sd of it),
+    # so the measured pace is pulled a little toward the plan: the band's late end may fall short
+    # by a minute or two.
+    assert site.finish.p5 <= swabs[0].max() <= site.finish.p95 + 5
 
 
 def test_after_the_last_scan_the_forecast_is_the_last_scan():
     swabs = true_days(MODEL, runs=1, seed=3)
     f = forecast_day(DAY, progress(swabs, 600.0), now=600.0, model=MODEL, runs=50, rng=np.random.default_rng(2))
-    for site, times in zip(f.sites, swabs, strict=False):
+    for site, times in zip(f.sites, swabs, strict=True):
         assert site.finished and site.sampled == len(times)
         assert site.finish.p5 == site.finish.p95 == pytest.approx(times.max())
     assert f.finish.p50 == pytest.approx(max(t.max() for t in swabs))
     assert f.p_on_time == float(max(t.max() for t in swabs) <= 360)
 
 
-def test_before_any_scan_the_forecast_is_the_plans_simulation():
+def test_before_any_scan_the_forecast_is_the_plans_simulation_with_the_days_variation():
     nothing = [SiteProgress(code=s.code, per_minute=np.zeros(1, dtype=int)) for s in DAY.sites]
-    f = forecast_day(DAY, nothing, now=0.0, model=MODEL, runs=300, rng=np.random.default_rng(4))
+    steady = forecast_day(DAY, nothing, now=0.0, model=MODEL, runs=300, rng=np.random.default_rng(4), variation=STEADY)
     plan = simulate_day(DAY, model=MODEL, runs=300, rng=np.random.default_rng(5))
-    for ours, theirs in zip(f.sites, plan.sites, strict=False):
+    for ours, theirs in zip(steady.sites, plan.sites, strict=True):
         assert ours.sampled == 0 and ours.pace == 1.0
         assert ours.finish.mean == pytest.approx(theirs.finish.mean, abs=2.0)
+    # Nobody knows yet how fast the desks will go today: the slow days stretch the band's late end.
+    f = forecast_day(DAY, nothing, now=0.0, model=MODEL, runs=300, rng=np.random.default_rng(4))
+    for ours, sure in zip(f.sites, steady.sites, strict=True):
+        assert ours.pace == 1.0
+        assert ours.finish.p95 > sure.finish.p95 + 2
+        assert ours.finish.p95 - ours.finish.p5 > sure.finish.p95 - sure.finish.p5
 
 
 def test_progress_must_match_the_plans_sites():
