@@ -330,12 +330,16 @@ def _cover(rng, pool, comm: CommunityRow, ci: int, b_xy: np.ndarray, b_w: np.nda
     rows: list[CandidateSiteRow] = []
     lon0, lat0 = _lonlat(0.0, 0.0)
     at = np.array([((r.lon - lon0) * _KM_PER_DEG_LON, (r.lat - lat0) * _KM_PER_DEG_LAT) for r in sites]).reshape(-1, 2)
-    while True:
-        d = np.hypot(b_xy[:, None, 0] - at[None, :, 0], b_xy[:, None, 1] - at[None, :, 1]).min(axis=1) if len(at) else np.full(len(b_w), np.inf)
-        out = np.flatnonzero(d > REACH_KM)
+    room = np.array([r.max_desks * DESK_PEOPLE_PER_DAY for r in sites], dtype=np.float64)
+    near_b = np.hypot(b_xy[:, None, 0] - b_xy[None, :, 0], b_xy[:, None, 1] - b_xy[None, :, 1]) <= 0.5 * REACH_KM
+    crowd = near_b @ b_w  # people around each building
+    for _ in range(60):
+        d = np.hypot(b_xy[:, None, 0] - at[None, :, 0], b_xy[:, None, 1] - at[None, :, 1]) if len(at) else np.full((len(b_w), 1), np.inf)
+        # Out of reach, or the sites in reach have less room than the people around want.
+        out = np.flatnonzero((d.min(axis=1) > REACH_KM) | ((d <= REACH_KM) @ room < 1.25 * crowd))
         if len(out) == 0:
             return rows
-        near = np.hypot(b_xy[out, None, 0] - b_xy[None, out, 0], b_xy[out, None, 1] - b_xy[None, out, 1]) <= 0.5 * REACH_KM
+        near = near_b[np.ix_(out, out)]
         best = int(np.argmax(near @ b_w[out]))
         group = out[near[best]]
         people = float(b_w[group].sum())
@@ -354,6 +358,8 @@ def _cover(rng, pool, comm: CommunityRow, ci: int, b_xy: np.ndarray, b_w: np.nda
         rows.append(CandidateSiteRow(f"{comm.code}S{n + 1:02d}", name, kind, ci, float(lon), float(lat),
                                      int(np.clip(area // per_desk, d_lo, d_hi)), area))
         at = np.vstack([at, xy])
+        room = np.append(room, rows[-1].max_desks * DESK_PEOPLE_PER_DAY)
+    return rows
 
 
 def _ages(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:

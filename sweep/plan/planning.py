@@ -165,8 +165,27 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     say("选址 placing sites")
     capped = max_sites is not None or max_samplers is not None
     limit = time_limit or settings.plan_time_limit_seconds
-    placed, arcs, problem = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity, max_sites=max_sites,
-                                   max_samplers=max_samplers, fallback=capped, time_limit=limit)
+    try:
+        placed, arcs, problem = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity,
+                                       max_sites=max_sites, max_samplers=max_samplers, fallback=capped, time_limit=limit)
+    except PlacementInfeasible as exc:
+        if capped or exc.kind not in ("solver_infeasible", "not_found", "client_too_big"):
+            raise _infeasible(exc, reg, clients, settings) from exc
+        # The sites within reach of some buildings cannot hold them all: the placement allowed past
+        # the limit says which, and they get mobile sites too.
+        say("步行范围内容量不足 sites in reach too small: mobile sites for the rest")
+        soft, soft_arcs, _ = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity, max_sites=None,
+                                    max_samplers=None, fallback=True, time_limit=limit / 2)
+        pushed = clients[soft_arcs.walk_m[soft.client_arc] > settings.max_walk_m + 1e-6]
+        outreach = outreach.with_crowded(pushed, registered, limit_m=settings.max_walk_m)
+        reg = with_outreach(registered, outreach, session=session, settings=settings, desk_capacity=desk_capacity)
+        clients = np.flatnonzero(reg.walk_in > 0)
+        fixed = np.isin(reg.site_id, list(prev_desks)) & (reg.site_id >= 0)
+        try:
+            placed, arcs, problem = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity,
+                                           max_sites=None, max_samplers=None, fallback=False, time_limit=limit / 2)
+        except PlacementInfeasible as again:
+            raise _infeasible(again, reg, clients, settings) from again
     cap_warning = []
     client_walk = arcs.walk_m[placed.client_arc]
     if (client_walk > settings.max_walk_m + 1e-6).any():
@@ -263,7 +282,8 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
 
 def _place(reg: Registry, clients: np.ndarray, fixed: np.ndarray, *, settings: Settings, desk_capacity: float,
            max_sites: int | None, max_samplers: int | None, fallback: bool, time_limit: float):  # type: ignore[no-untyped-def]
-    """The placement: arcs within the walking limit only, unless a cap asks for arcs beyond it."""
+    """The placement: arcs within the walking limit only, unless a cap asks for arcs beyond it.
+    Raises ``PlacementInfeasible``."""
     arcs = build_arcs(reg.building_x[clients], reg.building_y[clients], reg.site_x, reg.site_y, limit_m=settings.max_walk_m,
                       fallback=fallback)
     demand = reg.walk_in[clients]
@@ -276,11 +296,7 @@ def _place(reg: Registry, clients: np.ndarray, fixed: np.ndarray, *, settings: S
         max_sites=max_sites, site_target=target, extra_site_cost=settings.people_per_site * settings.max_walk_m,
         desk_capacity=desk_capacity, max_desks_total=None if max_samplers is None else max_samplers // 2,
     )
-    try:
-        placed = solve(problem, time_limit=time_limit, gap_target=1e-3)
-    except PlacementInfeasible as exc:
-        raise _infeasible(exc, reg, clients, settings) from exc
-    return placed, arcs, problem
+    return solve(problem, time_limit=time_limit, gap_target=1e-3), arcs, problem
 
 
 def _cap_cost(reg: Registry, clients: np.ndarray, walk: np.ndarray, fixed: np.ndarray, *,
@@ -296,8 +312,8 @@ def _cap_cost(reg: Registry, clients: np.ndarray, walk: np.ndarray, fixed: np.nd
         load = np.bincount(free.client_site, weights=people, minlength=len(reg.site_id))[free.open_sites]
         need = (f"不设上限的方案开 {len(free.open_sites)} 个采样点、约 {int(np.ceil(load / desk_capacity).sum())} 个采样台 "
                 f"(the plan without the cap opens {len(free.open_sites)} sites, about {int(np.ceil(load / desk_capacity).sum())} desks)")
-    except InvalidInput as exc:
-        need = exc.reason
+    except PlacementInfeasible as exc:
+        need = _infeasible(exc, reg, clients, settings).reason
     cap = f"采样点上限 {max_sites}" if max_sites is not None else f"采样员上限 {max_samplers}"
     cap_en = f"the cap of {max_sites} sites" if max_sites is not None else f"the cap of {max_samplers} samplers"
     return (f"{cap} 使 {int(over.sum())} 栋楼 {int(people[over].sum()):,} 人步行超过 {settings.max_walk_m:.0f} 米"
@@ -374,6 +390,7 @@ def _exceptions(registered: Registry, reg: Registry, outreach: Outreach, beyond:
     or home sampling); and any building a capped plan sends beyond the limit."""
     out = []
     mobile = {int(b) for g in outreach.mobile_groups for b in g.tolist()}
+    crowded = set() if outreach.crowded is None else set(outreach.crowded.tolist())
     for b in sorted(set(outreach.out_of_reach.tolist()) | set(np.flatnonzero(beyond).tolist())):
         site = site_rows[int(b_site[b])]
         if b in mobile:
@@ -390,6 +407,7 @@ def _exceptions(registered: Registry, reg: Registry, outreach: Outreach, beyond:
             "nearest_site": registered.site_name[near] if near >= 0 else "", "nearest_m": round(float(outreach.nearest_m[b]), 0),
             "served_by": served, "site": site.code,
             "reason": ("采样点上限 the cap on sites or samplers" if served == "beyond_limit"
+                       else "步行范围内的采样点容纳不下 the sites within the limit are too small" if b in crowded
                        else "步行范围内没有候选点 no candidate site within the limit"),
             "fix": fix,
         })

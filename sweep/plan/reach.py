@@ -28,6 +28,13 @@ class Outreach:
     home_buildings: np.ndarray  # building indices whose walk-in people are sampled at home instead
     nearest_m: np.ndarray  # per building: walking distance to the nearest candidate site (0 where not computed)
     nearest_site: np.ndarray  # per building: that candidate's index (-1 where not computed)
+    crowded: np.ndarray | None = None  # buildings in reach of sites too small for all who need them
+
+    def with_crowded(self, buildings: np.ndarray, reg: Registry, *, limit_m: float) -> Outreach:
+        """Mobile sites also for buildings whose sites in reach are full (grouped as those out of reach)."""
+        groups = [buildings[g] for g in groups_in_reach(reg.building_x[buildings], reg.building_y[buildings],
+                                                         reg.walk_in[buildings].astype(float), limit_m=limit_m)]
+        return replace(self, mobile_groups=self.mobile_groups + groups, crowded=np.sort(buildings))
 
     @property
     def out_of_reach(self) -> np.ndarray:
