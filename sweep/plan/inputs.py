@@ -14,10 +14,10 @@ from sweep.optimize.placement import PlacementProblem
 from sweep.registry.models import Building, CandidateSite, Community, Grid, Person, Staff
 
 # Under a cap on sites or samplers a building may be pushed past the walking limit, to one of its
-# nearest few candidates, counted as if its people walked 5 km more: the solver does it only when
+# nearest eight candidates, counted as if its people walked 5 km more: the solver does it only when
 # the cap leaves no site within reach. Without a cap there are no such arcs: the limit is a rule.
 BEYOND_PENALTY_M = 5_000.0
-FALLBACK_SITES = 3
+FALLBACK_SITES = 8
 # The kind of a candidate site the planner registered for a mobile site (流动采样点); never offered
 # as a candidate again, since each plan places its own.
 MOBILE_KIND = "mobile"

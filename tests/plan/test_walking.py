@@ -14,7 +14,7 @@ from sweep.plan.export import notices
 from sweep.plan.models import PlanBuilding, PlanRun, PlanSite, Shift
 from sweep.plan.planning import make_plan
 from sweep.plan.service import choose_campaign, create_campaign
-from sweep.registry.models import Building, CandidateSite
+from sweep.registry.models import Building, CandidateSite, Community, Staff
 
 LIMIT = 300.0
 
@@ -26,6 +26,11 @@ def strict(settings):
 
 @pytest.fixture
 def planned(session, strict, district_loaded, start):
+    # The small shared district's staff pool is short even for its fixed sites; more sites within a
+    # stricter limit need more people (rolled back with the test).
+    for community_id in session.scalars(select(Community.id)).all():
+        session.add_all([Staff(community_id=community_id, name=f"增援{k}", kind=("medical", "general")[k % 2]) for k in range(40)])
+    session.flush()
     campaign = create_campaign(session=session, settings=strict, name="步行测试", starts_at=start)
     return campaign, make_plan(session=session, settings=strict, campaign=campaign, time_limit=10)
 
