@@ -3,7 +3,7 @@
     python bench/coverage.py --people 1000000 --db postgresql --json
     python bench/coverage.py --people 1000000 --db sqlite --json
 
-A district is generated and loaded in bulk, planned (naive plan), and 99 % of its people are
+A district is generated and loaded in bulk, planned, and 99 % of its people are
 written as sampled in pooled tubes of ten with a result per tube (two positive), straight into
 the tables with bulk inserts rather than by playing the day. Then each query runs ``--runs``
 times; the medians are printed as one JSON object (``coverage_s``, ``missing_s``, ``trace_ms``;
@@ -50,7 +50,7 @@ def _say(msg: str) -> None:
 
 def sample_round(conn, campaign: Campaign, *, people: np.ndarray, site_of: np.ndarray, share: float, rng: np.random.Generator) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     """Write ``share`` of the people as sampled, ten to a tube per site, each tube with a result."""
-    chosen = np.sort(rng.choice(len(people), size=int(round(len(people) * share)), replace=False))
+    chosen = np.sort(rng.choice(len(people), size=round(len(people) * share), replace=False))
     pid, site = people[chosen], site_of[chosen]
     order = np.lexsort((pid, site))
     pid, site = pid[order], site[order]

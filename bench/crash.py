@@ -39,7 +39,7 @@ async def _load(server: Server, round_, batch: int, seconds: float, kills: int) 
                 try:
                     await send(http, desk, opens, scans, tally)
                     break
-                except Exception:  # noqa: BLE001 - the server is down or restarting
+                except Exception:
                     tally.retries += 1
                     if time.monotonic() > give_up:
                         return

@@ -36,7 +36,7 @@ from sweep.demo.district import generate_district  # noqa: E402
 from sweep.demo.load import load_district  # noqa: E402
 from sweep.field.models import Sample, Tube  # noqa: E402
 from sweep.plan.models import PlanSite  # noqa: E402
-from sweep.plan.planning import make_plan
+from sweep.plan.planning import make_plan  # noqa: E402
 from sweep.plan.service import create_campaign  # noqa: E402
 
 KEY = "bench-secret-key"
@@ -325,7 +325,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def client(base: str, connections: int) -> Http:

@@ -29,13 +29,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sweep.config import get_settings  # noqa: E402
-from sweep.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
-from sweep.demo.district import _SITE, CandidateSiteRow, District, _lonlat, generate_district  # noqa: E402
-from sweep.demo.load import load_district  # noqa: E402
-from sweep.demo.run import fresh_database  # noqa: E402
-from sweep.plan.planning import make_plan  # noqa: E402
-from sweep.plan.service import create_campaign  # noqa: E402
+from sweep.config import get_settings
+from sweep.db import make_engine, make_session_factory, unit_of_work
+from sweep.demo.district import _SITE, CandidateSiteRow, District, _lonlat, generate_district
+from sweep.demo.load import load_district
+from sweep.demo.run import fresh_database
+from sweep.plan.planning import make_plan
+from sweep.plan.service import create_campaign
 
 _KINDS = ("square", "car_park", "school", "community_centre", "factory_yard")
 

@@ -22,16 +22,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sweep.config import Settings  # noqa: E402
-from sweep.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
-from sweep.demo.district import generate_district  # noqa: E402
-from sweep.demo.load import load_district  # noqa: E402
-from sweep.demo.run import fresh_database  # noqa: E402
-from sweep.plan.planning import make_plan  # noqa: E402
-from sweep.plan.service import create_campaign  # noqa: E402
-from sweep.simulate.model import DayInput, DayModel  # noqa: E402
-from sweep.simulate.montecarlo import simulate_day  # noqa: E402
-from sweep.simulate.service import day_input  # noqa: E402
+from sweep.config import Settings
+from sweep.db import make_engine, make_session_factory, unit_of_work
+from sweep.demo.district import generate_district
+from sweep.demo.load import load_district
+from sweep.demo.run import fresh_database
+from sweep.plan.planning import make_plan
+from sweep.plan.service import create_campaign
+from sweep.plan.simulation import day_input
+from sweep.simulate.model import DayInput, DayModel
+from sweep.simulate.montecarlo import simulate_day
 
 
 def planned_day(people: int, seed: int) -> tuple[DayInput, Settings]:

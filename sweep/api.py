@@ -118,7 +118,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     from sweep.plan.routes import router as plan_router
     from sweep.registry.routes import registry_router
     from sweep.report.routes import router as dashboard_router
-    from sweep.simulate.routes import router as simulate_router
+    from sweep.report.simulation_routes import router as simulate_router
     from sweep.web.pages import router as pages_router
 
     app.include_router(auth_router)

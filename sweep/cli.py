@@ -19,10 +19,10 @@ from sweep.inspect import cli as inspect_cli
 from sweep.keygroups import cli as keygroups_cli
 from sweep.lab import cli as lab_cli
 from sweep.plan import cli as plan_cli
+from sweep.plan import simulation_cli as simulate_cli
 from sweep.plan.service import campaign_by_ref
 from sweep.registry import cli as registry_cli
 from sweep.report.cli import report as report_command
-from sweep.simulate import cli as simulate_cli
 
 app = typer.Typer(help="Sweep: plan and command a district-wide mass testing round (全员核酸检测).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)

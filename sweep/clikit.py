@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -40,7 +40,7 @@ def database_url(database: str | None = None) -> str:
 
 
 AsUser = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--as", help="The user this is done as, recorded in the audit log; for personal data, their password is asked."),
 ]
 

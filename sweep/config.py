@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     box_size: int = Field(default=50, ge=1)
     # One desk (a sampler and a registrar) swabs about 200 people an hour, ~20 s each (practice, 2022).
     desk_people_per_hour: int = Field(default=200, gt=0)
-    # A site serves 2,000-3,000 people over the day (national guideline); the naive plan aims at the middle.
+    # A site serves 2,000-3,000 people over the day (national guideline).
     people_per_site: int = Field(default=2500, gt=0)
     # A desk serves 600-800 people over the day (national guideline).
     people_per_desk: int = Field(default=700, gt=0)
@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     dashboard_poll_seconds: int = Field(default=5, ge=1, le=300)
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
+    def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("SWEEP_SECRET_KEY must be set to a secret value when SWEEP_ENVIRONMENT=production")
         return self

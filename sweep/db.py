@@ -208,18 +208,4 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iter
         cur.execute(f"PRAGMA cache_size={previous}")
 
 
-def load_all_models() -> MetaData:
-    """Import every area's tables so that the metadata is whole (Alembic, tests)."""
-    from sweep.auth import models as _auth  # noqa: F401
-    from sweep.coverage import models as _coverage  # noqa: F401
-    from sweep.field import models as _field  # noqa: F401
-    from sweep.inspect import models as _inspect  # noqa: F401
-    from sweep.keygroups import models as _keygroups  # noqa: F401
-    from sweep.lab import models as _lab  # noqa: F401
-    from sweep.plan import models as _plan  # noqa: F401
-    from sweep.registry import models as _registry  # noqa: F401
-
-    return Base.metadata
-
-
-__all__ = ["Base", "begin_write", "bulk_insert", "is_postgresql", "load_all_models", "make_engine", "make_session_factory", "normalise_url", "unit_of_work"]
+__all__ = ["Base", "begin_write", "bulk_insert", "is_postgresql", "make_engine", "make_session_factory", "normalise_url", "unit_of_work"]

@@ -7,7 +7,8 @@ from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from sweep.cli import app
-from sweep.db import load_all_models, make_engine
+from sweep.db import make_engine
+from sweep.schema import load_all_models
 
 
 @pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)

@@ -48,7 +48,7 @@ def test_writers_take_turns_and_a_turn_ends_with_its_connection(tmp_path, monkey
 def test_a_turn_ends_even_when_the_transaction_failed(tmp_path, monkeypatch):
     monkeypatch.setattr(db, "WRITER_WAIT_SECONDS", 3.0)
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
-    with pytest.raises(Exception), engine.begin() as a:
+    with pytest.raises(Exception, match="no_such_table"), engine.begin() as a:
         take_writer_turn(a)
         a.execute(text("SELECT * FROM no_such_table"))
     with engine.connect() as b:

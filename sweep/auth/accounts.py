@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.models import SYSTEM_USERNAME, ApiToken, User
 from sweep.auth.passwords import hash_password
-from sweep.auth.scope import schema_table
 from sweep.auth.service import audit, check_office, check_role_scope, site_of
 from sweep.auth.tokens import record_revocation
 from sweep.errors import Conflict, InvalidInput, NotFound
+from sweep.schema import schema_table
 
 
 @dataclass(frozen=True)

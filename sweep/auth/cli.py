@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -22,8 +22,8 @@ from sweep.errors import DomainError
 app = typer.Typer(help="Users and their roles: create, list, disable, change role or scope, reset a password, end log-ins.",
                   no_args_is_help=True)
 UserArg = Annotated[str, typer.Argument(help="The account's username.")]
-SiteOpt = Annotated[Optional[str], typer.Option("--site", help="The fixed site's code, for a site leader or site staff.")]
-OfficeOpt = Annotated[Optional[int], typer.Option(help="Office of an office user.")]
+SiteOpt = Annotated[str | None, typer.Option("--site", help="The fixed site's code, for a site leader or site staff.")]
+OfficeOpt = Annotated[int | None, typer.Option(help="Office of an office user.")]
 PasswordOpt = Annotated[
     str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters; asked if not given.")
 ]
@@ -38,10 +38,10 @@ def register(root: typer.Typer) -> None:
 def create(
     username: Annotated[str, typer.Option(help="Log-in name.")],
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(USER_ROLES)}.")],
-    display_name: Annotated[Optional[str], typer.Option(help="Name shown on pages (default: the username).")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown on pages (default: the username).")] = None,
     office_id: OfficeOpt = None,
     site: SiteOpt = None,
-    plan_site_id: Annotated[Optional[int], typer.Option(help="Or the site by one round's copy of it (its id in a plan).")] = None,
+    plan_site_id: Annotated[int | None, typer.Option(help="Or the site by one round's copy of it (its id in a plan).")] = None,
     password: PasswordOpt = "",
     as_user: AsUser = None,
 ) -> None:
@@ -59,7 +59,7 @@ def create(
 
 @app.command("list")
 def list_command(
-    role: Annotated[Optional[str], typer.Option(help="Only this role.")] = None,
+    role: Annotated[str | None, typer.Option(help="Only this role.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Every account: role, scope, whether active, and how many log-ins are still valid."""
@@ -131,12 +131,12 @@ def revoke_tokens(username: UserArg, as_user: AsUser = None) -> None:
 
 
 def audit_command(
-    user: Annotated[Optional[str], typer.Option("--user", help="Only this user's actions.")] = None,
-    action: Annotated[Optional[str], typer.Option(help="Only this action; 'personal' for every view of personal data.")] = None,
-    since: Annotated[Optional[datetime], typer.Option(help="From this time.")] = None,
-    until: Annotated[Optional[datetime], typer.Option(help="Before this time.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's actions.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action; 'personal' for every view of personal data.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="From this time.")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Before this time.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many lines, newest first.")] = 1000,
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the lines to this CSV.")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the lines to this CSV.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """The audit log by user, action and time: who did what, and who saw whose personal data."""

@@ -15,14 +15,13 @@ classes: auth sits below the registry, the plan and the field, and must not impo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Table, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from sweep.auth.models import SITE_ROLES
-from sweep.db import load_all_models
 from sweep.errors import Forbidden, WrongSite
+from sweep.schema import schema_table
 
 DISTRICT_ROLES = ("admin", "command")
 # Who sees names with phone numbers and addresses at all (the rest see people masked, if at all).
@@ -53,16 +52,6 @@ class UserLike(Protocol):
     office_id: int | None
     candidate_site_id: int | None
     active: bool
-
-
-@cache
-def _tables() -> dict[str, Table]:
-    return dict(load_all_models().tables)
-
-
-def schema_table(name: str) -> Table:
-    """A table of the schema by its name (``people``, ``plan_sites``, …)."""
-    return _tables()[name]
 
 
 _t = schema_table

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.models import SITE_ROLES, SYSTEM_USERNAME, USER_ROLES, ApiToken, AuditEntry, User
 from sweep.auth.passwords import hash_password, verify_password
-from sweep.auth.scope import schema_table
 from sweep.auth.tokens import record_revocation, token_digest
 from sweep.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from sweep.schema import schema_table
 
 # A log-in lasts until the end of the round day (a site's phones log in before dawn and stop at
 # night): the next ``day_end_hour`` o'clock after it, and at least an hour.

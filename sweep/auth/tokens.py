@@ -23,7 +23,8 @@ from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from sweep.auth.models import SITE_ROLES, ApiToken, AuthRevocation, User
-from sweep.auth.scope import Scope, schema_table
+from sweep.auth.scope import Scope
+from sweep.schema import schema_table
 
 # Revocations a process remembers after acting on them: enough to refuse a log-in read just
 # before a revocation and cached just after it.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -58,10 +58,10 @@ def table_command(
 @coverage_app.command("missing")
 def missing_command(
     campaign: CampaignOpt = "latest",
-    community: Annotated[Optional[str], typer.Option(help="Only this community (its code).")] = None,
-    grid: Annotated[Optional[str], typer.Option(help="Only this grid (its code).")] = None,
-    building: Annotated[Optional[str], typer.Option(help="Only this building (its code).")] = None,
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write an XLSX for door-to-door follow-up (ID numbers masked).")] = None,
+    community: Annotated[str | None, typer.Option(help="Only this community (its code).")] = None,
+    grid: Annotated[str | None, typer.Option(help="Only this grid (its code).")] = None,
+    building: Annotated[str | None, typer.Option(help="Only this building (its code).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write an XLSX for door-to-door follow-up (ID numbers masked).")] = None,
     full_ids: Annotated[bool, typer.Option(help="Full ID numbers in the XLSX, for a role allowed to see them (audited).")] = False,
     as_json: JsonOpt = False,
     as_user: AsUser = None,
@@ -120,7 +120,7 @@ def refresh_command(
 @rounds_app.command("compare")
 def compare_command(
     campaign: CampaignOpt = "latest",
-    previous: Annotated[Optional[int], typer.Option(help="The round to compare with (default: the one before).")] = None,
+    previous: Annotated[int | None, typer.Option(help="The round to compare with (default: the one before).")] = None,
     low: Annotated[float, typer.Option(help="A building under this share sampled is low.")] = 0.95,
     as_json: JsonOpt = False,
     as_user: AsUser = None,
@@ -154,7 +154,7 @@ def compare_command(
 @rounds_app.command("carry-over")
 def carry_over_command(
     campaign: CampaignOpt = "latest",
-    out_file: Annotated[Optional[Path], typer.Option(
+    out_file: Annotated[Path | None, typer.Option(
         "--out", help="Write the list as FILE.csv or FILE.xlsx: names, masked ID numbers, phones, building, unit, room, rounds missed in a row."
     )] = None,
     as_json: JsonOpt = False,

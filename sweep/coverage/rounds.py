@@ -18,8 +18,8 @@ from sweep.coverage import tallies
 from sweep.coverage.models import CoverageMissing, Exemption, HomeSamplingTask
 from sweep.coverage.service import coverage_by, missing_query
 from sweep.errors import InvalidInput, NotFound
-from sweep.field.models import ReadinessItem, Sample
-from sweep.plan.models import Campaign, PlanSite
+from sweep.field.models import Sample
+from sweep.plan.models import Campaign, PlanSite, ReadinessItem
 from sweep.registry.models import Building, CandidateSite, Community, Person
 
 # A building under this share of its due people sampled is "low" (the aim is everyone).

@@ -80,7 +80,7 @@ def _in_scope(scope: Scope):  # type: ignore[no-untyped-def]
     if reach == "all":
         return true()
     if reach == "office":
-        return _OFFICE == scope.office_id
+        return scope.office_id == _OFFICE
     if reach == "site":
         return PlanSite.candidate_site_id == scope.candidate_site_id
     return false()

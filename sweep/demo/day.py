@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 from sweep.config import get_settings
 from sweep.demo.visitors import visitors
 from sweep.field.couriers import site_couriers
-from sweep.field.models import ReadinessItem
-from sweep.plan.models import Campaign, PlanBuilding, PlanSite
+from sweep.plan.models import Campaign, PlanBuilding, PlanSite, ReadinessItem
+from sweep.plan.simulation import day_input
 from sweep.registry.groups import single_tube_people
 from sweep.registry.models import Person
 from sweep.simulate.model import DayModel
-from sweep.simulate.service import day_input
 from sweep.simulate.trace import SiteTrace, trace_day
 
 
@@ -99,7 +98,7 @@ def schedule_day(
     single = single_tube_people(session=session, person_ids=[int(p) for people in called.values() for p in people])
     resulted: list[tuple[datetime, str, int]] = []
     sites = session.execute(select(PlanSite.id, PlanSite.code).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).all()
-    for (site_id, code), trace in zip(sites, traces, strict=True):
+    for (site_id, _code), trace in zip(sites, traces, strict=True):
         # Boxes go to the site's rostered courier, as the hand-over requires.
         courier = site_couriers(session=session, campaign=campaign, plan_site_id=site_id)[0].staff_id
         played = _site_events(b, site_id, trace, called.get(site_id, np.zeros(0, np.int64)), courier, single)

@@ -284,7 +284,7 @@ def _buildings(rng: np.random.Generator, pool: StemPool, pop: int, character: st
         xy = cl_xy[cluster] + rng.normal(0, sigma, (n_b, 2))
         first = np.searchsorted(cluster, cluster)  # index of each cluster's first building
         fmt = ("{}宿舍{}栋", "{}{}号楼", "{}{}组")[kind]
-        names.extend(fmt.format(cl_name[c], j - f + 1) for j, (c, f) in enumerate(zip(cluster, first)))
+        names.extend(fmt.format(cl_name[c], j - f + 1) for j, (c, f) in enumerate(zip(cluster, first, strict=False)))
         kinds.extend([kind] * n_b)
         xs.extend(xy[:, 0].tolist())
         ys.extend(xy[:, 1].tolist())
@@ -347,9 +347,8 @@ def _cover(rng, pool, comm: CommunityRow, ci: int, b_xy: np.ndarray, b_w: np.nda
             return rows
         kind = ("square", "car_park")[len(rows) % 2] if people >= 2500 else "school" if people >= 800 else "square"
         (a_lo, a_hi), per_desk, (d_lo, d_hi) = _SITE[kind]
-        if people < 800:  # a village square: small
-            a_hi = a_lo + 0.2 * (a_hi - a_lo)
-        area = round(float(rng.uniform(a_lo, a_hi)), -1)
+        top = a_lo + 0.2 * (a_hi - a_lo) if people < 800 else a_hi  # a village square is small
+        area = round(float(rng.uniform(a_lo, top)), -1)
         xy = np.average(b_xy[group], axis=0, weights=b_w[group]) + rng.normal(0, 0.03, 2)
         lon, lat = _lonlat(*xy)
         nth = 1 + sum(r.kind == kind for r in sites + rows)
@@ -366,7 +365,7 @@ def _ages(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     age = np.empty(len(kind), dtype=np.int64)
     for k, bands in _AGE_BANDS.items():
         idx = np.flatnonzero(kind == k)
-        lo, hi, share = (np.array(col) for col in zip(*bands))
+        lo, hi, share = (np.array(col) for col in zip(*bands, strict=False))
         band = rng.choice(len(bands), size=idx.size, p=share / share.sum())
         age[idx] = lo[band] + (rng.random(idx.size) * (hi[band] - lo[band] + 1)).astype(np.int64)
     return age
@@ -457,7 +456,7 @@ def generate_district(*, people: int = 50_000, seed: int = 1) -> District:
     b_lon, b_lat = _lonlat(b_x, b_y)
     b_name = [name_l[i] for i in order.tolist()]
     b_start = np.searchsorted(b_grid, b_grid)
-    b_code = [f"{grids[g][0]}B{i - s + 1:04d}" for i, (g, s) in enumerate(zip(b_grid.tolist(), b_start.tolist()))]
+    b_code = [f"{grids[g][0]}B{i - s + 1:04d}" for i, (g, s) in enumerate(zip(b_grid.tolist(), b_start.tolist(), strict=False))]
     per_hh = np.array([_BUILDING[k][3] for k in (DORM, COMPOUND, VILLAGE)])[b_kind]
     households = np.clip(np.where(b_kind == DORM, np.ceil(b_size / per_hh), np.round(b_size / per_hh)), 1, b_size)
     households = households.astype(np.int64)

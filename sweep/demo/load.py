@@ -78,7 +78,7 @@ def load_district(conn: Connection, district: District, *, key: str, progress: P
             list(b.kind),
             b.lon.tolist(),
             b.lat.tolist(),
-            b.households.tolist(),
+            b.households.tolist(), strict=False,
         ),
     )
     _sync_sequence(conn, "buildings")
@@ -126,7 +126,7 @@ def load_district(conn: Connection, district: District, *, key: str, progress: P
                 p.unit.tolist(),
                 p.room,
                 p.home_sampling.tolist(),
-                kg_lookup[p.key_group].tolist(),
+                kg_lookup[p.key_group].tolist(), strict=False,
             ),
         )
     _sync_sequence(conn, "people")
@@ -145,7 +145,7 @@ def load_district(conn: Connection, district: District, *, key: str, progress: P
     put(
         "staff",
         ["community_id", "name", "phone", "kind"],
-        lambda f: list(zip(range(f, f + len(st.name)), (c0 + st.community).tolist(), st.name, st.phone, list(st.role))),
+        lambda f: list(zip(range(f, f + len(st.name)), (c0 + st.community).tolist(), st.name, st.phone, list(st.role), strict=False)),
         len(st.name),
     )
     return counts

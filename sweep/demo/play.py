@@ -21,12 +21,11 @@ from sweep.db import unit_of_work
 from sweep.demo.day import DayAssumptions, DaySchedule, Event, schedule_day
 from sweep.errors import DomainError
 from sweep.field import service as field
-from sweep.field.models import ReadinessItem
 from sweep.field.scan import ScanIn, scan_batch
 from sweep.field.tubes import TubeOpen, open_tubes
 from sweep.field.walkins import WalkInIn
 from sweep.lab import service as lab
-from sweep.plan.models import Campaign, PlanSite
+from sweep.plan.models import Campaign, PlanSite, ReadinessItem
 
 Progress = Callable[[int, int], None]
 LAB_ACTIONS = ("result", "inspect")  # the lab and the supervision team are not a site's terminal
@@ -48,9 +47,10 @@ def play_day(
     factory: sessionmaker[Session],
     campaign_id: int,
     rng: np.random.Generator,
-    assumptions: DayAssumptions = DayAssumptions(),
+    assumptions: DayAssumptions | None = None,
     progress: Progress | None = None,
 ) -> PlayResult:
+    assumptions = assumptions or DayAssumptions()
     with unit_of_work(factory) as session:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None

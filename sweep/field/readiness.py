@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import InvalidInput, NotFound
-from sweep.field.models import ReadinessItem, StaffArrival
-from sweep.plan.models import Campaign, PlanSite, Shift
+from sweep.field.models import StaffArrival
+from sweep.plan.models import Campaign, PlanSite, ReadinessItem, Shift
 from sweep.registry.models import Staff
 
 STATES = ("pending", "short", "done", "late", "overdue")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 
 from sweep.config import get_settings
-from sweep.db import load_all_models, make_engine
+from sweep.db import make_engine
+from sweep.schema import load_all_models
 
 config = context.config
 target_metadata = load_all_models()

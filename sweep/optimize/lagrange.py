@@ -87,7 +87,7 @@ def bound(problem: PlacementProblem, *, upper: float, deadline: float, max_itera
     step, stall, it = 2.0, 0, 0
     target = upper if math.isfinite(upper) else None
     share = np.zeros(problem.n_sites)
-    for it in range(1, max_iterations + 1):
+    for it in range(1, max_iterations + 1):  # noqa: B007 - the count is reported after the loop
         reduced = c - u[problem.arc_client]
         rho, x = _site_values(problem, reduced)
         chosen, sites_total = _choose_sites(problem, rho)

@@ -88,7 +88,7 @@ def timeline(needs: SiteNeeds, *, window_minutes: int, ready_before_minutes: int
     ev.append(Event(window_minutes, "disinfection", "收尾消杀 final disinfection"))
     ev.append(Event(window_minutes + WASTE_AFTER_MINUTES, "waste", "医废清运 final waste pickup"))
     every = courier_every(sample_wait_limit_minutes)
-    runs = list(range(every, window_minutes, every)) + [window_minutes + FILL_MARGIN_MINUTES]
+    runs = [*list(range(every, window_minutes, every)), window_minutes + FILL_MARGIN_MINUTES]
     for k, t in enumerate(runs, start=1):
         ev.append(Event(t, "courier", f"转运 courier run {k}"))
     return sorted(ev, key=lambda e: (e.minute, e.kind, e.label))

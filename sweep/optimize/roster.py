@@ -99,7 +99,7 @@ def build(data: RosterInput) -> Roster:
     dist = np.hypot(data.community_x[:, None] - data.community_x[None, :], data.community_y[:, None] - data.community_y[None, :])
     nearest = np.argsort(dist, axis=1, kind="stable")  # row c: communities by distance from c, c itself first
     pools: dict[str, dict[int, list[int]]] = {MEDICAL: defaultdict(list), GENERAL: defaultdict(list)}
-    for sid, c, kind in sorted(zip(data.staff_id.tolist(), data.staff_community.tolist(), data.staff_kind.tolist()), reverse=True):
+    for sid, c, kind in sorted(zip(data.staff_id.tolist(), data.staff_community.tolist(), data.staff_kind.tolist(), strict=False), reverse=True):
         pools[kind][c].append(sid)
     holder: dict[tuple, int] = {}
     away = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,12 +22,13 @@ def plan(
     ctx: typer.Context,
     campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest' (one is created if there is none).")] = "latest",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
-    max_sites: Annotated[Optional[int], typer.Option(min=1, help="At most this many sites (a hard cap; the walking limit decides the count without it).")] = None,
-    max_samplers: Annotated[Optional[int], typer.Option(min=2, help="At most this many samplers (two a desk).")] = None,
-    accept_beyond_limit: Annotated[bool, typer.Option("--accept-beyond-limit", help="Store a capped plan even though the cap sends people beyond the walking limit (refused otherwise).")] = False,
-    time_limit: Annotated[Optional[float], typer.Option(min=1, help="Seconds for site placement (default: SWEEP_PLAN_TIME_LIMIT_SECONDS).")] = None,
+    max_sites: Annotated[int | None, typer.Option(min=1, help="At most this many sites (a hard cap; without it the walking limit decides the count).")] = None,
+    max_samplers: Annotated[int | None, typer.Option(min=2, help="At most this many samplers (two a desk).")] = None,
+    accept_beyond_limit: Annotated[bool, typer.Option(
+        "--accept-beyond-limit", help="Store a capped plan even though the cap sends people beyond the walking limit (refused otherwise).")] = False,
+    time_limit: Annotated[float | None, typer.Option(min=1, help="Seconds for site placement (default: SWEEP_PLAN_TIME_LIMIT_SECONDS).")] = None,
     new_round: Annotated[bool, typer.Option("--new-round", help="Start the next round from the latest one's sites.")] = False,
-    starts_at: Annotated[Optional[str], typer.Option(help="Start of sampling for a new campaign, 'YYYY-MM-DD HH:MM'.")] = None,
+    starts_at: Annotated[str | None, typer.Option(help="Start of sampling for a new campaign, 'YYYY-MM-DD HH:MM'.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated days that check the deadline.")] = 1,
 ) -> None:
     """Make the plan of the latest (or named) round and store it; differences from the last round are shown."""

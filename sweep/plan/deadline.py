@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from sweep.config import Settings
 from sweep.plan.models import Campaign, PlanSite
+from sweep.plan.simulation import day_input
 from sweep.simulate.model import DayModel
-from sweep.simulate.service import day_input
 from sweep.simulate.sizing import desks_to_meet_deadline, p_on_time_by_site
 
 

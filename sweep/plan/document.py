@@ -13,9 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.errors import NotFound
-from sweep.field.models import ReadinessItem
 from sweep.optimize import materials as mat
-from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, Shift
+from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 from sweep.registry.models import Building, CandidateSite, Community, Grid, Staff
 from sweep.roles import ROLE_LABELS_ZH, SiteRole
 
@@ -114,7 +113,7 @@ def load_document(*, session: Session, campaign: Campaign) -> PlanDocument:
     params = report.get("parameters", {})
     every = mat.courier_every(int(params.get("sample_wait_limit_minutes", 120)))
     for s in sites.values():
-        for k, t in enumerate(list(range(every, campaign.deadline_minutes, every)) + [campaign.deadline_minutes + mat.FILL_MARGIN_MINUTES], 1):
+        for k, t in enumerate([*list(range(every, campaign.deadline_minutes, every)), campaign.deadline_minutes + mat.FILL_MARGIN_MINUTES], 1):
             s.events.append({"kind": "courier", "label": f"转运 courier run {k}", "due_at": campaign.starts_at + timedelta(minutes=t),
                              "quantity": None})
         s.events.sort(key=lambda e: e["due_at"])

@@ -158,7 +158,8 @@ def build_arcs(x: np.ndarray, y: np.ndarray, sx: np.ndarray, sy: np.ndarray, *, 
             walk.append(dist)
             # Out of reach of every candidate: the distance is unavoidable, so no penalty.
             cost.append(dist + penalty * BEYOND_PENALTY_M * reach[r + lo])
-    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dtype=dt))
+    def cat(parts, dt):
+        return (np.concatenate(parts).astype(dt) if parts else np.zeros(0, dtype=dt))
     c_client, c_site, c_walk, c_cost = cat(client, np.int64), cat(site, np.int64), cat(walk, float), cat(cost, float)
     order = np.lexsort((c_site, c_client))
     return Arcs(c_client[order], c_site[order], c_walk[order], c_cost[order], reach, nearest_m, nearest_site)

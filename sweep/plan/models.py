@@ -128,3 +128,26 @@ class PlanRun(Base):
     seconds: Mapped[float] = mapped_column(Float)
     # The plan's summary, exceptions, warnings and round-over-round differences, as JSON.
     report: Mapped[str] = mapped_column(Text)
+
+
+class ReadinessItem(Base):
+    """One of the four things in place on time (四个到位), with its deadline and check-in."""
+
+    __tablename__ = "readiness_items"
+    __table_args__ = (
+        CheckConstraint("kind IN ('materials', 'staff', 'disinfection', 'waste')", name="kind"),
+        UniqueConstraint("campaign_id", "plan_site_id", "kind", "label"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    quantity_planned: Mapped[int | None] = mapped_column(Integer)
+    quantity_done: Mapped[int | None] = mapped_column(Integer)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The last check-in, complete or not: a short delivery is checked in but not done.
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(String(200))

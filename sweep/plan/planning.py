@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from sweep.config import Settings
 from sweep.errors import Conflict, InvalidInput
-from sweep.field.models import Tube
 from sweep.optimize import callup as callup_mod
 from sweep.optimize import queueing
 from sweep.optimize import roster as roster_mod
@@ -30,6 +29,7 @@ from sweep.plan.inputs import Registry, build_arcs, load_registry, placement_pro
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.plan.reach import Outreach, plan_outreach, register_mobile_sites, walk_summary, with_outreach
 from sweep.roles import SiteRole
+from sweep.schema import schema_table
 
 Progress = Callable[[str], None]
 
@@ -95,7 +95,9 @@ def _previous(session: Session, campaign: Campaign) -> tuple[int | None, dict[in
 
 
 def _refuse_if_started(session: Session, campaign: Campaign) -> None:
-    if campaign.status != "planned" or session.scalar(select(func.count()).select_from(Tube).where(Tube.campaign_id == campaign.id)):
+    # The field's tubes, read by name: the plan sits below the field and does not import it.
+    tubes = schema_table("tubes")
+    if campaign.status != "planned" or session.scalar(select(func.count()).select_from(tubes).where(tubes.c.campaign_id == campaign.id)):
         raise Conflict("campaign", f"第{campaign.round_no}轮已开始，不能重新制定方案；请用 --new-round 开始新一轮 "
                                    "(this round has started: plan a new round with --new-round)")
 

@@ -11,12 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sweep.config import Settings
-from sweep.field.models import ReadinessItem
 from sweep.optimize import callup as callup_mod
 from sweep.optimize import materials as mat
 from sweep.optimize.queueing import DeskSizing
 from sweep.optimize.roster import Roster
-from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, Shift
+from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 from sweep.registry.models import CandidateSite, Community
 
 if TYPE_CHECKING:

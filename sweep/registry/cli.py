@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,8 +21,8 @@ out = Console()
 
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, XLSX or GeoJSON file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")]
-CommunityOpt = Annotated[Optional[str], typer.Option(help="Limit the import to one community (its code).")]
-RejectedOpt = Annotated[Optional[Path], typer.Option(help="Write the rejected rows, with a reason column, to this XLSX.")]
+CommunityOpt = Annotated[str | None, typer.Option(help="Limit the import to one community (its code).")]
+RejectedOpt = Annotated[Path | None, typer.Option(help="Write the rejected rows, with a reason column, to this XLSX.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -112,7 +112,7 @@ import_app.command("staff")(_kind_command("staff", "Import the staff pool (å§“å
 
 @registry_app.command("summary")
 def summary(
-    community: Annotated[Optional[str], typer.Option(help="Only this community (its code).")] = None,
+    community: Annotated[str | None, typer.Option(help="Only this community (its code).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Counts by office, community and grid; by age band; home sampling; key groups."""
@@ -151,7 +151,7 @@ def summary(
 @registry_app.command("export")
 def export(
     output: Annotated[Path, typer.Argument(help="File to write: .xlsx or .csv (UTF-8 with BOM, opens in Excel).")],
-    community: Annotated[Optional[str], typer.Option(help="Only this community (its code).")] = None,
+    community: Annotated[str | None, typer.Option(help="Only this community (its code).")] = None,
     full_ids: Annotated[bool, typer.Option(help="Full ID numbers, for a role allowed to see them (audited).")] = False,
     as_user: AsUser = None,
 ) -> None:

@@ -20,18 +20,18 @@ import numpy as np
 from stdnum import numdb
 
 __all__ = [
-    "WEIGHTS",
     "CHECK_CHARS",
     "HENAN_REGION_CODES",
+    "WEIGHTS",
     "ZHENGZHOU_REGION_CODES",
     "IdCheck",
     "InvalidIdNumber",
     "check_digit",
     "load_regions",
+    "make_id_numbers",
+    "mask_id_number",
     "region_check",
     "validate_id_number",
-    "mask_id_number",
-    "make_id_numbers",
 ]
 
 WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -58,7 +58,8 @@ ZHENGZHOU_REGION_CODES: tuple[str, ...] = (
     "410100",  # 郑州市 (city-level code seen on older cards)
 )
 # Wider Henan: where the industrial parks' migrant workers come from.
-HENAN_REGION_CODES: tuple[str, ...] = ZHENGZHOU_REGION_CODES + (
+HENAN_REGION_CODES: tuple[str, ...] = (
+    *ZHENGZHOU_REGION_CODES,
     "410221",  # 开封 杞县
     "410222",  # 开封 通许县
     "410223",  # 开封 尉氏县
@@ -131,7 +132,7 @@ class InvalidIdNumber(ValueError):
 def check_digit(first17: str) -> str:
     if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise InvalidIdNumber(REASON_CHARS, first17)
-    total = sum(int(c) * w for c, w in zip(first17, WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=False))
     return CHECK_CHARS[total % 11]
 
 

@@ -159,7 +159,7 @@ def import_buildings(*, session: Session, rows: Iterable[Row], report: ImportRep
     seen: dict[str, int] = {}
     for number, cells in data:
         report.rows += 1
-        get = lambda name: header.get(cells, name)  # noqa: E731
+        get = lambda name, cells=cells: header.get(cells, name)  # noqa: E731
         try:
             code = unique_code(get("code"), seen=seen, row=number, longest=48, what="楼栋", what_en="building")
             comm = fold(get("community"))
@@ -196,7 +196,7 @@ def import_grids(*, session: Session, rows: Iterable[Row], report: ImportReport,
     seen: dict[str, int] = {}
     for number, cells in data:
         report.rows += 1
-        get = lambda name: header.get(cells, name)  # noqa: E731
+        get = lambda name, cells=cells: header.get(cells, name)  # noqa: E731
         try:
             code = unique_code(get("code"), seen=seen, row=number, longest=40, what="网格", what_en="grid")
             community_id = maker.community(fold(get("community")), fold(get("community_name")), fold(get("office")),

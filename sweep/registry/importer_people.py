@@ -172,8 +172,8 @@ class _PeopleImport:
 
         where = pick(places)
         birth_col, sex_col = given("birth_date"), given("sex")
-        born = [b if b is not None else c for b, c in zip(pick(births), birth_col)]
-        sex = [s if b is not None else c for s, b, c in zip(pick(sexes), pick(births), sex_col)]
+        born = [b if b is not None else c for b, c in zip(pick(births), birth_col, strict=False)]
+        sex = [s if b is not None else c for s, b, c in zip(pick(sexes), pick(births), sex_col, strict=False)]
         rows = zip(
             map(attrgetter("building_id"), where), map(attrgetter("grid_id"), where),
             map(attrgetter("community_id"), where), map(attrgetter("office_id"), where),
@@ -181,7 +181,7 @@ class _PeopleImport:
             encrypt_id_numbers(pick(plain), key=self.key, count=len(fresh)),
             # ISO text, as SQLAlchemy stores dates on SQLite; sqlite3's own date adapter is a Python call a row.
             [None if b is None else b.isoformat() for b in born], sex,
-            given("phone"), given("unit"), given("room"), given("home_sampling", False), given("key_group_id"),
+            given("phone"), given("unit"), given("room"), given("home_sampling", False), given("key_group_id"), strict=False,
         )
         bulk_insert(self.session.connection(), "people", INSERT_COLUMNS, rows)
         self.report.imported += len(fresh)
@@ -238,7 +238,7 @@ class _PeopleImport:
             sexes[i] = checked.sex[k]
             if checked.warning[k]:
                 self.report.warn(chunk[i][0], "id_number", checked.warning[k] or "")
-        for i, h in zip(good, id_lookup_hashes([plain[i] for i in good], key=key)):
+        for i, h in zip(good, id_lookup_hashes([plain[i] for i in good], key=key), strict=False):
             hashes[i] = h
             number = plain[i]
             masked[i] = number[:6] + "********" + number[-4:]
@@ -263,7 +263,7 @@ class _PeopleImport:
         cache = self.place_cache
         # Without grid or community columns the building cell alone is the key: no million tuples.
         plain_key = "grid" not in self.header.columns and "community" not in self.header.columns
-        keys: list[Any] = buildings if plain_key else list(zip(buildings, grids, communities))
+        keys: list[Any] = buildings if plain_key else list(zip(buildings, grids, communities, strict=False))
         for key in set(keys).difference(cache):
             cache[key] = self._place(*key) if isinstance(key, tuple) else self._place(key, "", "")
         found = list(map(cache.__getitem__, keys))
@@ -371,7 +371,7 @@ class _PeopleImport:
         for start in range(0, len(hashes), _LOOKUP_BATCH):
             batch = hashes[start : start + _LOOKUP_BATCH]
             for pid, h, community_id, *rest in self.session.execute(select(*cols).where(Person.id_hash.in_(batch))):
-                found[bytes(h)] = {"id": pid, "community_id": community_id, **dict(zip(COMPARED, rest[:-1])),
+                found[bytes(h)] = {"id": pid, "community_id": community_id, **dict(zip(COMPARED, rest[:-1], strict=False)),
                                    "needs_cipher": bool(rest[-1])}
         return found
 

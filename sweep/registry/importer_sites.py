@@ -53,7 +53,7 @@ def import_sites(*, session: Session, rows: Iterable[Row], report: ImportReport,
     seen: dict[str, int] = {}
     for number, cells in data:
         report.rows += 1
-        get = lambda name: header.get(cells, name)  # noqa: E731
+        get = lambda name, cells=cells: header.get(cells, name)  # noqa: E731
         try:
             code = unique_code(get("code"), seen=seen, row=number, longest=48, what="采样点", what_en="site")
             name = fold(get("name"))
@@ -92,7 +92,7 @@ def import_staff(*, session: Session, rows: Iterable[Row], report: ImportReport,
     seen: dict[str, int] = {}
     for number, cells in data:
         report.rows += 1
-        get = lambda name: header.get(cells, name)  # noqa: E731
+        get = lambda name, cells=cells: header.get(cells, name)  # noqa: E731
         try:
             name = fold(get("name"))
             if not name or len(name) > 50:

@@ -16,7 +16,7 @@ _BLOCK = 64  # SHA-256 block size, as HMAC (RFC 2104) pads the key to it
 
 
 @lru_cache(maxsize=8)
-def _pads(key: str) -> tuple["hashlib._Hash", "hashlib._Hash"]:
+def _pads(key: str) -> tuple[hashlib._Hash, hashlib._Hash]:
     raw = key.encode()
     if len(raw) > _BLOCK:
         raw = hashlib.sha256(raw).digest()

@@ -113,7 +113,7 @@ def read_xlsx(stream: BinaryIO) -> Iterator[Row]:
 
     try:
         book = load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises several kinds for a broken file
+    except Exception as exc:
         raise InvalidInput("file", f"无法读取 XLSX 文件 (cannot read the XLSX file): {exc.__class__.__name__}") from exc
     try:
         sheet = book.worksheets[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,7 @@ def report(
     campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest'.")] = "latest",
     lang: Annotated[str, typer.Option(help="zh (default) or en.")] = "zh",
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print the HTML to PDF with the system's Chromium.")] = False,
-    database: Annotated[Optional[str], typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
+    database: Annotated[str | None, typer.Option(help="Database URL (default: SWEEP_DATABASE_URL).")] = None,
 ) -> None:
     """Write the round's report: report.html, report.xlsx (and report.pdf)."""
     from sweep.config import get_settings

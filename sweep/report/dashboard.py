@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.scope import Scope
 from sweep.coverage.service import round_figures
-from sweep.field.models import ReadinessItem, Sample
+from sweep.field.models import Sample
 from sweep.field.readiness import flagged, late_by
 from sweep.lab.custody import custody_flags
-from sweep.plan.models import Campaign, PlanBuilding, PlanSite
+from sweep.plan.models import Campaign, PlanBuilding, PlanSite, ReadinessItem
 from sweep.registry.models import CandidateSite, Community, Grid, Person
 
 # A site whose sampled count is this close to its expected count, after its last call-up slot,

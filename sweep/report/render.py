@@ -103,7 +103,8 @@ def write_xlsx(report: RoundReport, path: Path) -> Path:
              t.transit_max_minutes, t.boxes_waited_too_long, t.boxes_too_long_in_transit] for t in report.transit])
     _sheet(wb, "超时事项 late items", ["采样点 site", "类别 kind", "事项 item", "截止 due", "完成 done", "超时(分) late"],
            [[i.site_code, KINDS.get(i.kind, i.kind), i.label, i.due_at, i.done_at, round(i.minutes_late, 1)] for i in report.late_items])
-    _sheet(wb, "阳性管 positives", ["管码 tube", "采样点 site", "出结果 resulted", "Ct", "人数 people", "复核已关闭 retests closed", "复核阳性 retest positive"],
+    _sheet(wb, "阳性管 positives",
+           ["管码 tube", "采样点 site", "出结果 resulted", "Ct", "人数 people", "复核已关闭 retests closed", "复核阳性 retest positive"],
            [[p.tube_code, p.site_code, p.resulted_at, p.ct_value, p.people, p.retests_closed, p.retests_positive] for p in report.positives])
     _sheet(wb, "督导发现 findings", ["采样点 site", "程度 severity", "问题 finding", "状态 status", "整改期限 rectify by"],
            [[x.site_code, SEVERITY.get(x.severity, x.severity), x.description, STATUS.get(x.status, x.status), x.rectify_by]

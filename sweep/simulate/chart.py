@@ -75,7 +75,7 @@ def _panel(title: str, grid: np.ndarray, series: list[tuple[str, np.ndarray, boo
         return HEIGHT - BOTTOM - v / top * (HEIGHT - TOP - BOTTOM)
 
     lines = tuple(
-        Line(label, PALETTE[i % len(PALETTE)], " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(grid, values) if np.isfinite(v)), dashed)
+        Line(label, PALETTE[i % len(PALETTE)], " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(grid, values, strict=False) if np.isfinite(v)), dashed)
         for i, (label, values, dashed) in enumerate(series)
     )
     hours = np.arange(np.ceil(x0 / 60) * 60, x1 + 1, 60)

@@ -50,7 +50,8 @@ class DayModel:
                 raise InvalidInput(name, f"应在 0 与 1 之间 (must be at least 0 and below 1), got {value}")
         if self.late_share + self.early_share > 1.0:
             raise InvalidInput("late_share", "迟到与早到比例之和不能超过1 (late and early shares add up to more than 1)")
-        positive = ("person_seconds", "late_max_minutes", "walk_m_per_minute", "sampler_shift_minutes", "courier_every_minutes", "lab_tubes_per_hour", "break_every_minutes")
+        positive = ("person_seconds", "late_max_minutes", "walk_m_per_minute", "sampler_shift_minutes", "courier_every_minutes",
+                    "lab_tubes_per_hour", "break_every_minutes")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InvalidInput(name, f"必须大于0 (must be greater than 0), got {getattr(self, name)}")
@@ -74,7 +75,7 @@ class DayModel:
         return swab
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "DayModel":
+    def from_settings(cls, settings: Any) -> DayModel:
         """Every ``sim_*`` setting. Shared with the planner: the pace per person follows
         ``desk_people_per_hour``, samplers' turns ``sampler_rotation_minutes``, courier runs
         ``sample_wait_limit_minutes``."""
@@ -124,7 +125,7 @@ class SiteInput:
     def called(self) -> int:
         return int(np.sum(self.people))
 
-    def with_desks(self, desks: int) -> "SiteInput":
+    def with_desks(self, desks: int) -> SiteInput:
         """The same site with another number of desks; added desks are staffed like the others."""
         shifts = self.sampler_shifts
         if shifts and desks > self.desks:

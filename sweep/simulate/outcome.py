@@ -23,7 +23,7 @@ class Spread:
     p95: float
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "Spread":
+    def of(cls, values: np.ndarray) -> Spread:
         values = np.asarray(values, dtype=float)
         if values.size == 0:
             return cls(math.nan, math.nan, math.nan, math.nan)
@@ -31,7 +31,7 @@ class Spread:
         return cls(float(np.mean(values)), float(p5), float(p50), float(p95))
 
     @classmethod
-    def of_histogram(cls, counts: np.ndarray, width: float, total: float) -> "Spread":
+    def of_histogram(cls, counts: np.ndarray, width: float, total: float) -> Spread:
         """From counts in bins ``[k*width, (k+1)*width)`` and the exact sum of the values."""
         n = float(counts.sum())
         if n == 0:

@@ -17,6 +17,7 @@ Every ``pool_size``-th person at a desk is followed by the tube change (seal, sc
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,7 +153,7 @@ def lindley_fifo(arrive: np.ndarray, group: np.ndarray, service_minutes: float) 
     """
     start = np.empty(len(arrive))
     bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True]) if len(arrive) else []
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         steps = np.arange(b - a) * service_minutes
         start[a:b] = np.maximum.accumulate(arrive[a:b] - steps) + steps
     return start

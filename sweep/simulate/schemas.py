@@ -27,7 +27,7 @@ class SpreadRead(BaseModel):
     p95: float | None
 
     @classmethod
-    def of(cls, s: Spread) -> "SpreadRead":
+    def of(cls, s: Spread) -> SpreadRead:
         return cls(mean=_num(s.mean), p5=_num(s.p5), p50=_num(s.p50), p95=_num(s.p95))
 
 
@@ -55,7 +55,7 @@ class SiteSimulationRead(BaseModel):
     series: SeriesRead | None = None
 
     @classmethod
-    def of(cls, s: SiteOutcome, *, series: bool) -> "SiteSimulationRead":
+    def of(cls, s: SiteOutcome, *, series: bool) -> SiteSimulationRead:
         return cls(
             code=s.code, desks=s.desks, desks_staffed=s.desks_staffed, called=s.called, home_people=s.home_people,
             people=round(s.people, 1), finish=SpreadRead.of(s.finish), p_late=round(s.p_late, 4),
@@ -88,7 +88,7 @@ class SimulationRead(BaseModel):
     sites: list[SiteSimulationRead]
 
     @classmethod
-    def of(cls, o: DayOutcome, *, campaign_id: int, seed: int, site_series: bool = False) -> "SimulationRead":
+    def of(cls, o: DayOutcome, *, campaign_id: int, seed: int, site_series: bool = False) -> SimulationRead:
         return cls(
             campaign_id=campaign_id, runs=o.runs, seed=seed, deadline_minutes=o.deadline_minutes,
             p_on_time=round(o.p_on_time, 4), finish=SpreadRead.of(o.finish), finish_by_run=_series(o.finish_by_run, 2),
@@ -125,7 +125,7 @@ class ForecastRead(BaseModel):
     sites: list[SiteForecastRead]
 
     @classmethod
-    def of(cls, f: Forecast, *, campaign_id: int, seed: int) -> "ForecastRead":
+    def of(cls, f: Forecast, *, campaign_id: int, seed: int) -> ForecastRead:
         return cls(
             campaign_id=campaign_id, now=round(f.now, 2), deadline_minutes=f.deadline_minutes, runs=f.runs, seed=seed,
             finish=SpreadRead.of(f.finish), p_on_time=round(f.p_on_time, 4), late_sites=[s.code for s in f.late_sites],

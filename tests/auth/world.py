@@ -28,12 +28,12 @@ from sweep.demo.district import generate_district
 from sweep.field import service as fieldwork
 from sweep.field import tubes
 from sweep.field.couriers import site_couriers
-from sweep.field.models import Box, Handover, ReadinessItem, Sample, Tube
+from sweep.field.models import Box, Handover, Sample, Tube
 from sweep.inspect import service as inspect
 from sweep.inspect.models import Finding
 from sweep.keygroups import service as keygroups
 from sweep.lab.models import RetestOrder
-from sweep.plan.models import Campaign, PlanBuilding, PlanSite, Shift
+from sweep.plan.models import Campaign, PlanBuilding, PlanSite, ReadinessItem, Shift
 from sweep.registry.importer import import_file
 from sweep.registry.models import Building, Community, Person, RegistryImport
 from sweep.registry.service import id_lookup_hash

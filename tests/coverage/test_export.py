@@ -66,7 +66,7 @@ def test_full_numbers_only_for_roles_allowed_and_audited(session, settings, roun
     rows = _rows(made.content)[1:]
     assert made.full_ids and made.rows == len(rows)
     assert NUMBER in {r[7] for r in rows}
-    assert all(len(r[7]) == 18 and "*" not in r[7] or export.NOT_STORED in r[7] for r in rows)
+    assert all((len(r[7]) == 18 and "*" not in r[7]) or export.NOT_STORED in r[7] for r in rows)
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "coverage.export_missing_full_ids"))
     assert entry.user_id == hq.id and entry.detail["full_ids"] is True and entry.detail["community"] == code
     # A role without the right to see full numbers gets none, whoever asks on its behalf (the CLI asks --as a user).

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sweep.auth.scope import Scope
 from sweep.coverage import followup, rounds
 from sweep.errors import NotFound
-from sweep.field.models import ReadinessItem
+from sweep.plan.models import ReadinessItem
 from sweep.registry.models import Building, Person
 from tests.factories import people, planned_campaign, two_sites
 from tests.lab.helpers import sample_tube
@@ -84,7 +84,7 @@ def test_the_missing_are_carried_into_the_next_call_up(session, two_rounds, star
     assert carried[d].reason == "away" and carried[d].rounds_missed == 2
     total = session.scalar(select(func.count()).select_from(Person))
     assert len(carried) == total - 2  # everyone but the sampled a and the deceased e
-    assert list(carried.values())[0].rounds_missed == 2  # the longest missed come first
+    assert next(iter(carried.values())).rounds_missed == 2  # the longest missed come first
     flagged = set(session.scalars(select(Person.id).where(Person.home_sampling.is_(True))))
     assert {p for p, c_ in carried.items() if c_.home_sampling} == flagged - {a, e}
     assert rounds.missed_before(session=session, campaign=second, person_ids=[a, b, c, e]) == {b}

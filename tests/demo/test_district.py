@@ -91,7 +91,7 @@ def test_buildings_inside_their_grid_polygon(district):
     assert np.allclose(rings[:, 0], rings[:, -1])
     lo, hi = rings.min(axis=1)[b.grid], rings.max(axis=1)[b.grid]
     assert np.all((b.lon > lo[:, 0]) & (b.lon < hi[:, 0]) & (b.lat > lo[:, 1]) & (b.lat < hi[:, 1]))
-    assert 113.6 < b.lon.min() and b.lon.max() < 114.1 and 34.35 < b.lat.min() and b.lat.max() < 34.7
+    assert b.lon.min() > 113.6 and b.lon.max() < 114.1 and b.lat.min() > 34.35 and b.lat.max() < 34.7
 
 
 def test_building_kinds_sizes_and_ages(district):

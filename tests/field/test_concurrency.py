@@ -30,7 +30,7 @@ def _together(*jobs):  # type: ignore[no-untyped-def]
         try:
             barrier.wait()
             results[k] = job()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(k, job)) for k, job in enumerate(jobs)]

@@ -12,7 +12,8 @@ from sweep.api import create_app
 from sweep.auth.models import AuditEntry, User
 from sweep.config import Settings
 from sweep.db import make_session_factory, unit_of_work
-from sweep.field.models import ReadinessItem, Sample
+from sweep.field.models import Sample
+from sweep.plan.models import ReadinessItem
 from tests.factories import outsider_number, uid
 from tests.field.conftest import PASSWORD, numbers_of
 

@@ -43,9 +43,8 @@ def test_a_tube_takes_ten_then_seals_itself_and_refuses_an_eleventh(session, rou
 def test_the_database_itself_refuses_an_overfilled_tube(session, round_, start):
     campaign, site, _ = round_
     tube = tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="TUBE0002", at=start)
-    with pytest.raises(IntegrityError):
-        with session.begin_nested():
-            session.execute(text("UPDATE tubes SET filled = pool_size + 1 WHERE id = :id"), {"id": tube.id})
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.execute(text("UPDATE tubes SET filled = pool_size + 1 WHERE id = :id"), {"id": tube.id})
 
 
 def test_a_replayed_scan_counts_once(session, round_, start):
@@ -79,10 +78,9 @@ def test_the_database_refuses_a_second_pooled_sample_but_allows_a_retest(session
     row = dict(campaign_id=campaign.id, tube_id=tube.id, person_id=pid, plan_site_id=site.id, sampled_at=start, recorded_at=start)
     session.add(Sample(position=1, kind="pooled", client_uuid=uid(), **row))
     session.flush()
-    with pytest.raises(IntegrityError):
-        with session.begin_nested():
-            session.add(Sample(position=2, kind="pooled", client_uuid=uid(), **row))
-            session.flush()
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(Sample(position=2, kind="pooled", client_uuid=uid(), **row))
+        session.flush()
     session.add(Sample(position=3, kind="retest", client_uuid=uid(), **row))
     session.flush()
 

@@ -47,7 +47,8 @@ def _scan(session, campaign, site, code, at, **kw):  # type: ignore[no-untyped-d
 def _everything(session, campaign):  # type: ignore[no-untyped-def]
     """Every count of the registry a walk-in must not move."""
     fig = coverage.round_figures(session=session, campaign=campaign)
-    by_level = {level: sorted((a.code, a.expected, a.sampled, a.missing) for a in coverage.coverage_by(session=session, campaign=campaign, scope=Scope.system(), level=level))
+    by_level = {level: sorted((a.code, a.expected, a.sampled, a.missing)
+                              for a in coverage.coverage_by(session=session, campaign=campaign, scope=Scope.system(), level=level))
                 for level in coverage.LEVELS}
     missing = sorted(m.person_id for m in coverage.missing_list(session=session, campaign=campaign, scope=Scope.system()))
     summary = registry_summary(session=session)

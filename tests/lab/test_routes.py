@@ -77,7 +77,7 @@ def api(request, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def test_the_alert_board_and_the_trace_follow_the_roles(api):
-    client, headers, summary, ctx = api
+    client, headers, summary, _ctx = api
     board = client.get("/api/campaigns/latest/alerts", headers=headers["hq"]).json()
     assert len(board) == summary["positives"] == 2
     assert all(a["result"] == "positive" and a["open"] == len(a["retests"]) for a in board)

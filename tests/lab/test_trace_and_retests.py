@@ -93,7 +93,7 @@ def test_retests_are_closed_by_their_own_results(session, positive_pool, start):
 
 
 def test_a_confirmed_positive_stays_on_the_board_and_offices_see_their_own(session, positive_pool):
-    campaign, site, ids, resulted = positive_pool
+    campaign, _site, ids, resulted = positive_pool
     orders = session.scalars(select(RetestOrder).where(RetestOrder.campaign_id == campaign.id).order_by(RetestOrder.id)).all()
     for order in orders:
         lab.close_retest(session=session, campaign=campaign, order_id=order.id, at=resulted + timedelta(hours=3),

@@ -56,7 +56,7 @@ def test_too_many_people_overflow_by_site():
 def test_home_visits_start_at_the_opening_and_end_in_time():
     c = schedule(_input([50, 0, 40], home=[2, 3, 0], desks=(1,)))
     assert c.home_visit_minute[2] == -1 and c.home_team[2] == -1
-    assert 0 <= c.home_visit_minute[:2].min() and c.home_visit_minute[:2].max() < 330
+    assert c.home_visit_minute[:2].min() >= 0 and c.home_visit_minute[:2].max() < 330
     assert c.home_teams[0] == 1
 
 

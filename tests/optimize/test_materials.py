@@ -28,7 +28,7 @@ def test_courier_runs_keep_every_sample_under_the_limit():
     events = timeline(NEEDS, window_minutes=360, ready_before_minutes=120, staff_ready_before_minutes=60,
                       rotation_minutes=120, sample_wait_limit_minutes=120, last_slot_end=330)
     runs = [e.minute for e in events if e.kind == "courier"]
-    gaps = [b - a for a, b in zip([0] + runs, runs)]
+    gaps = [b - a for a, b in zip([0, *runs], runs, strict=False)]
     assert max(gaps) <= 120 and runs[-1] > 360
 
 

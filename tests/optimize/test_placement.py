@@ -14,7 +14,7 @@ from sweep.optimize.placement import PlacementInfeasible, PlacementProblem, feas
 
 
 def _dense(cost: np.ndarray, demand: np.ndarray, **kw) -> PlacementProblem:
-    n, m = cost.shape
+    _n, m = cost.shape
     ok = np.isfinite(cost)
     client, site = np.nonzero(ok)
     return PlacementProblem(demand=demand.astype(float), n_sites=m, arc_client=client, arc_site=site,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import numpy as np
@@ -13,10 +14,13 @@ from sweep.roles import SiteRole
 def _input(desks=(2, 1), medical=(4, 2), general=(10, 8), teams=(0, 1), window=360):
     staff_id, comm, kind = [], [], []
     k = 1
-    for c, (m, g) in enumerate(zip(medical, general)):
+    for c, (m, g) in enumerate(zip(medical, general, strict=False)):
         for kind_, count in (("medical", m), ("general", g)):
             for _ in range(count):
-                staff_id.append(k); comm.append(c); kind.append(kind_); k += 1
+                staff_id.append(k)
+                comm.append(c)
+                kind.append(kind_)
+                k += 1
     n = len(desks)
     return RosterInput(
         site_community=np.arange(n), site_desks=np.array(desks), site_home_teams=np.array(teams),
@@ -28,7 +32,7 @@ def _input(desks=(2, 1), medical=(4, 2), general=(10, 8), teams=(0, 1), window=3
 def test_samplers_are_medical_and_others_are_general_when_there_are_enough():
     data = _input()
     r = build(data)
-    kind = dict(zip(data.staff_id.tolist(), data.staff_kind.tolist()))
+    kind = dict(zip(data.staff_id.tolist(), data.staff_kind.tolist(), strict=False))
     for d in r.duties:
         if d.post.role is SiteRole.SAMPLER:
             assert kind[d.staff_id] == "medical"
@@ -45,7 +49,7 @@ def test_no_sampler_works_longer_than_a_rotation_without_rest():
             by_person[d.staff_id].append((d.post.starts_minute, d.post.ends_minute))
     for stints in by_person.values():
         stints.sort()
-        for (a0, a1), (b0, _b1) in zip(stints, stints[1:]):
+        for (_a0, a1), (b0, _b1) in itertools.pairwise(stints):
             assert b0 - a1 >= 120  # rests as long as a rotation before the next
 
 
@@ -61,7 +65,7 @@ def test_each_desk_has_a_sampler_all_day():
 def test_home_community_is_preferred():
     data = _input(medical=(4, 4), general=(10, 10))
     r = build(data)
-    comm = dict(zip(data.staff_id.tolist(), data.staff_community.tolist()))
+    comm = dict(zip(data.staff_id.tolist(), data.staff_community.tolist(), strict=False))
     assert all(comm[d.staff_id] == d.post.site for d in r.duties)
     assert r.away_from_home == 0
 
@@ -69,7 +73,7 @@ def test_home_community_is_preferred():
 def test_a_community_short_of_staff_borrows_from_the_nearest():
     data = _input(desks=(2, 1), medical=(1, 6), general=(10, 8), teams=(0, 0))
     r = build(data)
-    comm = dict(zip(data.staff_id.tolist(), data.staff_community.tolist()))
+    comm = dict(zip(data.staff_id.tolist(), data.staff_community.tolist(), strict=False))
     borrowed = {d.staff_id for d in r.duties if d.post.site == 0 and comm[d.staff_id] == 1}
     assert borrowed and r.away_from_home == len(borrowed)
     assert not r.shortfall

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from sweep.errors import Conflict, InvalidInput
-from sweep.field.models import ReadinessItem
-from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, Shift
+from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 from sweep.plan.planning import make_plan
 from sweep.plan.service import choose_campaign, create_campaign
-from sweep.registry.models import Building, CandidateSite, Person, Staff
+from sweep.registry.models import CandidateSite, Person, Staff
 
 
 @pytest.fixture
@@ -101,7 +100,7 @@ def test_a_started_round_is_not_replanned(session, settings, planned):
 
 
 def test_the_next_round_keeps_the_sites_and_shows_the_differences(session, settings, planned):
-    first, outcome = planned
+    first, _outcome = planned
     nxt, created = choose_campaign(session=session, settings=settings, new_round=True)
     assert created and nxt.round_no == first.round_no + 1 and nxt.starts_at > first.starts_at
     second = make_plan(session=session, settings=settings, campaign=nxt, time_limit=10)

@@ -30,7 +30,7 @@ def client(tmp_path_factory):
 
 
 def test_the_work_plan_page_draws_the_map_and_the_tables(client):
-    c, summary = client
+    c, _summary = client
     page = c.get("/plans/latest", headers={"accept": "text/html"})
     assert page.status_code == 200
     for part in ("<svg", "采样点与采样台", "人员分工", "物资", "时间安排", "通知时段"):

@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from sweep.errors import InvalidInput
-from sweep.field.models import ReadinessItem
 from sweep.plan.document import load_document
 from sweep.plan.export import notices
-from sweep.plan.models import PlanBuilding, PlanRun, PlanSite, Shift
+from sweep.plan.models import PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 from sweep.plan.planning import make_plan
 from sweep.plan.service import choose_campaign, create_campaign
 from sweep.registry.models import Building, CandidateSite, Community, Staff
@@ -99,7 +98,7 @@ def test_the_notices_send_each_building_where_it_is_served(session, planned):
 
 
 def test_the_next_round_places_the_same_mobile_sites_again(session, strict, planned):
-    first, outcome = planned
+    _, outcome = planned
     nxt, _ = choose_campaign(session=session, settings=strict, new_round=True)
     second = make_plan(session=session, settings=strict, campaign=nxt, time_limit=10)
     codes = {s["code"] for s in outcome.site_list if s["mobile"]}

@@ -10,10 +10,11 @@ from sqlalchemy import func, inspect, select
 
 from sweep import migrate
 from sweep.auth.scope import Scope
-from sweep.db import load_all_models, make_engine, make_session_factory, unit_of_work
+from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.registry import importer_people
 from sweep.registry.importer import import_file
 from sweep.registry.models import Person
+from sweep.schema import load_all_models
 from tests.registry.factories import PEOPLE_HEADER_ZH, TODAY, make_area, people_rows, write_csv
 
 

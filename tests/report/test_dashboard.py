@@ -13,8 +13,8 @@ from sweep.api import create_app
 from sweep.config import Settings
 from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.demo.run import run_demo
-from sweep.field.models import ReadinessItem, Sample
-from sweep.plan.models import PlanSite
+from sweep.field.models import Sample
+from sweep.plan.models import PlanSite, ReadinessItem
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -61,7 +61,7 @@ def desk_shifts(site: SiteInput, model: DayModel, deadline: float) -> list[list[
 def draw_people(site: SiteInput, model: DayModel, *, deadline: float, pool_size: int, rng: np.random.Generator):  # type: ignore[no-untyped-def]
     """Arrival and swab time of everyone who comes, person by person."""
     people = []
-    for start, length, n in zip(site.slot_start, site.slot_minutes, site.people):
+    for start, length, n in zip(site.slot_start, site.slot_minutes, site.people, strict=False):
         for _ in range(int(n)):
             t = start + rng.random() * length
             u = rng.random()
@@ -76,7 +76,7 @@ def draw_people(site: SiteInput, model: DayModel, *, deadline: float, pool_size:
                 continue
             people.append(min(max(t, -180.0), 30_000.0))
     opens = min(site.slot_start)
-    closes = max(a + b for a, b in zip(site.slot_start, site.slot_minutes))
+    closes = max(a + b for a, b in zip(site.slot_start, site.slot_minutes, strict=False))
     for _ in range(rng.poisson(model.walk_in_share * site.called)):
         people.append(opens + rng.random() * (closes - opens))
     people.sort()

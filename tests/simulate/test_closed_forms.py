@@ -18,7 +18,7 @@ def test_erlang_c_matches_textbook_values():
     # Two desks at load 1 (rho 0.5): C = 1/3 (from a^2/2 * 2 over the Erlang sum 1 + 1 + 1).
     assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
     # Ten people a minute at a minute each: 13 desks wait 0.06 min on average, 14 under 0.05.
-    assert [c for c in range(11, 20) if mean_wait(c, 10.0, 1.0) <= 0.05][0] == 14
+    assert next(c for c in range(11, 20) if mean_wait(c, 10.0, 1.0) <= 0.05) == 14
     # Past capacity there is no stationary queue: every arrival waits, for ever on average.
     assert erlang_c(3, 3.0) == 1.0 and mean_wait(3, 3.0, 1.0) == float("inf")
 

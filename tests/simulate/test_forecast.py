@@ -28,7 +28,7 @@ def true_days(model: DayModel, runs: int, seed: int) -> list[np.ndarray]:
 
 def progress(swabs: list[np.ndarray], now: float) -> list[SiteProgress]:
     out = []
-    for code, times in zip(("A", "B"), swabs):
+    for code, times in zip(("A", "B"), swabs, strict=False):
         seen = times[times <= now]
         per_minute = np.bincount(np.floor(seen).astype(int), minlength=int(now) + 1)[: int(now) + 1]
         out.append(SiteProgress(code=code, per_minute=per_minute, last_scan=float(seen.max()) if len(seen) else None))
@@ -41,7 +41,7 @@ def test_the_interval_holds_the_true_finish_about_nine_times_in_ten():
     for day in range(30):
         mine = swabs[2 * day : 2 * day + 2]
         f = forecast_day(DAY, progress(mine, 150.0), now=150.0, model=MODEL, runs=100, rng=np.random.default_rng(day))
-        for site, times in zip(f.sites, mine):
+        for site, times in zip(f.sites, mine, strict=False):
             hits += site.finish.p5 <= times.max() <= site.finish.p95
             total += 1
     # A 90% interval: 54 of 60 expected; fewer than 46 would mean an interval far too narrow or off centre.
@@ -62,7 +62,7 @@ def test_a_site_slower_than_planned_is_seen_and_forecast_later():
 def test_after_the_last_scan_the_forecast_is_the_last_scan():
     swabs = true_days(MODEL, runs=1, seed=3)
     f = forecast_day(DAY, progress(swabs, 600.0), now=600.0, model=MODEL, runs=50, rng=np.random.default_rng(2))
-    for site, times in zip(f.sites, swabs):
+    for site, times in zip(f.sites, swabs, strict=False):
         assert site.finished and site.sampled == len(times)
         assert site.finish.p5 == site.finish.p95 == pytest.approx(times.max())
     assert f.finish.p50 == pytest.approx(max(t.max() for t in swabs))
@@ -73,7 +73,7 @@ def test_before_any_scan_the_forecast_is_the_plans_simulation():
     nothing = [SiteProgress(code=s.code, per_minute=np.zeros(1, dtype=int)) for s in DAY.sites]
     f = forecast_day(DAY, nothing, now=0.0, model=MODEL, runs=300, rng=np.random.default_rng(4))
     plan = simulate_day(DAY, model=MODEL, runs=300, rng=np.random.default_rng(5))
-    for ours, theirs in zip(f.sites, plan.sites):
+    for ours, theirs in zip(f.sites, plan.sites, strict=False):
         assert ours.sampled == 0 and ours.pace == 1.0
         assert ours.finish.mean == pytest.approx(theirs.finish.mean, abs=2.0)
 

@@ -17,10 +17,11 @@ from sweep.field import tubes
 from sweep.field.models import Sample
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite, Shift
 from sweep.plan.service import get_campaign
+from sweep.plan.simulation import day_input
 from sweep.registry.models import Person
+from sweep.report.progress import site_progress
 from sweep.simulate.forecast import forecast_day
 from sweep.simulate.model import DayModel
-from sweep.simulate.service import day_input, site_progress
 from sweep.simulate.staffing import site_closures
 from tests.factories import planned_campaign, scan_person, uid
 
@@ -40,7 +41,7 @@ def test_the_stored_plan_is_read_as_it_was_made(session, settings, district_load
     planned = session.scalar(select(func.sum(PlanBuilding.people)).where(PlanBuilding.campaign_id == campaign.id))
     assert sum(s.called for s in day.sites) == min(walk_in, planned)
     assert sum(s.home_people for s in day.sites) == home
-    for site, row in zip(day.sites, sites):
+    for site, row in zip(day.sites, sites, strict=False):
         desks_with_samplers = set(
             session.scalars(
                 select(Shift.desk_no).where(Shift.plan_site_id == row.id, Shift.role == "sampler", Shift.desk_no.is_not(None))
@@ -55,7 +56,7 @@ def test_scans_are_counted_by_site_and_minute(session, settings, district_loaded
     site = session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).first()
     people = session.scalars(select(Person.id).where(Person.key_group_id.is_(None)).order_by(Person.id).limit(5)).all()
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="SIMT-0001", at=start)
-    for person, seconds, kind in zip(people, (310, 350, 720, 725, 1500), ("pooled", "pooled", "pooled", "home", "pooled")):
+    for person, seconds, kind in zip(people, (310, 350, 720, 725, 1500), ("pooled", "pooled", "pooled", "home", "pooled"), strict=False):
         scan_person(
             session=session, campaign=campaign, plan_site_id=site.id, tube_code="SIMT-0001", person_id=person,
             client_uuid=uid(), sampled_at=start + timedelta(seconds=seconds), kind=kind,

@@ -74,7 +74,7 @@ def test_errors_name_the_field_and_a_login_is_needed(client):
 
 
 def test_the_chart_page_draws_inline_svg(client):
-    c, summary = client
+    c, _summary = client
     page = c.get("/rounds/latest/simulation", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert page.text.count("<svg") == 2 and "<polyline" in page.text and "时限 deadline" in page.text
@@ -102,8 +102,8 @@ def test_cli_prints_the_distribution_as_json(demo, monkeypatch):
 def test_a_large_district_gets_fewer_runs_by_default_over_http():
     import numpy as np
 
+    from sweep.report.simulation_routes import default_runs
     from sweep.simulate.model import DayInput, SiteInput
-    from sweep.simulate.routes import default_runs
 
     def day(people: int) -> DayInput:
         return DayInput(sites=(SiteInput(code="S", desks=1, slot_start=np.array([0]), slot_minutes=np.array([30]),

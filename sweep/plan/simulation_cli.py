@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -21,16 +21,16 @@ def register(app: typer.Typer) -> None:
 
 def simulate(
     campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest'.")] = "latest",
-    runs: Annotated[Optional[int], typer.Option(min=1, help="Simulated days (default: SWEEP_SIM_RUNS).")] = None,
+    runs: Annotated[int | None, typer.Option(min=1, help="Simulated days (default: SWEEP_SIM_RUNS).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same answer.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the distribution as one JSON object.")] = False,
 ) -> None:
     """Simulate the plan's day: P(all sampled by the deadline), finish times, the sites likely late."""
     from sweep.config import get_settings
+    from sweep.plan.simulation import day_input
     from sweep.simulate.model import DayModel
     from sweep.simulate.montecarlo import simulate_day
     from sweep.simulate.schemas import SimulationRead
-    from sweep.simulate.service import day_input
 
     settings = get_settings()
     runs = runs or settings.sim_runs

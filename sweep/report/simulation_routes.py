@@ -9,12 +9,13 @@ from fastapi.responses import HTMLResponse
 from sweep.auth.policy import Can, require
 from sweep.deps import CanViewRound, CurrentUser, SessionDep, SettingsDep
 from sweep.plan.current import CurrentCampaign
+from sweep.plan.simulation import day_input
+from sweep.report.progress import site_progress
 from sweep.simulate.chart import chart
 from sweep.simulate.forecast import forecast_day
 from sweep.simulate.model import DayInput, DayModel
 from sweep.simulate.montecarlo import simulate_day
 from sweep.simulate.schemas import ForecastRead, SimulationRead
-from sweep.simulate.service import day_input, site_progress
 from sweep.web.templating import templates
 
 router = APIRouter(tags=["simulate"])
