@@ -391,16 +391,17 @@ def _exceptions(registered: Registry, reg: Registry, outreach: Outreach, beyond:
     """Each building with no candidate site in reach, by name, and how the plan serves it (a mobile site
     or home sampling); and any building a capped plan sends beyond the limit."""
     out = []
-    mobile = {int(b) for g in outreach.mobile_groups for b in g.tolist()}
+    home = set(outreach.home_buildings.tolist())
     crowded = set() if outreach.crowded is None else set(outreach.crowded.tolist())
     for b in sorted(set(outreach.out_of_reach.tolist()) | set(np.flatnonzero(beyond).tolist())):
         site = site_rows[int(b_site[b])]
-        if b in mobile:
-            served, fix = "mobile", f"流动采样点 mobile site {reg.site_name[_site_index(reg, site.candidate_site_id)]}"
-        elif beyond[b]:
-            served, fix = "beyond_limit", "采样点上限所致，已接受 pushed past the limit by the accepted cap"
+        name = reg.site_name[_site_index(reg, site.candidate_site_id)]
+        if beyond[b]:
+            served, fix = "beyond_limit", f"采样点上限所致，已接受 pushed past the limit by the accepted cap: {name}"
+        elif b in home:
+            served, fix = "home", f"上门采样 home sampling from {name}"
         else:
-            served, fix = "home", f"上门采样 home sampling from {reg.site_name[_site_index(reg, site.candidate_site_id)]}"
+            served, fix = "mobile", f"流动采样点 mobile site {name}"
         near = int(outreach.nearest_site[b])
         out.append({
             "building": reg.building_code[b], "name": reg.building_name[b],
