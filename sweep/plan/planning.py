@@ -27,7 +27,7 @@ from sweep.optimize.placement import PlacementInfeasible, solve
 from sweep.plan import store
 from sweep.plan.inputs import Registry, build_arcs, load_registry, placement_problem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
-from sweep.plan.reach import Outreach, plan_outreach, register_mobile_sites, walk_summary, with_outreach
+from sweep.plan.reach import Outreach, plan_outreach, register_mobile_sites, short_of_room, walk_summary, with_outreach
 from sweep.roles import SiteRole
 from sweep.schema import schema_table
 
@@ -164,8 +164,18 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     clients = np.flatnonzero(reg.walk_in > 0)
     fixed = np.isin(reg.site_id, list(prev_desks)) & (reg.site_id >= 0)
 
-    say("选址 placing sites")
     capped = max_sites is not None or max_samplers is not None
+    if not capped:
+        # Buildings whose sites in reach are too small for all who need them get mobile sites too.
+        arcs = build_arcs(reg.building_x[clients], reg.building_y[clients], reg.site_x, reg.site_y, limit_m=settings.max_walk_m)
+        short = short_of_room(reg.walk_in[clients], arcs.client, arcs.site, reg.site_max_desks * desk_capacity)
+        if len(short):
+            outreach = outreach.with_crowded(clients[short], registered, limit_m=settings.max_walk_m)
+            reg = with_outreach(registered, outreach, session=session, settings=settings, desk_capacity=desk_capacity)
+            clients = np.flatnonzero(reg.walk_in > 0)
+            fixed = np.isin(reg.site_id, list(prev_desks)) & (reg.site_id >= 0)
+
+    say("选址 placing sites")
     limit = time_limit or settings.plan_time_limit_seconds
     try:
         placed, arcs, problem = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity,

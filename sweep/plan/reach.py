@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.config import Settings
+from sweep.optimize import highs
 from sweep.optimize.geo import DETOUR, M_PER_DEG_LAT, M_PER_DEG_LON_EQUATOR
 from sweep.plan.inputs import MOBILE_KIND, Registry
 from sweep.registry.models import CandidateSite
@@ -78,6 +79,24 @@ def groups_in_reach(x: np.ndarray, y: np.ndarray, w: np.ndarray, *, limit_m: flo
         left[near_a] = False
         groups.append(np.sort(near_a))
     return groups
+
+
+def short_of_room(demand: np.ndarray, arc_client: np.ndarray, arc_site: np.ndarray, capacity: np.ndarray, *,
+                  time_limit: float = 10.0) -> np.ndarray:
+    """Clients (positions) that the sites within their reach cannot hold, all together: the
+    transportation LP with a slack per client, minimising the slack. Empty when everyone fits."""
+    n, a = len(demand), len(arc_client)
+    model = highs.Model(n_cols=a + n, cost=np.concatenate([np.zeros(a), np.ones(n)]), lower=np.zeros(a + n),
+                        upper=np.full(a + n, np.inf))
+    first = model.add_rows(demand.astype(float), demand.astype(float))
+    model.add_entries(first + arc_client, np.arange(a), np.ones(a))
+    model.add_entries(first + np.arange(n), a + np.arange(n), np.ones(n))
+    first = model.add_rows(np.full(len(capacity), -np.inf), capacity.astype(float))
+    model.add_entries(first + arc_site, np.arange(a), np.ones(a))
+    result = highs.run(model, time_limit=time_limit, mip=False)
+    if result.x is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(result.x[a:] > 1e-6)
 
 
 def plan_outreach(reg: Registry, *, settings: Settings) -> Outreach:
