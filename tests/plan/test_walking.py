@@ -140,3 +140,35 @@ def test_the_work_plan_and_call_up_sheet_mark_the_mobile_sites(session, planned)
     kinds = {r[4]: r[6] for r in rows[1:]}
     mobile = {s["code"] for s in outcome.site_list if s["mobile"]}
     assert {code for code, kind in kinds.items() if kind == "流动采样点 mobile"} == mobile
+
+
+@pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)
+def test_the_demo_district_of_20000_is_served_within_the_limit_with_staffed_mobile_sites(empty_database, settings, start):
+    from sweep import migrate
+    from sweep.db import make_engine, make_session_factory
+    from sweep.demo.district import generate_district
+    from sweep.demo.load import load_district
+
+    migrate.upgrade(empty_database)
+    engine = make_engine(empty_database)
+    with engine.begin() as conn:
+        load_district(conn, generate_district(people=20_000, seed=3), key=settings.secret_key)
+    session = make_session_factory(engine)()
+    try:
+        campaign = create_campaign(session=session, settings=settings, name="两万人", starts_at=start)
+        outcome = make_plan(session=session, settings=settings, campaign=campaign, time_limit=10)
+        assert outcome.beyond_limit == 0 and outcome.max_walk_m <= settings.max_walk_m and outcome.mobile_sites >= 1
+        mobile = {s["code"] for s in outcome.site_list if s["mobile"]}
+        assert not {s["site"] for s in outcome.shortfalls} & mobile
+        doc = load_document(session=session, campaign=campaign)
+        text = notices(doc)
+        for s in doc.sites:
+            assert s.desks >= 1 and s.materials and s.staff.get("site_leader") == 1 and s.staff.get("sampler", 0) >= 2
+            for b in s.buildings:
+                if b["people"]:
+                    assert b["walk_m"] <= settings.max_walk_m and not b["beyond"]
+                    assert f"· {b['name']}：{doc.slot(b['slot_start'], b['slot_minutes'])}，到 {doc.site_label(s)}" in text[b["grid"]]
+        assert sum("（流动采样点）" in t for t in text.values()) >= 1
+    finally:
+        session.close()
+        engine.dispose()
