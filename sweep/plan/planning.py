@@ -312,8 +312,11 @@ def _place(reg: Registry, clients: np.ndarray, fixed: np.ndarray, *, settings: S
         max_sites=max_sites, site_target=target, extra_site_cost=settings.people_per_site * settings.max_walk_m,
         desk_capacity=desk_capacity, max_desks_total=None if max_samplers is None else max_samplers // 2,
     )
-    exact = 0 if len(clients) > EXACT_MAX_CLIENTS else None
-    return solve(problem, time_limit=time_limit, gap_target=1e-3, exact_max_arcs=exact), arcs, problem
+    if len(clients) <= EXACT_MAX_CLIENTS:
+        return solve(problem, time_limit=time_limit, gap_target=1e-3), arcs, problem
+    placed = solve(problem, time_limit=time_limit, gap_target=1e-3, exact_max_arcs=0)
+    note = f"{len(clients):,} buildings: above {EXACT_MAX_CLIENTS:,}, the Lagrangian heuristic plans, with its bound"
+    return replace(placed, notes=[note] + [n for n in placed.notes if "above the exact limit" not in n]), arcs, problem
 
 
 def _cap_cost(reg: Registry, clients: np.ndarray, walk: np.ndarray, fixed: np.ndarray, *,
