@@ -172,9 +172,9 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     if not capped:
         # Buildings whose sites in reach are too small for all who need them get mobile sites too.
         arcs = build_arcs(reg.building_x[clients], reg.building_y[clients], reg.site_x, reg.site_y, limit_m=settings.max_walk_m)
-        short = short_of_room(reg.walk_in[clients], arcs.client, arcs.site, reg.site_max_desks * desk_capacity)
-        if len(short):
-            outreach = outreach.with_crowded(clients[short], registered, limit_m=settings.max_walk_m)
+        crowded = short_of_room(reg.walk_in[clients], arcs.client, arcs.site, reg.site_max_desks * desk_capacity)
+        if len(crowded):
+            outreach = outreach.with_crowded(clients[crowded], registered, limit_m=settings.max_walk_m)
             reg = with_outreach(registered, outreach, session=session, settings=settings, desk_capacity=desk_capacity)
             clients = np.flatnonzero(reg.walk_in > 0)
             fixed = np.isin(reg.site_id, list(prev_desks)) & (reg.site_id >= 0)
