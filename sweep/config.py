@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     slot_minutes: int = Field(default=30, gt=0)
     # 15-minute walking circle (采样圈); about 1,000 m at a walking pace.
     max_walk_m: float = Field(default=1000.0, gt=0)
+    # Buildings with no candidate site within the walking limit: a mobile site (a tent and a van,
+    # up to this many desks) for a group, home sampling (上门采样) for a group smaller than the next.
+    mobile_site_max_desks: int = Field(default=4, ge=1, description="Desks a mobile site holds at most.")
+    home_sampling_max_people: int = Field(default=30, ge=0, description="A group out of reach smaller than this is sampled at home.")
     # The plan (sweep plan): queueing target, rotation, transport limit, spares, solver time.
     wait_target_minutes: float = Field(default=10.0, gt=0, description="Mean wait in line a site is sized for.")
     sampler_rotation_minutes: int = Field(default=120, gt=0, description="A sampler's longest stretch in gear (heat, 2022).")
@@ -69,6 +73,8 @@ class Settings(BaseSettings):
     sim_late_max_minutes: float = Field(default=60.0, gt=0, description="Latest a late person still comes; calling stops this long before the deadline.")
     sim_early_share: float = Field(default=0.1, ge=0, lt=1, description="Share who come before their slot.")
     sim_early_mean_minutes: float = Field(default=10.0, ge=0, description="Mean lead of those early (exponential).")
+    # About 4.2 km/h: the 15-minute walking circle of 1,000 m (national guideline).
+    sim_walk_m_per_minute: float = Field(default=70.0, gt=0, description="Walking pace from a building to its site.")
     sim_walk_in_share: float = Field(default=0.02, ge=0, description="Walk-ins not on a site's list, per person called.")
     sim_swab_cv: float = Field(default=0.3, ge=0, description="Coefficient of variation of the swab time (gamma).")
     sim_tube_seal_seconds: float = Field(default=20.0, ge=0, description="Seal a full tube and scan a new one.")

@@ -55,6 +55,11 @@ _SITE = {
     "community_centre": ((400, 1600), 260, (2, 6)),
     "factory_yard": ((1500, 5000), 380, (4, 12)),
 }
+# A candidate site within this crow-fly distance of a building is within the 1,000 m walking
+# limit (walking is about 1.3 times the straight line), with a margin for the site's own spread.
+REACH_KM = 0.7
+# In the thin villages, groups of housing smaller than this have no candidate site of their own.
+THIN_HAMLET_PEOPLE = 400.0
 # character -> (first sites in order, then a repeating tail)
 _SITE_ORDER = {
     "industrial": (("factory_yard", "car_park", "community_centre"), ("square", "factory_yard", "car_park", "school")),
@@ -317,6 +322,45 @@ def _sites(rng, pool, comm: CommunityRow, ci: int, pop: int, b_xy: np.ndarray, b
     return rows
 
 
+def _cover(rng, pool, comm: CommunityRow, ci: int, b_xy: np.ndarray, b_w: np.ndarray, sites: list[CandidateSiteRow],
+           first: int, least: float) -> list[CandidateSiteRow]:
+    """More candidate sites until every group of housing of at least ``least`` people has one within
+    reach, as a real community has a school, a square or a car park near each: placed at the
+    weighted centre of the largest group out of reach, bigger where more people live."""
+    rows: list[CandidateSiteRow] = []
+    lon0, lat0 = _lonlat(0.0, 0.0)
+    at = np.array([((r.lon - lon0) * _KM_PER_DEG_LON, (r.lat - lat0) * _KM_PER_DEG_LAT) for r in sites]).reshape(-1, 2)
+    room = np.array([r.max_desks * DESK_PEOPLE_PER_DAY for r in sites], dtype=np.float64)
+    near_b = np.hypot(b_xy[:, None, 0] - b_xy[None, :, 0], b_xy[:, None, 1] - b_xy[None, :, 1]) <= 0.5 * REACH_KM
+    crowd = near_b @ b_w  # people around each building
+    for _ in range(60):
+        d = np.hypot(b_xy[:, None, 0] - at[None, :, 0], b_xy[:, None, 1] - at[None, :, 1]) if len(at) else np.full((len(b_w), 1), np.inf)
+        # Out of reach, or the sites in reach have less room than the people around want.
+        out = np.flatnonzero((d.min(axis=1) > REACH_KM) | ((d <= REACH_KM) @ room < 1.25 * crowd))
+        if len(out) == 0:
+            return rows
+        near = near_b[np.ix_(out, out)]
+        best = int(np.argmax(near @ b_w[out]))
+        group = out[near[best]]
+        people = float(b_w[group].sum())
+        if people < least:
+            return rows
+        kind = ("square", "car_park")[len(rows) % 2] if people >= 2500 else "school" if people >= 800 else "square"
+        (a_lo, a_hi), per_desk, (d_lo, d_hi) = _SITE[kind]
+        top = a_lo + 0.2 * (a_hi - a_lo) if people < 800 else a_hi  # a village square is small
+        area = round(float(rng.uniform(a_lo, top)), -1)
+        xy = np.average(b_xy[group], axis=0, weights=b_w[group]) + rng.normal(0, 0.03, 2)
+        lon, lat = _lonlat(*xy)
+        nth = 1 + sum(r.kind == kind for r in sites + rows)
+        name = pool.site(kind, community_name=comm.name, park=None, nth=nth)
+        n = first + len(rows)
+        rows.append(CandidateSiteRow(f"{comm.code}S{n + 1:02d}", name, kind, ci, float(lon), float(lat),
+                                     int(np.clip(area // per_desk, d_lo, d_hi)), area))
+        at = np.vstack([at, xy])
+        room = np.append(room, rows[-1].max_desks * DESK_PEOPLE_PER_DAY)
+    return rows
+
+
 def _ages(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     age = np.empty(len(kind), dtype=np.int64)
     for k, bands in _AGE_BANDS.items():
@@ -443,6 +487,16 @@ def generate_district(*, people: int = 50_000, seed: int = 1) -> District:
         s, e = c_bounds[ci], c_bounds[ci + 1]
         sites.extend(_sites(rng, pool, comm, ci, int(pops[ci]), np.column_stack([b_x[s:e], b_y[s:e]]),
                             b_size[s:e].astype(np.float64), b_kind[s:e] == DORM, centres[ci], parks[ci], ci in thin))
+    # Then sites near every group of housing (their own draws, so that the sites above and everything
+    # else stay as a seed always made them); the thin villages keep their small hamlets out of reach,
+    # for mobile sites and home sampling, the exception they are in practice.
+    cover_rng = np.random.default_rng([seed, 1])
+    for ci, comm in enumerate(communities):
+        s, e = c_bounds[ci], c_bounds[ci + 1]
+        own = [r for r in sites if r.community == ci]
+        sites.extend(_cover(cover_rng, pool, comm, ci, np.column_stack([b_x[s:e], b_y[s:e]]), b_size[s:e].astype(np.float64),
+                            own, len(own), THIN_HAMLET_PEOPLE if ci in thin else 0.0))
+    sites.sort(key=lambda r: r.code)
 
     return District(
         seed=seed,

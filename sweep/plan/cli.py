@@ -22,8 +22,10 @@ def plan(
     ctx: typer.Context,
     campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest' (one is created if there is none).")] = "latest",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
-    max_sites: Annotated[int | None, typer.Option(min=1, help="At most this many sites (a hard cap).")] = None,
+    max_sites: Annotated[int | None, typer.Option(min=1, help="At most this many sites (a hard cap; without it the walking limit decides the count).")] = None,
     max_samplers: Annotated[int | None, typer.Option(min=2, help="At most this many samplers (two a desk).")] = None,
+    accept_beyond_limit: Annotated[bool, typer.Option(
+        "--accept-beyond-limit", help="Store a capped plan even though the cap sends people beyond the walking limit (refused otherwise).")] = False,
     time_limit: Annotated[float | None, typer.Option(min=1, help="Seconds for site placement (default: SWEEP_PLAN_TIME_LIMIT_SECONDS).")] = None,
     new_round: Annotated[bool, typer.Option("--new-round", help="Start the next round from the latest one's sites.")] = False,
     starts_at: Annotated[str | None, typer.Option(help="Start of sampling for a new campaign, 'YYYY-MM-DD HH:MM'.")] = None,
@@ -49,7 +51,7 @@ def plan(
                               f"{current.starts_at:%Y-%m-%d %H:%M}")
             with console.status("制定方案 planning…") as status:
                 outcome = make_plan(session=session, settings=settings, campaign=current, max_sites=max_sites,
-                                    max_samplers=max_samplers, time_limit=time_limit,
+                                    max_samplers=max_samplers, time_limit=time_limit, accept_beyond_limit=accept_beyond_limit,
                                     progress=lambda msg: status.update(f"制定方案 planning: {msg}"))
                 status.update(f"模拟检验 checking the deadline over {settings.sim_runs} simulated days…")
                 deadline = check_deadline(session=session, settings=settings, campaign=current, rng=np.random.default_rng(seed))
@@ -83,22 +85,30 @@ def _print(data: dict[str, Any]) -> None:
     rows = [
         ("采样点 sites", f"{data['sites']:,}"), ("采样台 desks", f"{data['desks']:,}"), ("采样员 samplers", f"{data['samplers']:,}"),
         ("应检人数 people", f"{data['people']:,}"), ("上门采样 home sampling", f"{data['home_sampling']:,}"),
-        ("平均步行 mean walk (m)", f"{data['mean_walk_m']:,.0f}"), ("最远步行 max walk (m)", f"{data['max_walk_m']:,.0f}"),
+        ("平均步行 mean walk (m)", f"{data['mean_walk_m']:,.0f}"), ("95%步行 walk p95 (m)", f"{data['walk_p95_m']:,.0f}"),
+        ("最远步行 max walk (m)", f"{data['max_walk_m']:,.0f}"),
+        ("流动采样点 mobile sites", str(data["mobile_sites"])),
+        ("因无点可及而上门采样的楼栋 buildings out of reach sampled at home", str(data["home_sampling_buildings"])),
         ("目标值 objective", f"{data['objective']:,.0f}"), ("下界 bound", f"{data['bound']:,.0f}"),
         ("最优性差距 gap", f"{data['gap']:.3%}"), ("求解 solver", f"{data['status']} · {data['method']}"),
         ("预计完成 predicted finish (min)", f"{data['predicted_finish_minutes']:.0f} / {data['deadline_minutes']}"),
-        ("超出步行范围的楼栋 beyond the walking limit", str(data["beyond_walk_limit"])),
+        ("超出步行范围的楼栋 buildings beyond the walking limit", str(data["beyond_limit"])),
     ]
     for label, value in rows:
         table.add_row(label, value)
     out.print(table)
     for e in data["exceptions"][:20]:
-        out.print(f"[yellow]例外 exception[/yellow] {e['community']} {e['name']} ({e['people']}人): {e['reason']}; "
+        colour = "red" if e["served_by"] == "beyond_limit" else "yellow"
+        out.print(f"[{colour}]例外 exception[/{colour}] {e['community']} {e['name']} ({e['people']}人): {e['reason']}; "
                   f"最近候选点 nearest {e['nearest_site']} {e['nearest_m']:.0f} m → {e['fix']}")
     if len(data["exceptions"]) > 20:
         out.print(f"… {len(data['exceptions']) - 20} more (sweep plan --json lists all)")
     for w in data["warnings"]:
         out.print(f"[yellow]注意 warning[/yellow] {w}")
+    for site in data["site_list"]:
+        if site["mobile"]:
+            out.print(f"[cyan]流动采样点 mobile site[/cyan] {site['name']} ({site['code']}): {site['desks']} 台 desks, "
+                      f"{site['people']} 人 people, 最远步行 max walk {site['max_walk_m']:.0f} m")
     for s in data["shortfalls"][:20]:
         roles = ", ".join(f"{k} {v}" for k, v in s.items() if k not in ("site", "name"))
         out.print(f"[red]缺员 short[/red] {s['name']} ({s['site']}): {roles}")

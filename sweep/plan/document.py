@@ -41,6 +41,8 @@ class SiteView:
     queue_room: int
     key_slot_minutes: int
     home_teams: int
+    mobile: bool = False
+    max_walk_m: float = 0.0
     buildings: list[dict[str, Any]] = field(default_factory=list)
     staff: dict[str, int] = field(default_factory=dict)
     materials: list[dict[str, Any]] = field(default_factory=list)
@@ -65,6 +67,10 @@ class PlanDocument:
     def clock(self, minute: int) -> str:
         return (self.campaign.starts_at + timedelta(minutes=minute)).strftime("%H:%M")
 
+    def site_label(self, site: SiteView) -> str:
+        """A site's name as residents and staff read it: a mobile site says so."""
+        return f"{site.name}（流动采样点）" if site.mobile else site.name
+
     def slot(self, start: int, length: int) -> str:
         return f"{self.clock(start)}–{self.clock(start + length)}"
 
@@ -84,7 +90,8 @@ def load_document(*, session: Session, campaign: Campaign) -> PlanDocument:
     ).all()
     sites = {
         ps.id: SiteView(ps.id, ps.code, name, kind, comm, lon, lat, ps.desks, maxd, ps.expected_people, ps.fixed,
-                        ps.mean_walk_m, ps.mean_wait_minutes, ps.queue_p95, ps.queue_room, ps.key_slot_minutes, ps.home_teams)
+                        ps.mean_walk_m, ps.mean_wait_minutes, ps.queue_p95, ps.queue_room, ps.key_slot_minutes, ps.home_teams,
+                        ps.mobile, ps.max_walk_m)
         for ps, name, kind, lon, lat, maxd, comm in rows
     }
     grid_names = {g: f"{c}{n}" for g, n, c in session.execute(

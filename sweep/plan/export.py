@@ -59,7 +59,8 @@ def roster_workbook(*, session: Session, campaign: Campaign) -> bytes:
     short = {x["site"]: x for x in doc.report.get("shortfalls", [])}
     for s in doc.sites:
         ws = wb.create_sheet(_sheet_title(s.code, used))
-        ws.append([f"{s.code} {s.name}", f"{s.desks} 台 desks", f"{s.people} 人 people"])
+        ws.append([f"{s.code} {doc.site_label(s)}", f"{s.desks} 台 desks", f"{s.people} 人 people"]
+                  + (["流动采样点 mobile site"] if s.mobile else []))
         ws.append(["岗位 role", "采样台 desk", "开始 from", "结束 to", "姓名 name", "电话 phone", "人员类别 kind", "所属社区 home community"])
         for r in rows.get(s.code, []):
             ws.append([r["role_zh"], r["desk"] or "", doc.clock(r["start"]), doc.clock(r["end"]), r["name"], r["phone"] or "",
@@ -75,10 +76,12 @@ def callup_workbook(doc: PlanDocument) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("通知安排 call-up")
     ws.append(["网格 grid", "网格名称 grid name", "楼栋 building", "人数 people", "采样点 site", "采样点名称 site name",
-               "时段 slot", "重点人群 key group", "重点人群时段 key slot", "上门人数 home", "上门时间 visit"])
+               "类型 kind", "步行 walk (m)", "时段 slot", "重点人群 key group", "重点人群时段 key slot", "上门人数 home", "上门时间 visit"])
     for grid, items in _by_grid(doc).items():
         for s, b in items:
-            ws.append([grid, b["grid_name"], b["name"], b["people"], s.code, s.name, doc.slot(b["slot_start"], b["slot_minutes"]),
+            ws.append([grid, b["grid_name"], b["name"], b["people"], s.code, s.name,
+                       "流动采样点 mobile" if s.mobile else "固定采样点 fixed", round(b["walk_m"]) if b["people"] else "",
+                       doc.slot(b["slot_start"], b["slot_minutes"]),
                        b["key_people"] or "", doc.slot(0, s.key_slot_minutes) if b["key_people"] and s.key_slot_minutes else "",
                        b["home_people"] or "", doc.clock(b["home_visit_minute"]) if b["home_visit_minute"] is not None else ""])
     return _bytes(wb)
@@ -105,8 +108,8 @@ def notices(doc: PlanDocument) -> dict[str, str]:
                  "携带身份证件，全程佩戴口罩，排队保持1米间距，不要提前聚集："]
         for s, b in items:
             if b["people"]:
-                lines.append(f"· {b['name']}：{doc.slot(b['slot_start'], b['slot_minutes'])}，到 {s.name}")
-        keys = sorted({(s.name, s.key_slot_minutes) for s, b in items if b["key_people"] and s.key_slot_minutes})
+                lines.append(f"· {b['name']}：{doc.slot(b['slot_start'], b['slot_minutes'])}，到 {doc.site_label(s)}")
+        keys = sorted({(doc.site_label(s), s.key_slot_minutes) for s, b in items if b["key_people"] and s.key_slot_minutes})
         for site_name, minutes in keys:
             lines.append(f"机场、冷链、隔离酒店等重点人群请于 {doc.slot(0, minutes)} 优先到 {site_name} 单独采样。")
         homes = [(s, b) for s, b in items if b["home_people"]]

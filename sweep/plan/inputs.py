@@ -13,13 +13,14 @@ from sweep.optimize.geo import DETOUR, M_PER_DEG_LAT, M_PER_DEG_LON_EQUATOR
 from sweep.optimize.placement import PlacementProblem
 from sweep.registry.models import Building, CandidateSite, Community, Grid, KeyGroup, Person, Staff
 
-# A building pushed past the walking limit while a site within it exists is counted as if its people
-# walked 5 km more: the solver does it only when the sites within reach are full.
+# Under a cap on sites or samplers a building may be pushed past the walking limit, to one of its
+# nearest eight candidates, counted as if its people walked 5 km more: the solver does it only when
+# the cap leaves no site within reach. Without a cap there are no such arcs: the limit is a rule.
 BEYOND_PENALTY_M = 5_000.0
-# Fallback arcs: a building out of reach may still go to one of its nearest candidates.
-FALLBACK_SITES = 3
-# Beyond-limit buildings whose grid totals at least this many people get a mobile site, not home visits.
-MOBILE_SITE_MIN_PEOPLE = 150
+FALLBACK_SITES = 8
+# The kind of a candidate site the planner registered for a mobile site (流动采样点); never offered
+# as a candidate again, since each plan places its own.
+MOBILE_KIND = "mobile"
 
 
 @dataclass(eq=False)
@@ -53,6 +54,7 @@ class Registry:
     staff_kind: np.ndarray
     lon0: float
     lat0: float
+    site_mobile: np.ndarray | None = None  # per candidate: a mobile site the plan placed
 
 
 def _xy(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +85,8 @@ def load_registry(*, session: Session) -> Registry:
     ).all()
     sites = session.execute(
         select(CandidateSite.id, CandidateSite.code, CandidateSite.name, CandidateSite.community_id, CandidateSite.lon,
-               CandidateSite.lat, CandidateSite.max_desks, CandidateSite.area_m2).order_by(CandidateSite.id)
+               CandidateSite.lat, CandidateSite.max_desks, CandidateSite.area_m2)
+        .where(CandidateSite.kind != MOBILE_KIND).order_by(CandidateSite.id)
     ).all()
     staff = session.execute(select(Staff.id, Staff.community_id, Staff.kind).order_by(Staff.id)).all()
     communities = session.execute(select(Community.id, Community.name).order_by(Community.id)).all()
@@ -138,8 +141,9 @@ class Arcs:
     nearest_site: np.ndarray  # per client
 
 
-def build_arcs(x: np.ndarray, y: np.ndarray, sx: np.ndarray, sy: np.ndarray, *, limit_m: float, chunk: int = 2048) -> Arcs:
-    """Arcs to every candidate within the limit, plus each building's nearest few beyond it."""
+def build_arcs(x: np.ndarray, y: np.ndarray, sx: np.ndarray, sy: np.ndarray, *, limit_m: float, fallback: bool = False,
+               chunk: int = 2048) -> Arcs:
+    """Arcs to every candidate within the limit; with ``fallback``, also each building's nearest few beyond it."""
     client, site, walk, cost = [], [], [], []
     reach = np.zeros(len(x), dtype=bool)
     nearest_m = np.zeros(len(x))
@@ -148,15 +152,16 @@ def build_arcs(x: np.ndarray, y: np.ndarray, sx: np.ndarray, sy: np.ndarray, *, 
     for lo in range(0, len(x), chunk):
         hi = min(len(x), lo + chunk)
         d = np.hypot(x[lo:hi, None] - sx[None, :], y[lo:hi, None] - sy[None, :]) * DETOUR
-        near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < len(sx) else np.tile(np.arange(len(sx)), (hi - lo, 1))
-        within = d <= limit_m
+        within = d <= limit_m + 1e-6  # a mobile site at a group's centre may sit exactly at the limit
         reach[lo:hi] = within.any(axis=1)
         nearest_site[lo:hi] = np.argmin(d, axis=1)
         nearest_m[lo:hi] = d[np.arange(hi - lo), nearest_site[lo:hi]]
-        fallback = np.zeros_like(within)
-        np.put_along_axis(fallback, near, True, axis=1)
-        fallback &= ~within
-        for mask, penalty in ((within, 0.0), (fallback, 1.0)):
+        beyond = np.zeros_like(within)
+        if fallback:
+            near = np.argpartition(d, k - 1, axis=1)[:, :k] if k < len(sx) else np.tile(np.arange(len(sx)), (hi - lo, 1))
+            np.put_along_axis(beyond, near, True, axis=1)
+            beyond &= ~within
+        for mask, penalty in ((within, 0.0), (beyond, 1.0)):
             r, c = np.nonzero(mask)
             dist = d[r, c]
             client.append(r + lo)
@@ -191,4 +196,4 @@ def placement_problem(*, demand: np.ndarray, arcs: Arcs, n_sites: int, capacity:
     )
 
 
-__all__ = ["Arcs", "Registry", "build_arcs", "load_registry", "placement_problem"]
+__all__ = ["MOBILE_KIND", "Arcs", "Registry", "build_arcs", "load_registry", "placement_problem"]

@@ -53,6 +53,9 @@ class PlanSite(Base):
     key_slot_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     home_teams: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mean_walk_m: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    max_walk_m: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # A mobile site (流动采样点) for buildings with no candidate site within the walking limit.
+    mobile: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Queueing at the planned pace (M/M/c): mean wait, 95th-percentile line and the room for it.
     mean_wait_minutes: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     queue_p95: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -81,7 +84,7 @@ class PlanBuilding(Base):
     key_people: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     home_people: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     home_visit_minute: Mapped[int | None] = mapped_column(Integer)
-    # No candidate site within the walking limit, or the ones within it are full: a named exception.
+    # Its people walk beyond the limit: only in a plan whose cap on sites or samplers was accepted.
     beyond_walk_limit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 

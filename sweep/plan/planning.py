@@ -25,12 +25,17 @@ from sweep.optimize import roster as roster_mod
 from sweep.optimize.materials import SiteNeeds
 from sweep.optimize.placement import PlacementInfeasible, solve
 from sweep.plan import store
-from sweep.plan.inputs import MOBILE_SITE_MIN_PEOPLE, Registry, build_arcs, load_registry, placement_problem
+from sweep.plan.inputs import Registry, build_arcs, load_registry, placement_problem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
+from sweep.plan.reach import Outreach, plan_outreach, register_mobile_sites, short_of_room, walk_summary, with_outreach
 from sweep.roles import SiteRole
 from sweep.schema import schema_table
 
 Progress = Callable[[str], None]
+# With the walking limit as a rule a million people make only some 40,000 arcs, under the solver's
+# exact limit, yet HiGHS's MIP on 10,000 buildings ends its time 8% from its bound where the
+# Lagrangian heuristic ends within 1%: above this many buildings the heuristic plans.
+EXACT_MAX_CLIENTS = 5_000
 
 
 @dataclass
@@ -44,6 +49,10 @@ class PlanOutcome:
     home_sampling: int
     mean_walk_m: float
     max_walk_m: float
+    walk_p95_m: float
+    beyond_limit: int  # buildings whose people walk beyond the limit (only under an accepted cap)
+    mobile_sites: int
+    home_sampling_buildings: int  # buildings out of reach of every site whose people are sampled at home
     objective: float
     bound: float
     gap: float
@@ -58,31 +67,35 @@ class PlanOutcome:
     staff_short: dict[str, int] = field(default_factory=dict)
     shortfalls: list[dict[str, Any]] = field(default_factory=list)
     diff: dict[str, Any] = field(default_factory=dict)
+    site_list: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
-        for k in ("mean_walk_m", "max_walk_m", "predicted_finish_minutes", "seconds"):
+        for k in ("mean_walk_m", "max_walk_m", "walk_p95_m", "predicted_finish_minutes", "seconds"):
             out[k] = round(float(out[k]), 1)
         out["objective"], out["bound"] = round(self.objective, 1), round(self.bound, 1)
         out["gap"] = round(self.gap, 6)
-        out["beyond_walk_limit"] = len(self.exceptions)
+        out["beyond_walk_limit"] = self.beyond_limit
+        out["walk"] = {k: out[k] for k in ("mean_walk_m", "walk_p95_m", "max_walk_m", "beyond_limit")}
         out["campaign"] = self.campaign_id
         return out
 
 
-def _previous(session: Session, campaign: Campaign) -> tuple[int | None, dict[int, int], dict[int, str]]:
-    """The last earlier round with a plan: its id, desks by candidate site, and building → site code."""
+def _previous(session: Session, campaign: Campaign) -> tuple[int | None, dict[int, int], dict[int, str], dict[int, str]]:
+    """The last earlier round with a plan: its id, desks and code by candidate site, and building → site code."""
     prev_id = session.scalar(
         select(func.max(PlanSite.campaign_id)).where(PlanSite.campaign_id < campaign.id)
     )
     if prev_id is None:
-        return None, {}, {}
-    desks = dict(session.execute(select(PlanSite.candidate_site_id, PlanSite.desks).where(PlanSite.campaign_id == prev_id)).all())
+        return None, {}, {}, {}
+    rows = session.execute(select(PlanSite.candidate_site_id, PlanSite.desks, PlanSite.code).where(PlanSite.campaign_id == prev_id)).all()
+    desks = {int(c): int(d) for c, d, _ in rows}
+    codes = {int(c): str(code) for c, _, code in rows}
     moved = dict(session.execute(
         select(PlanBuilding.building_id, PlanSite.code).join(PlanSite, PlanSite.id == PlanBuilding.plan_site_id)
         .where(PlanBuilding.campaign_id == prev_id)
     ).all())
-    return int(prev_id), desks, moved
+    return int(prev_id), desks, codes, moved
 
 
 def _refuse_if_started(session: Session, campaign: Campaign) -> None:
@@ -121,9 +134,14 @@ def calling_window(deadline_minutes: int, settings: Settings) -> int:
 
 
 def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_sites: int | None = None,
-              max_samplers: int | None = None, time_limit: float | None = None,
+              max_samplers: int | None = None, time_limit: float | None = None, accept_beyond_limit: bool = False,
               progress: Progress | None = None) -> PlanOutcome:
-    """Plan the round and store it, replacing an earlier plan of the same (not yet started) round."""
+    """Plan the round and store it, replacing an earlier plan of the same (not yet started) round.
+
+    The walking limit is a rule: no building goes to a site beyond it while a candidate within it
+    exists, and groups out of reach of every candidate get a mobile site or home sampling. Only a
+    cap (``max_sites``, ``max_samplers``) can push people further, and then the plan is refused,
+    naming what the cap costs, unless ``accept_beyond_limit``."""
     say = progress or (lambda _m: None)
     if max_sites is not None and max_sites < 1:
         raise InvalidInput("max_sites", "应为正整数 (must be a positive number)")
@@ -133,8 +151,7 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     store.delete_plan(session=session, campaign=campaign)
     say("读取登记册 reading the registry")
     reg = load_registry(session=session)
-    clients = np.flatnonzero(reg.walk_in > 0)
-    if len(clients) == 0:
+    if not (reg.walk_in > 0).any():
         raise InvalidInput("registry", "登记册中没有人员 (the registry has no people to plan for)")
     if len(reg.site_id) == 0:
         raise InvalidInput("candidate_sites", "没有候选采样点 (no candidate sites in the registry)")
@@ -142,32 +159,66 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     calling = calling_window(window, settings)
     service = 60.0 / settings.desk_people_per_hour
     desk_capacity = settings.desk_people_per_hour * calling / 60.0 * callup_mod.CallupInput.__dataclass_fields__["fill"].default
-    prev_id, prev_desks, prev_site_of = _previous(session, campaign)
-    fixed = np.isin(reg.site_id, list(prev_desks))
+    prev_id, prev_desks, prev_codes, prev_site_of = _previous(session, campaign)
+
+    say("步行范围 the walking limit: mobile sites and home sampling")
+    registered = reg
+    outreach = plan_outreach(registered, settings=settings)
+    reg = with_outreach(registered, outreach, session=session, settings=settings, desk_capacity=desk_capacity)
+    clients = np.flatnonzero(reg.walk_in > 0)
+    fixed = np.isin(reg.site_id, list(prev_desks)) & (reg.site_id >= 0)
+
+    capped = max_sites is not None or max_samplers is not None
+    if not capped:
+        # Buildings whose sites in reach are too small for all who need them get mobile sites too.
+        arcs = build_arcs(reg.building_x[clients], reg.building_y[clients], reg.site_x, reg.site_y, limit_m=settings.max_walk_m)
+        crowded = short_of_room(reg.walk_in[clients], arcs.client, arcs.site, reg.site_max_desks * desk_capacity)
+        if len(crowded):
+            outreach = outreach.with_crowded(clients[crowded], registered, limit_m=settings.max_walk_m)
+            reg = with_outreach(registered, outreach, session=session, settings=settings, desk_capacity=desk_capacity)
+            clients = np.flatnonzero(reg.walk_in > 0)
+            fixed = np.isin(reg.site_id, list(prev_desks)) & (reg.site_id >= 0)
 
     say("选址 placing sites")
-    arcs = build_arcs(reg.building_x[clients], reg.building_y[clients], reg.site_x, reg.site_y, limit_m=settings.max_walk_m)
-    demand = reg.walk_in[clients]
-    # The guideline's number of sites; one more opens only when it saves as much walking as a whole
-    # guideline site walking the full limit (people_per_site × max_walk_m person-metres).
-    target = math.ceil(float(demand.sum()) / settings.people_per_site)
-    problem = placement_problem(
-        demand=demand, arcs=arcs, n_sites=len(reg.site_id), capacity=reg.site_max_desks * desk_capacity, fixed=fixed,
-        max_sites=max_sites, site_target=target, extra_site_cost=settings.people_per_site * settings.max_walk_m,
-        desk_capacity=desk_capacity, max_desks_total=None if max_samplers is None else max_samplers // 2,
-    )
+    limit = time_limit or settings.plan_time_limit_seconds
     try:
-        placed = solve(problem, time_limit=time_limit or settings.plan_time_limit_seconds, gap_target=1e-3)
+        placed, arcs, problem = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity,
+                                       max_sites=max_sites, max_samplers=max_samplers, fallback=capped, time_limit=limit)
     except PlacementInfeasible as exc:
-        raise _infeasible(exc, reg, clients, settings) from exc
+        if capped or exc.kind not in ("solver_infeasible", "not_found", "client_too_big"):
+            raise _infeasible(exc, reg, clients, settings) from exc
+        # The sites within reach of some buildings cannot hold them all: the placement allowed past
+        # the limit says which, and they get mobile sites too.
+        say("步行范围内容量不足 sites in reach too small: mobile sites for the rest")
+        soft, soft_arcs, _ = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity, max_sites=None,
+                                    max_samplers=None, fallback=True, time_limit=limit / 2)
+        pushed = clients[soft_arcs.walk_m[soft.client_arc] > settings.max_walk_m + 1e-6]
+        outreach = outreach.with_crowded(pushed, registered, limit_m=settings.max_walk_m)
+        reg = with_outreach(registered, outreach, session=session, settings=settings, desk_capacity=desk_capacity)
+        clients = np.flatnonzero(reg.walk_in > 0)
+        fixed = np.isin(reg.site_id, list(prev_desks)) & (reg.site_id >= 0)
+        try:
+            placed, arcs, problem = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity,
+                                           max_sites=None, max_samplers=None, fallback=False, time_limit=limit / 2)
+        except PlacementInfeasible as again:
+            raise _infeasible(again, reg, clients, settings) from again
+    cap_warning = []
+    client_walk = arcs.walk_m[placed.client_arc]
+    if (client_walk > settings.max_walk_m + 1e-6).any():
+        reason = _cap_cost(reg, clients, client_walk, fixed, settings=settings, desk_capacity=desk_capacity,
+                           max_sites=max_sites, max_samplers=max_samplers, time_limit=limit)
+        if not accept_beyond_limit:
+            raise InvalidInput("max_sites" if max_sites is not None else "max_samplers", reason)
+        cap_warning.append(reason)
 
     opened = placed.open_sites
+    reg = register_mobile_sites(session=session, reg=reg, opened=opened)
     pos = np.full(len(reg.site_id), -1)
     pos[opened] = np.arange(len(opened))
     b_site = np.full(len(reg.building_id), -1)
     b_walk = np.zeros(len(reg.building_id))
     b_site[clients] = pos[placed.client_site]
-    b_walk[clients] = arcs.walk_m[placed.client_arc]
+    b_walk[clients] = client_walk
     # Buildings whose people are all sampled at home go with the nearest open site, for its home round.
     home_only = np.flatnonzero((reg.walk_in == 0) & (reg.home_people > 0))
     if len(home_only):
@@ -175,7 +226,7 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
                      reg.building_y[home_only, None] - reg.site_y[opened][None, :])
         b_site[home_only] = np.argmin(d, axis=1)
     beyond = np.zeros(len(reg.building_id), dtype=bool)
-    beyond[clients] = b_walk[clients] > settings.max_walk_m
+    beyond[clients] = b_walk[clients] > settings.max_walk_m + 1e-6
 
     say("采样台与排队 desks by queueing")
     load = np.bincount(b_site[clients], weights=reg.walk_in[clients], minlength=len(opened))
@@ -186,7 +237,7 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
         for k, s in enumerate(opened.tolist())
     ]
     desks = np.array([z.desks for z in sizing], dtype=np.int64)
-    warnings = [f"{reg.site_name[int(opened[k])]}: {z.reason}" for k, z in enumerate(sizing) if not z.fits]
+    warnings = cap_warning + [f"{reg.site_name[int(opened[k])]}: {z.reason}" for k, z in enumerate(sizing) if not z.fits]
 
     say("通知时段 call-up slots")
     data = callup_mod.CallupInput(
@@ -210,7 +261,6 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     ))
 
     say("写入方案 storing the plan")
-    exceptions = _exceptions(reg, clients, arcs, placed.client_arc, beyond, b_site, opened)
     finish = _predicted_finish(calls, desks, service, settings.slot_minutes)
     site_rows = store.write_sites(session=session, campaign=campaign, reg=reg, opened=opened, desks=desks, load=load,
                                   sizing=sizing, calls=calls, b_site=b_site, b_walk=b_walk, fixed=fixed)
@@ -219,6 +269,7 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     store.write_roster(session=session, campaign=campaign, site_rows=site_rows, rost=rost)
     needs = _needs(reg, b_site, desks, rost, len(opened))
     store.write_readiness(session=session, campaign=campaign, settings=settings, site_rows=site_rows, needs=needs, calls=calls)
+    exceptions = _exceptions(registered, reg, outreach, beyond, b_site, b_walk, site_rows)
 
     samplers = len({d.staff_id for d in rost.duties if d.post.role is SiteRole.SAMPLER})
     short: dict[str, int] = {}
@@ -227,19 +278,69 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
         for role, n in roles.items():
             short[role] = short.get(role, 0) + n
         shortfalls.append({"site": site_rows[k].code, "name": reg.site_name[int(opened[k])], **roles})
-    walked = b_walk[clients]
-    diff = _diff(prev_id, prev_desks, prev_site_of, reg, opened, desks, b_site, site_rows)
+    walk = walk_summary(b_walk[clients], reg.walk_in[clients].astype(float), limit_m=settings.max_walk_m)
+    diff = _diff(prev_id, prev_desks, prev_codes, prev_site_of, reg, opened, desks, b_site, site_rows)
     outcome = PlanOutcome(
         campaign_id=campaign.id, round_no=campaign.round_no, sites=len(opened), desks=int(desks.sum()), samplers=samplers,
         people=int(reg.walk_in.sum() + reg.home_people.sum()), home_sampling=int(reg.home_people.sum()),
-        mean_walk_m=float(np.average(walked, weights=demand)), max_walk_m=float(walked.max()),
+        mean_walk_m=float(walk["mean_walk_m"]), max_walk_m=float(walk["max_walk_m"]), walk_p95_m=float(walk["walk_p95_m"]),
+        beyond_limit=int(walk["beyond_limit"]), mobile_sites=int(reg.site_mobile[opened].sum()) if reg.site_mobile is not None else 0,
+        home_sampling_buildings=len(outreach.home_buildings),
         objective=placed.objective, bound=placed.bound, gap=placed.gap, status=placed.status, method=placed.method,
         seconds=placed.seconds, predicted_finish_minutes=finish, deadline_minutes=window,
         unassigned_buildings=int(((reg.walk_in + reg.home_people) > 0).sum() - (b_site >= 0).sum()),
         exceptions=exceptions, warnings=warnings + placed.notes, staff_short=short, shortfalls=shortfalls, diff=diff,
+        site_list=store.site_list(session=session, reg=reg, opened=opened, site_rows=site_rows),
     )
     store.write_run(session=session, campaign=campaign, outcome=outcome, settings=settings, target_sites=problem.max_sites)
     return outcome
+
+
+def _place(reg: Registry, clients: np.ndarray, fixed: np.ndarray, *, settings: Settings, desk_capacity: float,
+           max_sites: int | None, max_samplers: int | None, fallback: bool, time_limit: float):  # type: ignore[no-untyped-def]
+    """The placement: arcs within the walking limit only, unless a cap asks for arcs beyond it.
+    Raises ``PlacementInfeasible``."""
+    arcs = build_arcs(reg.building_x[clients], reg.building_y[clients], reg.site_x, reg.site_y, limit_m=settings.max_walk_m,
+                      fallback=fallback)
+    demand = reg.walk_in[clients]
+    # The guideline's number of sites comes free; each further one is priced at a whole guideline site
+    # walking the full limit (people_per_site × max_walk_m person-metres). The walking limit opens as
+    # many as it needs whatever the price: the count of sites is an outcome.
+    target = math.ceil(float(demand.sum()) / settings.people_per_site)
+    problem = placement_problem(
+        demand=demand, arcs=arcs, n_sites=len(reg.site_id), capacity=reg.site_max_desks * desk_capacity, fixed=fixed,
+        max_sites=max_sites, site_target=target, extra_site_cost=settings.people_per_site * settings.max_walk_m,
+        desk_capacity=desk_capacity, max_desks_total=None if max_samplers is None else max_samplers // 2,
+    )
+    if len(clients) <= EXACT_MAX_CLIENTS:
+        return solve(problem, time_limit=time_limit, gap_target=1e-3), arcs, problem
+    placed = solve(problem, time_limit=time_limit, gap_target=1e-3, exact_max_arcs=0)
+    note = f"{len(clients):,} buildings: above {EXACT_MAX_CLIENTS:,}, the Lagrangian heuristic plans, with its bound"
+    return replace(placed, notes=[note] + [n for n in placed.notes if "above the exact limit" not in n]), arcs, problem
+
+
+def _cap_cost(reg: Registry, clients: np.ndarray, walk: np.ndarray, fixed: np.ndarray, *,
+              settings: Settings, desk_capacity: float, max_sites: int | None, max_samplers: int | None,
+              time_limit: float) -> str:
+    """What a cap costs in walking, and what the uncapped plan opens instead."""
+    over = walk > settings.max_walk_m + 1e-6
+    people = reg.walk_in[clients]
+    extra_km = float(((walk - settings.max_walk_m) * people)[over].sum()) / 1000
+    try:
+        free, _, _ = _place(reg, clients, fixed, settings=settings, desk_capacity=desk_capacity, max_sites=None,
+                            max_samplers=None, fallback=False, time_limit=min(time_limit, 10.0))
+        load = np.bincount(free.client_site, weights=people, minlength=len(reg.site_id))[free.open_sites]
+        need = (f"不设上限的方案开 {len(free.open_sites)} 个采样点、约 {int(np.ceil(load / desk_capacity).sum())} 个采样台 "
+                f"(the plan without the cap opens {len(free.open_sites)} sites, about {int(np.ceil(load / desk_capacity).sum())} desks)")
+    except PlacementInfeasible as exc:
+        need = _infeasible(exc, reg, clients, settings).reason
+    cap = f"采样点上限 {max_sites}" if max_sites is not None else f"采样员上限 {max_samplers}"
+    cap_en = f"the cap of {max_sites} sites" if max_sites is not None else f"the cap of {max_samplers} samplers"
+    return (f"{cap} 使 {int(over.sum())} 栋楼 {int(people[over].sum()):,} 人步行超过 {settings.max_walk_m:.0f} 米"
+            f"（最远 {float(walk.max()):,.0f} 米，共多走 {extra_km:,.0f} 人·公里）；{need}；确需接受请加 --accept-beyond-limit "
+            f"({cap_en} sends {int(over.sum())} buildings, {int(people[over].sum()):,} people, beyond the "
+            f"{settings.max_walk_m:.0f} m walking limit: furthest {float(walk.max()):,.0f} m, {extra_km:,.0f} person-km more "
+            "walking; add --accept-beyond-limit to accept it)")
 
 
 def _schedule(data, desks, max_desks, reg, opened, warnings, *, latest_window):  # type: ignore[no-untyped-def]
@@ -306,38 +407,46 @@ def _needs(reg: Registry, b_site: np.ndarray, desks: np.ndarray, rost: roster_mo
             for k in range(n)]
 
 
-def _exceptions(reg, clients, arcs, client_arc, beyond, b_site, opened) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """Buildings past the walking limit, by name, with the fix: a mobile site for many, home visits for few."""
+def _exceptions(registered: Registry, reg: Registry, outreach: Outreach, beyond: np.ndarray, b_site: np.ndarray,
+                b_walk: np.ndarray, site_rows: list[PlanSite]) -> list[dict[str, Any]]:
+    """Each building with no candidate site in reach, by name, and how the plan serves it (a mobile site
+    or home sampling); and any building a capped plan sends beyond the limit."""
     out = []
-    idx = np.flatnonzero(beyond)
-    if len(idx) == 0:
-        return out
-    pos_of = {int(b): i for i, b in enumerate(clients.tolist())}
-    grid_total: dict[int, int] = {}
-    for b in idx.tolist():
-        grid_total[int(reg.building_grid[b])] = grid_total.get(int(reg.building_grid[b]), 0) + int(reg.walk_in[b])
-    for b in idx.tolist():
-        i = pos_of[b]
-        reachable = bool(arcs.reachable[i])
-        many = grid_total[int(reg.building_grid[b])] >= MOBILE_SITE_MIN_PEOPLE
-        fix = ("设流动采样点 mobile site" if many else "上门采样 home sampling")
-        why = ("步行范围内的采样点已满 the sites within the limit are full" if reachable
-               else "步行范围内没有候选点 no candidate site within the limit")
+    home = set(outreach.home_buildings.tolist())
+    crowded = set() if outreach.crowded is None else set(outreach.crowded.tolist())
+    for b in sorted(set(outreach.out_of_reach.tolist()) | set(np.flatnonzero(beyond).tolist())):
+        site = site_rows[int(b_site[b])]
+        name = reg.site_name[_site_index(reg, site.candidate_site_id)]
+        if beyond[b]:
+            served, fix = "beyond_limit", f"采样点上限所致，已接受 pushed past the limit by the accepted cap: {name}"
+        elif b in home:
+            served, fix = "home", f"上门采样 home sampling from {name}"
+        else:
+            served, fix = "mobile", f"流动采样点 mobile site {name}"
+        near = int(outreach.nearest_site[b])
         out.append({
             "building": reg.building_code[b], "name": reg.building_name[b],
             "community": reg.community_name.get(int(reg.building_community[b]), ""),
-            "people": int(reg.walk_in[b]), "walk_m": round(float(arcs.walk_m[client_arc[i]]), 0),
-            "nearest_site": reg.site_name[int(arcs.nearest_site[i])], "nearest_m": round(float(arcs.nearest_m[i]), 0),
-            "assigned_site": reg.site_code[int(opened[b_site[b]])], "reason": why, "fix": fix,
+            "people": int(registered.walk_in[b]), "walk_m": round(float(b_walk[b]), 0) if served != "home" else 0.0,
+            "nearest_site": registered.site_name[near] if near >= 0 else "", "nearest_m": round(float(outreach.nearest_m[b]), 0),
+            "served_by": served, "site": site.code,
+            "reason": ("采样点上限 the cap on sites or samplers" if served == "beyond_limit"
+                       else "步行范围内的采样点容纳不下 the sites within the limit are too small" if b in crowded
+                       else "步行范围内没有候选点 no candidate site within the limit"),
+            "fix": fix,
         })
     return out
 
 
-def _diff(prev_id, prev_desks, prev_site_of, reg, opened, desks, b_site, site_rows) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _site_index(reg: Registry, candidate_site_id: int) -> int:
+    return int(np.flatnonzero(reg.site_id == candidate_site_id)[0])
+
+
+def _diff(prev_id, prev_desks, prev_codes, prev_site_of, reg, opened, desks, b_site, site_rows) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     if prev_id is None:
         return {}
     now = {int(reg.site_id[s]): int(desks[k]) for k, s in enumerate(opened.tolist())}
-    code_of = {int(i): c for i, c in zip(reg.site_id.tolist(), reg.site_code, strict=True)}
+    code_of = {**prev_codes, **{int(i): c for i, c in zip(reg.site_id.tolist(), reg.site_code, strict=True)}}
     moved = 0
     for b, k in enumerate(b_site.tolist()):
         before = prev_site_of.get(int(reg.building_id[b]))

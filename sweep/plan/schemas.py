@@ -19,6 +19,10 @@ class PlanRead(BaseModel):
     home_sampling: int
     mean_walk_m: float
     max_walk_m: float
+    walk_p95_m: float = 0.0
+    beyond_limit: int = 0
+    mobile_sites: int = 0
+    home_sampling_buildings: int = 0
     objective: float
     bound: float
     gap: float
@@ -33,3 +37,5 @@ class PlanRead(BaseModel):
     staff_short: dict[str, int]
     shortfalls: list[dict[str, Any]]
     diff: dict[str, Any]
+    site_list: list[dict[str, Any]] = []
+    walk: dict[str, float] = {}

@@ -39,18 +39,18 @@ def day_input(*, session: Session, campaign: Campaign) -> DayInput:
         .group_by(Person.building_id)
         .subquery()
     )
-    groups: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
-    for site_id, start, length, planned, walk, home in session.execute(
+    groups: dict[int, list[tuple[int, int, int, int, float]]] = defaultdict(list)
+    for site_id, start, length, planned, walk, home, walk_m in session.execute(
         select(
             PlanBuilding.plan_site_id, PlanBuilding.slot_start_minute, PlanBuilding.slot_minutes, PlanBuilding.people,
-            func.coalesce(residents.c.walk, 0), func.coalesce(residents.c.home, 0),
+            func.coalesce(residents.c.walk, 0), func.coalesce(residents.c.home, 0), PlanBuilding.walk_m,
         )
         .outerjoin(residents, residents.c.building_id == PlanBuilding.building_id)
         .where(PlanBuilding.campaign_id == campaign.id)
         .order_by(PlanBuilding.plan_site_id, PlanBuilding.slot_start_minute, PlanBuilding.id)
     ):
         # Those sampled at home never queue; a plan that counted them in ``people`` is capped here.
-        groups[site_id].append((int(start), int(length), min(int(planned), int(walk)), int(home)))
+        groups[site_id].append((int(start), int(length), min(int(planned), int(walk)), int(home), float(walk_m or 0.0)))
     shifts: dict[int, list[tuple[int | None, int, int]]] = defaultdict(list)
     for site_id, desk_no, start, end in session.execute(
         select(Shift.plan_site_id, Shift.desk_no, Shift.starts_minute, Shift.ends_minute)
@@ -61,7 +61,8 @@ def day_input(*, session: Session, campaign: Campaign) -> DayInput:
 
     out = []
     for site_id, code, desks, max_desks in sites:
-        g = np.array(groups.get(site_id, []), dtype=np.int64).reshape(-1, 4)
+        rows = np.array(groups.get(site_id, []), dtype=float).reshape(-1, 5)
+        g = rows[:, :4].astype(np.int64)
         out.append(
             SiteInput(
                 code=code,
@@ -72,6 +73,7 @@ def day_input(*, session: Session, campaign: Campaign) -> DayInput:
                 max_desks=int(max_desks),
                 sampler_shifts=_at_desks(shifts.get(site_id, [])),
                 home_people=int(g[:, 3].sum()),
+                walk_m=rows[:, 4],
             )
         )
     return DayInput(

@@ -22,6 +22,7 @@ class SiteMark:
     r: float
     colour: str
     hull: str  # polygon points of the catchment, "x,y x,y …"
+    mobile: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def draw(doc: PlanDocument) -> SiteMap:
         sx, sy = xy(s.lon, s.lat)
         pts = [(sx, sy)] + [xy(b["lon"], b["lat"]) for b in s.buildings if not b["beyond"]]
         hull = " ".join(f"{x},{y}" for x, y in _hull(pts))
-        marks.append(SiteMark(s.code, s.name, sx, sy, round(3 + 1.5 * math.sqrt(s.desks), 1), colour, hull))
+        marks.append(SiteMark(s.code, doc.site_label(s), sx, sy, round(3 + 1.5 * math.sqrt(s.desks), 1), colour, hull, s.mobile))
         for b in s.buildings:
             bx, by = xy(b["lon"], b["lat"])
             dots.append(Dot(bx, by, round(0.8 + math.sqrt(b["people"] + b["home_people"]) / 12, 1), colour, b["beyond"],

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sweep.config import Settings
@@ -16,6 +16,7 @@ from sweep.optimize import materials as mat
 from sweep.optimize.queueing import DeskSizing
 from sweep.optimize.roster import Roster
 from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
+from sweep.registry.models import CandidateSite, Community
 
 if TYPE_CHECKING:
     from sweep.plan.inputs import Registry
@@ -30,12 +31,12 @@ def delete_plan(*, session: Session, campaign: Campaign) -> None:
 def write_sites(*, session: Session, campaign: Campaign, reg: Registry, opened: np.ndarray, desks: np.ndarray,
                 load: np.ndarray, sizing: list[DeskSizing], calls: callup_mod.Callup, b_site: np.ndarray,
                 b_walk: np.ndarray, fixed: np.ndarray) -> list[PlanSite]:
-    from sqlalchemy import select
-
-    from sweep.registry.models import Community
-
     office_of = dict(session.execute(select(Community.id, Community.office_id)).all())
-    walked = np.bincount(np.where(b_site >= 0, b_site, 0), weights=np.where(b_site >= 0, b_walk * reg.walk_in, 0), minlength=len(opened))
+    served = (b_site >= 0) & (reg.walk_in > 0)
+    walked = np.bincount(b_site[served], weights=(b_walk * reg.walk_in)[served], minlength=len(opened))
+    longest = np.zeros(len(opened))
+    np.maximum.at(longest, b_site[served], b_walk[served])
+    mobile = reg.site_mobile if reg.site_mobile is not None else np.zeros(len(reg.site_id), dtype=bool)
     rows = []
     for k, s in enumerate(opened.tolist()):
         z = sizing[k]
@@ -43,13 +44,26 @@ def write_sites(*, session: Session, campaign: Campaign, reg: Registry, opened: 
             campaign_id=campaign.id, candidate_site_id=int(reg.site_id[s]), office_id=office_of[int(reg.site_community[s])],
             code=reg.site_code[s], desks=int(desks[k]), expected_people=int(load[k]), fixed=bool(fixed[s]),
             key_slot_minutes=int(calls.key_slot_minutes[k]), home_teams=int(calls.home_teams[k]),
-            mean_walk_m=round(float(walked[k] / load[k]), 1) if load[k] else 0.0,
+            mean_walk_m=round(float(walked[k] / load[k]), 1) if load[k] else 0.0, max_walk_m=round(float(longest[k]), 1),
+            mobile=bool(mobile[s]),
             mean_wait_minutes=round(float(min(z.mean_wait_minutes, 1e6)), 2), queue_p95=int(min(z.queue_p95, 10**6)),
             queue_room=int(z.queue_room),
         ))
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def site_list(*, session: Session, reg: Registry, opened: np.ndarray, site_rows: list[PlanSite]) -> list[dict[str, Any]]:
+    """The opened sites as the plan's summary lists them."""
+    kinds = dict(session.execute(select(CandidateSite.id, CandidateSite.kind)
+                                 .where(CandidateSite.id.in_([ps.candidate_site_id for ps in site_rows]))).all())
+    return [
+        {"id": ps.id, "code": ps.code, "name": reg.site_name[int(s)], "kind": kinds.get(ps.candidate_site_id, ""),
+         "mobile": ps.mobile, "desks": ps.desks, "people": ps.expected_people, "home_teams": ps.home_teams,
+         "mean_walk_m": ps.mean_walk_m, "max_walk_m": ps.max_walk_m}
+        for ps, s in zip(site_rows, opened.tolist(), strict=True)
+    ]
 
 
 def write_buildings(*, session: Session, campaign: Campaign, reg: Registry, site_rows: list[PlanSite], b_site: np.ndarray,

@@ -1,6 +1,7 @@
 """Who comes, and when: call-up slots, no-shows, lateness, early arrival, walk-ins, swab times.
 
-Each called person arrives uniformly within their building's slot; a share come late by an
+Each called person sets off uniformly within their building's slot and arrives after the walk
+from the building at the model's walking pace; a share come late by an
 exponential delay (cut at ``late_max_minutes``: someone later than that is not coming for this
 slot) and a share early by an exponential lead; a share never come. Walk-ins
 (people not on the site's call-up list: visitors, people who missed their own site, floating
@@ -46,6 +47,14 @@ def call_up_base(site: SiteInput) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+def walk_base(site: SiteInput, model: DayModel) -> np.ndarray:
+    """Minutes each called person of a site walks to it."""
+    people = np.asarray(site.people, dtype=np.int64)
+    if site.walk_m is None:
+        return np.zeros(int(people.sum()))
+    return np.repeat(np.asarray(site.walk_m, dtype=float) / model.walk_m_per_minute, people)
+
+
 def draw_arrivals(
     sites: Sequence[SiteInput],
     row_site: np.ndarray,
@@ -63,6 +72,7 @@ def draw_arrivals(
     called = np.array([len(b[0]) for b in bases], dtype=np.int64)
     slot_start = np.concatenate([b[0] for b in bases]) if bases else np.empty(0)
     slot_len = np.concatenate([b[1] for b in bases]) if bases else np.empty(0)
+    walk = np.concatenate([walk_base(s, model) for s in sites]) if bases else np.empty(0)
     site_first = np.zeros(len(sites), dtype=np.int64)
     np.cumsum(called[:-1], out=site_first[1:])
 
@@ -74,7 +84,7 @@ def draw_arrivals(
     pick = np.arange(n) + np.repeat(site_first[row_site] - row_first, row_called)
     row = np.repeat(np.arange(rows, dtype=np.int64), row_called)
 
-    time = slot_start[pick] + rng.random(n) * slot_len[pick]
+    time = slot_start[pick] + rng.random(n) * slot_len[pick] + walk[pick]
     mix = rng.random(n)
     late = mix < model.late_share
     early = (mix >= model.late_share) & (mix < model.late_share + model.early_share)

@@ -24,6 +24,9 @@ class DayModel:
     late_max_minutes: float = 60.0
     early_share: float = 0.1
     early_mean_minutes: float = 10.0
+    # People walk from their building to the site after setting off in their slot: 70 m a minute,
+    # about 4.2 km/h, the 15-minute walking circle of 1,000 m.
+    walk_m_per_minute: float = 70.0
     walk_in_share: float = 0.02
     # One person at a desk, tube changes included: 3600 s / 200 people an hour.
     person_seconds: float = 18.0
@@ -47,7 +50,8 @@ class DayModel:
                 raise InvalidInput(name, f"应在 0 与 1 之间 (must be at least 0 and below 1), got {value}")
         if self.late_share + self.early_share > 1.0:
             raise InvalidInput("late_share", "迟到与早到比例之和不能超过1 (late and early shares add up to more than 1)")
-        positive = ("person_seconds", "late_max_minutes", "sampler_shift_minutes", "courier_every_minutes", "lab_tubes_per_hour", "break_every_minutes")
+        positive = ("person_seconds", "late_max_minutes", "walk_m_per_minute", "sampler_shift_minutes", "courier_every_minutes",
+                    "lab_tubes_per_hour", "break_every_minutes")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InvalidInput(name, f"必须大于0 (must be greater than 0), got {getattr(self, name)}")
@@ -91,7 +95,8 @@ class SiteInput:
     ``slot_start``, ``slot_minutes`` and ``people`` hold one entry per call-up group (a building
     called in one slot). ``sampler_shifts`` holds ``(desk_no, starts_minute, ends_minute)`` with
     desks numbered from 1; when empty, every desk is staffed all day in turns of
-    ``DayModel.sampler_shift_minutes``.
+    ``DayModel.sampler_shift_minutes``. ``walk_m``, per group, is the walk from its building to the
+    site (none: everyone arrives as if next door).
     """
 
     code: str
@@ -102,6 +107,7 @@ class SiteInput:
     max_desks: int | None = None
     sampler_shifts: tuple[tuple[int, int, int], ...] = ()
     home_people: int = 0
+    walk_m: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.desks < 1:
@@ -109,6 +115,9 @@ class SiteInput:
         n = len(self.people)
         if len(self.slot_start) != n or len(self.slot_minutes) != n:
             raise InvalidInput("people", f"采样点 {self.code} 的分组数组长度不一 (call-up arrays of site {self.code} differ in length)")
+        if self.walk_m is not None and (len(self.walk_m) != n or (n and np.min(self.walk_m) < 0)):
+            raise InvalidInput("walk_m", f"采样点 {self.code} 的步行距离应每组一个且不为负 (site {self.code}: one walk a group, "
+                               "never negative)")
         if n and (np.min(self.people) < 0 or np.min(self.slot_minutes) <= 0):
             raise InvalidInput("people", f"采样点 {self.code} 有负人数或空时段 (site {self.code} has negative people or an empty slot)")
 
@@ -126,7 +135,7 @@ class SiteInput:
             shifts = tuple(s for s in shifts if s[0] <= desks)
         return SiteInput(
             code=self.code, desks=desks, slot_start=self.slot_start, slot_minutes=self.slot_minutes, people=self.people,
-            max_desks=self.max_desks, sampler_shifts=shifts, home_people=self.home_people,
+            max_desks=self.max_desks, sampler_shifts=shifts, home_people=self.home_people, walk_m=self.walk_m,
         )
 
 
@@ -159,8 +168,9 @@ def sites_from_assignment(
     slot_minutes: np.ndarray,
     people: np.ndarray,
     max_desks: np.ndarray | None = None,
+    walk_m: np.ndarray | None = None,
 ) -> tuple[SiteInput, ...]:
-    """Sites from a planner's arrays: per building its site (an index into ``codes``), slot and people."""
+    """Sites from a planner's arrays: per building its site (an index into ``codes``), slot, people and walk."""
     order = np.argsort(building_site, kind="stable")
     bounds = np.searchsorted(building_site[order], np.arange(len(codes) + 1))
     return tuple(
@@ -171,6 +181,7 @@ def sites_from_assignment(
             slot_minutes=np.asarray(slot_minutes)[order[bounds[k] : bounds[k + 1]]],
             people=np.asarray(people)[order[bounds[k] : bounds[k + 1]]],
             max_desks=None if max_desks is None else int(max_desks[k]),
+            walk_m=None if walk_m is None else np.asarray(walk_m, dtype=float)[order[bounds[k] : bounds[k + 1]]],
         )
         for k, code in enumerate(codes)
     )

@@ -159,3 +159,23 @@ def test_staff_pool(district):
     assert medical.sum() >= n / 360 * 1.6 - 1 and (~medical).sum() >= n / 250 - 1
     for role in (medical, ~medical):
         assert np.bincount(s.community[role], minlength=len(d.communities)).min() >= 3
+
+
+@pytest.mark.parametrize(("people", "seed"), [(20_000, 1), (20_000, 3), (50_000, 2)])
+def test_nearly_every_building_has_a_candidate_site_within_the_walking_limit(people, seed):
+    from sweep.demo.district import REACH_KM
+
+    d = generate_district(people=people, seed=seed)
+    lon = np.array([s.lon for s in d.candidate_sites])
+    lat = np.array([s.lat for s in d.candidate_sites])
+    km_lon = 111.320 * np.cos(np.radians(lat.mean()))
+    dist = np.hypot((d.buildings.lon[:, None] - lon[None, :]) * km_lon, (d.buildings.lat[:, None] - lat[None, :]) * 110.574).min(axis=1)
+    walk_m = dist * 1000 * 1.3
+    residents = np.bincount(d.people.building, minlength=len(d.buildings))
+    assert REACH_KM * 1.3 < 1.0
+    # Out of reach: only hamlets of the thin villages, the exception mobile sites are for.
+    assert residents[walk_m > 1000].sum() <= 0.05 * people
+    assert (walk_m <= 1000).mean() >= 0.9
+    kinds = {s.kind for s in d.candidate_sites}
+    assert {"community_centre", "school", "square", "car_park"} <= kinds
+    assert len({s.code for s in d.candidate_sites}) == len(d.candidate_sites)

@@ -74,3 +74,18 @@ def test_plan_errors_exit_2_naming_the_field(district_db):
     assert missing.exit_code == 2 and "campaign" in missing.output
     export = runner.invoke(app, ["plan", "export", "--out", "/nonexistent-dir-for-sweep/x", "--campaign", "42"])
     assert export.exit_code == 2
+
+
+@pytest.mark.parametrize("empty_database", ["sqlite"], indirect=True)
+def test_a_cap_below_the_walking_limit_exits_non_zero_unless_accepted(district_db):
+    runner = CliRunner()
+    refused = runner.invoke(app, ["plan", "--json", "--max-sites", "1", "--time-limit", "5"])
+    assert refused.exit_code != 0 and "max_sites" in refused.output and "--accept-beyond-limit" in refused.output
+    assert "1,000 m" in refused.output or "1000 m" in refused.output
+    accepted = _json(runner.invoke(app, ["plan", "--json", "--max-sites", "1", "--time-limit", "5", "--accept-beyond-limit"]))
+    assert accepted["sites"] == 1 and accepted["beyond_limit"] > 0 and accepted["warnings"][0].startswith("采样点上限 1")
+    free = _json(runner.invoke(app, ["plan", "--json", "--time-limit", "10"]))
+    assert free["beyond_limit"] == 0 and free["max_walk_m"] <= 1000
+    for site in free["site_list"]:
+        assert set(site) >= {"id", "code", "name", "kind", "mobile", "desks", "people", "mean_walk_m", "max_walk_m"}
+    assert free["walk"] == {k: free[k] for k in ("mean_walk_m", "walk_p95_m", "max_walk_m", "beyond_limit")}

@@ -14,7 +14,7 @@ from sweep.optimize import materials as mat
 from sweep.plan.models import Campaign, PlanBuilding, PlanRun, PlanSite, ReadinessItem, Shift
 from sweep.plan.planning import make_plan
 from sweep.plan.service import choose_campaign, create_campaign
-from sweep.registry.models import Building, CandidateSite, KeyGroup, Person, Staff
+from sweep.registry.models import CandidateSite, KeyGroup, Person, Staff
 
 
 @pytest.fixture
@@ -132,17 +132,3 @@ def test_too_few_sites_is_answered_with_what_to_change(session, settings, distri
         make_plan(session=session, settings=settings, campaign=campaign, max_samplers=2, time_limit=5)
     assert err.value.field == "max_samplers" and "at least" in err.value.reason
     assert session.scalar(select(func.count()).select_from(PlanSite).where(PlanSite.campaign_id == campaign.id)) == 0
-
-
-def test_a_village_out_of_reach_is_named_with_its_fix(session, settings, district_loaded, start):
-    campaign = create_campaign(session=session, settings=settings, name="测试轮", starts_at=start)
-    strict = settings.model_copy(update={"max_walk_m": 150.0})
-    outcome = make_plan(session=session, settings=strict, campaign=campaign, time_limit=10)
-    assert outcome.exceptions and outcome.unassigned_buildings == 0
-    e = outcome.exceptions[0]
-    assert e["walk_m"] > 150 and e["nearest_m"] > 0 and e["fix"] in ("设流动采样点 mobile site", "上门采样 home sampling")
-    flagged = session.scalar(select(func.count()).select_from(PlanBuilding)
-                             .where(PlanBuilding.campaign_id == campaign.id, PlanBuilding.beyond_walk_limit.is_(True)))
-    assert flagged == len(outcome.exceptions)
-    codes = set(session.scalars(select(Building.code)))
-    assert {x["building"] for x in outcome.exceptions} <= codes

@@ -164,3 +164,23 @@ def test_bad_assumptions_name_the_field():
     with pytest.raises(InvalidInput) as exc:
         simulate_day(DayInput(sites=(site(),)), model=MODEL, runs=0, rng=np.random.default_rng(1))
     assert exc.value.field == "runs"
+
+
+def test_a_long_walk_shows_in_p_on_time():
+    """People set off in their slot and arrive after the walk: the last slot's long walk misses the deadline."""
+    people = np.array([200, 200])
+    near = SiteInput(code="N", desks=2, slot_start=np.array([0, 270]), slot_minutes=np.array([30, 30]), people=people,
+                     walk_m=np.array([300.0, 300.0]))
+    far = SiteInput(code="F", desks=2, slot_start=np.array([0, 270]), slot_minutes=np.array([30, 30]), people=people,
+                    walk_m=np.array([300.0, 7_400.0]))
+    model = DayModel(late_share=0.0, early_share=0.0, no_show=0.0, walk_in_share=0.0)
+    days = {s.code: simulate_day(DayInput(sites=(s,), deadline_minutes=360), model=model, runs=40,
+                                 rng=np.random.default_rng(5)) for s in (near, far)}
+    # 7.4 km at 70 m a minute is 106 minutes: the last slot's people arrive after 376 minutes.
+    assert days["N"].p_on_time == 1.0 and days["F"].p_on_time == 0.0
+    arrivals = draw_arrivals([far], np.array([0]), model=model, pool_size=10, rng=np.random.default_rng(1))
+    assert arrivals.time.min() >= 300 / 70 and arrivals.time.max() >= 270 + 7_400 / 70
+    with pytest.raises(InvalidInput) as err:
+        SiteInput(code="X", desks=1, slot_start=np.array([0]), slot_minutes=np.array([30]), people=np.array([5]),
+                  walk_m=np.array([-1.0]))
+    assert err.value.field == "walk_m"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_walk_in_codes_group_pools"
-down_revision = "0013_accounts_and_limits"
+down_revision = "0014_mobile_sites"
 branch_labels = None
 depends_on = None
 
