@@ -95,12 +95,13 @@ def _start(problem: PlacementProblem, at: dict[str, int], n_cols: int, client_ar
 
 
 def solve_mip(problem: PlacementProblem, *, deadline: float, start: np.ndarray | None = None,
-              gap_target: float = 1e-4) -> MipResult:
-    """Solve by HiGHS, stopping by ``deadline`` (a perf_counter time): building the model counts too."""
+              gap_target: float = 1e-4, node_limit: int | None = None) -> MipResult:
+    """Solve by HiGHS, stopping by ``deadline`` (a perf_counter time; building the model counts too) or ``node_limit``."""
     model, at = build(problem)
     begin = _start(problem, at, model.n_cols, start) if start is not None else None
     # HiGHS checks its clock between steps; half a second of margin keeps the deadline.
-    result = run(model, time_limit=deadline - time.perf_counter() - 0.5, mip=True, start=begin, gap=gap_target)
+    result = run(model, time_limit=deadline - time.perf_counter() - 0.5, mip=True, start=begin, gap=gap_target,
+                 node_limit=node_limit)
     if result.status == "infeasible":
         return MipResult(None, math.inf, math.inf, False, True, result.message)
     client_arc = None

@@ -28,6 +28,7 @@ ILS_ROUNDS = 60
 # usually closes in it); if it does not, MIPs over a few sites at a time run until LNS_SHARE,
 # and the whole model gets the rest.
 QUICK_MIP_SHARE = 0.15
+QUICK_MIP_NODES = 100
 LNS_SHARE = 0.85
 
 
@@ -271,7 +272,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
         rng = np.random.default_rng(0)
         fixed = problem.fixed_mask()
         for _ in range(ILS_ROUNDS):
-            if _proven(ub, bound, gap_target, problem) or time.perf_counter() > t0 + 0.25 * limit:
+            if _proven(ub, bound, gap_target, problem) or time.perf_counter() > t0 + 0.3 * limit:
                 break
             is_open = np.zeros(problem.n_sites, dtype=bool)
             is_open[problem.arc_site[best]] = True
@@ -281,25 +282,25 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
             k = int(rng.integers(1, 3))
             is_open[rng.choice(movable, size=min(k, len(movable)), replace=False)] = False
             is_open[rng.choice(closed, size=min(k, len(closed)), replace=False)] = True
-            improve(np.flatnonzero(is_open), t0 + 0.25 * limit)
+            improve(np.flatnonzero(is_open), t0 + 0.3 * limit)
     via_mip = False
     if small and best is not None and not _proven(ub, bound, gap_target, problem):
-        # The whole MIP, briefly: most plans close here, and the search below would only confirm them.
+        # The whole MIP, briefly (by a node count, so the same run after run): most plans close here.
         from sweep.optimize import exact
 
         quick = exact.solve_mip(problem, deadline=min(t0 + LNS_SHARE * limit, time.perf_counter() + QUICK_MIP_SHARE * limit),
-                                start=best, gap_target=gap_target)
+                                start=best, gap_target=gap_target, node_limit=QUICK_MIP_NODES)
         if quick.client_arc is not None and feasible(problem, quick.client_arc) and solution_cost(problem, quick.client_arc) <= ub:
             best, ub = quick.client_arc, solution_cost(problem, quick.client_arc)
         bound, via_mip = max(bound, quick.bound), True
     if small and best is not None and not _proven(ub, bound, gap_target, problem):
-        # The MIP over a few sites at a time, then the whole MIP (in solve) with what is left.
+        # Exact moves (a MIP over the open sites and one site's alternatives), then seeded kicks: the same
+        # plan run after run; the whole MIP (in solve) then gets what time is left, for the bound.
         def cost_of(arcs: np.ndarray) -> float:
             return solution_cost(problem, arcs) if feasible(problem, arcs) else math.inf
 
         floor_ = math.ceil(bound - 1e-6) if _integral(problem) else bound
-        trial = neighbourhood.search(problem, best, deadline=t0 + LNS_SHARE * limit, cost_of=cost_of, good_enough=floor_,
-                                     favoured=np.argsort(-lag.open_share, kind="stable"))
+        trial = neighbourhood.descend(problem, best, deadline=t0 + LNS_SHARE * limit, cost_of=cost_of, good_enough=floor_)
         if cost_of(trial) < ub:
             best, ub = trial, cost_of(trial)
     if not small and not _proven(ub, bound, gap_target, problem):
