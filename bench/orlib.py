@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sweep.optimize.placement import PlacementProblem, solve  # noqa: E402
+from sweep.optimize.placement import PlacementProblem, solve
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "orlib"
 
@@ -88,7 +88,7 @@ def instances(folder: Path, only: set[str] | None):
         t = time.perf_counter()
         dist, p = read_pmed(folder / f"{name}.txt")
         yield name, dense_problem(dist, np.ones(len(dist)), p, None), optima[name], time.perf_counter() - t
-    for number, best, n, p, cap, rows in read_pmedcap(folder / "pmedcap1.txt"):
+    for number, best, _n, p, cap, rows in read_pmedcap(folder / "pmedcap1.txt"):
         name = f"pmedcap1-{number}"
         if only and name not in only:
             continue

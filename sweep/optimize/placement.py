@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sweep.optimize import interchange, lagrange, neighbourhood
+from sweep.optimize import interchange, lagrange, neighbourhood, radius
 
 # Above this many arcs HiGHS's root LP alone may eat the time limit; the heuristic takes over.
 # Uncapacitated models keep the assignments continuous and solve much faster than capacitated ones.
@@ -30,6 +30,8 @@ ILS_ROUNDS = 60
 QUICK_MIP_SHARE = 0.15
 QUICK_MIP_NODES = 100
 LNS_SHARE = 0.85
+# Without capacities: the cut radius model gets up to this share; most instances are proven well before.
+RADIUS_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,9 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
     if exact_max_arcs is None:
         exact_max_arcs = EXACT_MAX_ARCS if uncapacitated else EXACT_MAX_ARCS_CAPACITATED
     small = problem.n_arcs <= exact_max_arcs
+    via_radius = False
     if uncapacitated:
-        incumbent, ub, bound = _uncapacitated(problem, t0, time_limit, small, gap_target)
+        incumbent, ub, bound, via_radius = _uncapacitated(problem, t0, time_limit, small, gap_target)
         via_mip = False
     else:
         incumbent, ub, bound, via_mip = _capacitated(problem, t0, time_limit, small, gap_target)
@@ -178,6 +181,8 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
     method = ("greedy+interchange" if uncapacitated else "Lagrangian sites, LP assignment, relocation") + "; Lagrangian bound"
     if via_mip:
         method = "HiGHS MIP; start: " + method.split(";")[0]
+    if via_radius:
+        method = "radius formulation (HiGHS); start: greedy+interchange; bound: radius and Lagrangian"
     if incumbent is not None and _proven(ub, bound, gap_target, problem):
         status = "optimal"
     elif small and time.perf_counter() < deadline - 0.5:
@@ -223,17 +228,28 @@ def _integral(problem: PlacementProblem) -> bool:
 
 
 def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
-    """Interchange with restarts, the Lagrangian bound, restarts from the sites the bound likes; HiGHS after, if small."""
-    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.15 * limit, restarts=True)
+    """Greedy and interchange, then the cut radius model to prove it or better it; if the clock stops that,
+    the Lagrangian bound and interchange with restarts from the sites the bound likes; HiGHS after, if small."""
+    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.15 * limit)
     ub = solution_cost(problem, incumbent) if incumbent is not None else math.inf
-    lag = lagrange.bound(problem, upper=ub, deadline=t0 + 0.45 * limit, gap_target=gap_target)
-    if not _proven(ub, lag.value, gap_target, problem) and lag.open_hint is not None:
-        floor_ = math.ceil(lag.value - 1e-6) if _integral(problem) else lag.value
-        better = interchange.solve_uncapacitated(problem, deadline=t0 + (0.6 if small else 0.95) * limit,
+    bound, via_radius = -math.inf, False
+    if incumbent is not None and problem.max_sites is not None and problem.extra_site_cost is None:
+        found = radius.solve(problem, incumbent, deadline=t0 + RADIUS_SHARE * limit, integral=_integral(problem))
+        via_radius = True
+        if solution_cost(problem, found.client_arc) < ub:
+            incumbent, ub = found.client_arc, solution_cost(problem, found.client_arc)
+        bound = found.bound
+        if found.optimal or _proven(ub, bound, gap_target, problem):
+            return incumbent, ub, bound, via_radius
+    lag = lagrange.bound(problem, upper=ub, deadline=t0 + (RADIUS_SHARE + 0.15) * limit, gap_target=gap_target)
+    bound = max(bound, lag.value)
+    if not _proven(ub, bound, gap_target, problem) and lag.open_hint is not None:
+        floor_ = math.ceil(bound - 1e-6) if _integral(problem) else bound
+        better = interchange.solve_uncapacitated(problem, deadline=t0 + (0.75 if small else 0.95) * limit,
                                                  start=lag.open_hint, restarts=True, good_enough=floor_)
         if better is not None and solution_cost(problem, better) < ub:
             incumbent, ub = better, solution_cost(problem, better)
-    return incumbent, ub, lag.value
+    return incumbent, ub, bound, via_radius
 
 
 def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]

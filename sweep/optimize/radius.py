@@ -30,7 +30,7 @@ ROUNDS = 6
 
 @dataclass(frozen=True)
 class RadiusResult:
-    client_arc: np.ndarray | None  # the best placement found (incumbent or better)
+    client_arc: np.ndarray  # the best placement found (the incumbent or better)
     bound: float  # a lower bound on the optimum (-inf when no round finished)
     optimal: bool
     rounds: int
@@ -73,7 +73,6 @@ def _build(problem: PlacementProblem, cost: np.ndarray, lv: _Levels,
     zmask = d_level < (keep[d_client] - 1)
     z_client, z_level = d_client[zmask], d_level[zmask]
     nz = len(z_client)
-    z_first = np.searchsorted(z_client, np.arange(n))  # each client's first z column (relative)
     step = np.zeros(len(d_cost))
     step[:-1] = d_cost[1:] - d_cost[:-1]
     z_cost = step[zmask]
@@ -84,7 +83,7 @@ def _build(problem: PlacementProblem, cost: np.ndarray, lv: _Levels,
     integer = np.zeros(cols, dtype=bool)
     integer[:m] = True
     model = Model(n_cols=cols, cost=col_cost, lower=lower, upper=upper, integer=integer)
-    p = problem.max_sites
+    p = problem.max_sites if problem.max_sites is not None else m
     r = model.add_rows(np.array([-np.inf]), np.array([float(p)]))
     model.add_entries(np.zeros(m, dtype=np.int64) + r, np.arange(m), np.ones(m))
     # Rows: one per (client, level < keep) where the level is constrained: levels 0..keep-2 always,
