@@ -189,7 +189,7 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
         from sweep.optimize import exact
 
         result = exact.solve_mip(problem, deadline=deadline, start=incumbent, gap_target=gap_target)
-        if feasible(problem, result.client_arc) and (incumbent is None or result.objective <= ub + 1e-6):
+        if result.client_arc is not None and feasible(problem, result.client_arc) and (incumbent is None or result.objective <= ub + 1e-6):
             incumbent, ub = result.client_arc, solution_cost(problem, result.client_arc)
         bound = max(bound, result.bound)
         if not via_mip:
