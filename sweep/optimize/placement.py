@@ -31,7 +31,8 @@ QUICK_MIP_SHARE = 0.15
 QUICK_MIP_NODES = 100
 LNS_SHARE = 0.85
 # Without capacities: the cut radius model gets up to this share; most instances are proven well before.
-RADIUS_SHARE = 0.5
+RADIUS_SHARE = 0.6
+ILS_KICKS = 20  # kicks of the uncapacitated interchange before the radius model
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,8 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
 
 
 def _proven(ub: float, bound: float, gap_target: float, problem: PlacementProblem) -> bool:
+    if not (math.isfinite(ub) and math.isfinite(bound)):
+        return False
     if ub - bound <= gap_target * max(abs(ub), 1e-9):
         return True
     # Integer data: a bound within one unit of the solution proves it optimal.
@@ -230,7 +233,9 @@ def _integral(problem: PlacementProblem) -> bool:
 def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
     """Greedy and interchange, then the cut radius model to prove it or better it; if the clock stops that,
     the Lagrangian bound and interchange with restarts from the sites the bound likes; HiGHS after, if small."""
-    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.15 * limit)
+    # A bounded number of kicks (the same answer run after run): with few medians this finds the optimum,
+    # which the radius model then has only to bound.
+    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.2 * limit, restarts=True, rounds=ILS_KICKS)
     ub = solution_cost(problem, incumbent) if incumbent is not None else math.inf
     bound, via_radius = -math.inf, False
     if incumbent is not None and problem.max_sites is not None and problem.extra_site_cost is None:

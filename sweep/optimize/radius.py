@@ -144,7 +144,7 @@ def solve(problem: PlacementProblem, incumbent: np.ndarray, *, deadline: float, 
             arcs = _nearest(problem, cost, is_open)
             if arcs is not None and float(cost[arcs].sum()) < best_cost - 1e-9:
                 best, best_cost = arcs, float(cost[arcs].sum())
-        floor_ = math.ceil(bound - 1e-6) if integral else bound
+        floor_ = math.ceil(bound - 1e-6) if integral and math.isfinite(bound) else bound
         if best_cost <= floor_ + 1e-6 * max(1.0, abs(best_cost)):
             return RadiusResult(best, bound, True, rounds)
         if result.status != "optimal" or result.x is None:
