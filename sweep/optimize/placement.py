@@ -238,7 +238,7 @@ def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bo
     incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.2 * limit, restarts=True, rounds=ILS_KICKS)
     ub = solution_cost(problem, incumbent) if incumbent is not None else math.inf
     bound, via_radius = -math.inf, False
-    if incumbent is not None and problem.max_sites is not None and problem.extra_site_cost is None:
+    if incumbent is not None and radius.worth_trying(problem):
         found = radius.solve(problem, incumbent, deadline=t0 + RADIUS_SHARE * limit, integral=_integral(problem))
         via_radius = True
         if solution_cost(problem, found.client_arc) < ub:
