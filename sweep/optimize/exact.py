@@ -56,6 +56,7 @@ def build(problem: PlacementProblem) -> tuple[Model, dict[str, int]]:
         model.add_entries(r + p.arc_site, arcs, p.demand[p.arc_client])
         sites = np.arange(m)
         if desks:
+            assert p.desk_capacity is not None and p.max_desks_total is not None  # what ``desks`` checked
             k = float(p.desk_capacity)
             most = np.floor(cap / k + 1e-9)
             upper[at["y"]:at["y"] + m] = most
@@ -86,7 +87,7 @@ def _start(problem: PlacementProblem, at: dict[str, int], n_cols: int, client_ar
     opened[problem.arc_site[client_arc]] = True
     opened |= problem.fixed_mask()
     x[at["z"]:at["z"] + problem.n_sites] = opened
-    if at["y"] != at["e"]:
+    if at["y"] != at["e"] and problem.desk_capacity is not None:
         load = np.bincount(problem.arc_site[client_arc], weights=problem.demand, minlength=problem.n_sites)
         x[at["y"]:at["y"] + problem.n_sites] = np.where(opened, np.maximum(1, np.ceil(load / problem.desk_capacity - 1e-9)), 0)
     if problem.max_sites is not None and problem.extra_site_cost is not None:

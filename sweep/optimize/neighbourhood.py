@@ -89,7 +89,7 @@ def search(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float
         keep = fixed.copy()
         keep[problem.arc_site[best]] = True
         mode = r % 3 if favoured is not None else r % 2
-        if mode == 2:
+        if mode == 2 and favoured is not None:
             # Sites the relaxation likes but the incumbent left closed.
             liked = favoured[~keep[favoured]][:3 * NEAR]
             keep[rng.choice(liked, size=min(NEAR, len(liked)), replace=False)] = True

@@ -283,8 +283,9 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
                          max_iterations=steps)
     bound = lag.value
     if not _proven(ub, bound, gap_target, problem):
-        p = problem.max_sites or int(np.count_nonzero(lag.open_share > 0.5))
-        improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + (0.15 if small else 0.4) * limit)
+        share = lag.open_share if lag.open_share is not None else np.zeros(problem.n_sites)
+        p = problem.max_sites or int(np.count_nonzero(share > 0.5))
+        improve(np.argsort(-share, kind="stable")[:p], t0 + (0.15 if small else 0.4) * limit)
         lag = lagrange.bound(problem, upper=ub, deadline=t0 + (0.2 if small else 0.6) * limit, gap_target=gap_target,
                              start=lag.multipliers, max_iterations=steps)
         bound = max(bound, lag.value)
@@ -326,6 +327,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
             best, ub = trial, cost_of(trial)
     if not small and not _proven(ub, bound, gap_target, problem):
         improve(lag.open_hint, t0 + 0.8 * limit)
-        p = problem.max_sites or int(np.count_nonzero(lag.open_share > 0.5))
-        improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + 0.95 * limit)
+        share = lag.open_share if lag.open_share is not None else np.zeros(problem.n_sites)
+        p = problem.max_sites or int(np.count_nonzero(share > 0.5))
+        improve(np.argsort(-share, kind="stable")[:p], t0 + 0.95 * limit)
     return best, ub, bound, via_mip
