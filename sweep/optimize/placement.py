@@ -3,10 +3,12 @@
 A capacitated p-median on a sparse set of arcs (client → site within reach): minimise the
 demand-weighted cost, every client served by exactly one open site, each site's load within
 its capacity, fixed sites kept open, optionally at most ``max_sites`` open (hard, or soft
-with a price per extra site) and at most ``max_desks_total`` desks. Solved by HiGHS when the
-model is small enough for the time limit (with capacities, first on a few sites at a time,
-then whole); otherwise by greedy + interchange (and a capacity-aware repair) under a
-Lagrangian lower bound. Every answer carries a lower bound.
+with a price per extra site) and at most ``max_desks_total`` desks. Without capacities and with
+a hard site count, greedy + interchange and then the cut radius model (``radius``), which proves
+most instances with many sites. With capacities and a model small enough for the time limit,
+HiGHS: the whole MIP for a few nodes, then exact moves (the MIP over a few sites at a time,
+``neighbourhood.descend``), then the whole MIP with the time left. Otherwise greedy + interchange
+(and a capacity-aware repair) under a Lagrangian lower bound. Every answer carries a lower bound.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from sweep.optimize import interchange, lagrange, neighbourhood, radius
 EXACT_MAX_ARCS = 40_000
 EXACT_MAX_ARCS_CAPACITATED = 50_000
 ILS_ROUNDS = 60
-# With capacities: the whole MIP first gets this share of the time limit (a district's plan
-# usually closes in it); if it does not, MIPs over a few sites at a time run until LNS_SHARE,
-# and the whole model gets the rest.
+# With capacities: the whole MIP first gets QUICK_MIP_NODES nodes, at most this share of the time limit
+# (a district's plan usually closes in it); if it does not, MIPs over a few sites at a time run until
+# LNS_SHARE at the latest, and the whole model gets the rest.
 QUICK_MIP_SHARE = 0.15
 QUICK_MIP_NODES = 100
 LNS_SHARE = 0.85
