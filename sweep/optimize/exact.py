@@ -56,6 +56,7 @@ def build(problem: PlacementProblem) -> tuple[Model, dict[str, int]]:
         model.add_entries(r + p.arc_site, arcs, p.demand[p.arc_client])
         sites = np.arange(m)
         if desks:
+            assert p.desk_capacity is not None and p.max_desks_total is not None  # what ``desks`` checked
             k = float(p.desk_capacity)
             most = np.floor(cap / k + 1e-9)
             upper[at["y"]:at["y"] + m] = most
@@ -86,7 +87,7 @@ def _start(problem: PlacementProblem, at: dict[str, int], n_cols: int, client_ar
     opened[problem.arc_site[client_arc]] = True
     opened |= problem.fixed_mask()
     x[at["z"]:at["z"] + problem.n_sites] = opened
-    if at["y"] != at["e"]:
+    if at["y"] != at["e"] and problem.desk_capacity is not None:
         load = np.bincount(problem.arc_site[client_arc], weights=problem.demand, minlength=problem.n_sites)
         x[at["y"]:at["y"] + problem.n_sites] = np.where(opened, np.maximum(1, np.ceil(load / problem.desk_capacity - 1e-9)), 0)
     if problem.max_sites is not None and problem.extra_site_cost is not None:
@@ -95,12 +96,13 @@ def _start(problem: PlacementProblem, at: dict[str, int], n_cols: int, client_ar
 
 
 def solve_mip(problem: PlacementProblem, *, deadline: float, start: np.ndarray | None = None,
-              gap_target: float = 1e-4) -> MipResult:
-    """Solve by HiGHS, stopping by ``deadline`` (a perf_counter time): building the model counts too."""
+              gap_target: float = 1e-4, node_limit: int | None = None) -> MipResult:
+    """Solve by HiGHS, stopping by ``deadline`` (a perf_counter time; building the model counts too) or ``node_limit``."""
     model, at = build(problem)
     begin = _start(problem, at, model.n_cols, start) if start is not None else None
     # HiGHS checks its clock between steps; half a second of margin keeps the deadline.
-    result = run(model, time_limit=deadline - time.perf_counter() - 0.5, mip=True, start=begin, gap=gap_target)
+    result = run(model, time_limit=deadline - time.perf_counter() - 0.5, mip=True, start=begin, gap=gap_target,
+                 node_limit=node_limit)
     if result.status == "infeasible":
         return MipResult(None, math.inf, math.inf, False, True, result.message)
     client_arc = None

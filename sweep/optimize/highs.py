@@ -100,12 +100,15 @@ class Result:
 
 
 def run(model: Model, *, time_limit: float, mip: bool, start: np.ndarray | None = None, gap: float = 1e-4,
-        threads: int = 1) -> Result:
+        threads: int = 1, node_limit: int | None = None) -> Result:
+    """Solve; ``node_limit`` stops a MIP by its branch-and-bound nodes, the same wherever it runs, before the clock."""
     began = time.perf_counter()
     h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit, 0.1)))
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("threads", int(threads))
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(node_limit))
     lp = model.to_highs()
     # Building the LP takes time too; HiGHS's clock starts only at run().
     h.setOptionValue("time_limit", float(max(time_limit - (time.perf_counter() - began), 0.1)))

@@ -93,8 +93,10 @@ def _cost_of(cost: np.ndarray, is_open: np.ndarray) -> float:
 
 def solve_uncapacitated(problem: PlacementProblem, *, deadline: float, start: np.ndarray | None = None,
                         rng: np.random.Generator | None = None, restarts: bool = False,
-                        good_enough: float | None = None) -> np.ndarray | None:
-    """Client arcs of a good uncapacitated placement, or None when the instance is too big to hold densely."""
+                        good_enough: float | None = None, rounds: int | None = None) -> np.ndarray | None:
+    """Client arcs of a good uncapacitated placement, or None when the instance is too big to hold densely.
+
+    With ``restarts``, kicks and descents until ``deadline``, ``good_enough`` or ``rounds`` kicks."""
     if problem.n_clients * problem.n_sites > DENSE_MAX_CELLS:
         return _sparse_nearest(problem, start)
     cost, arc = _dense(problem)
@@ -109,7 +111,11 @@ def solve_uncapacitated(problem: PlacementProblem, *, deadline: float, start: np
     best, best_cost = is_open, _cost_of(cost, is_open)
     rng = rng or np.random.default_rng(0)
     # Perturb and descend again: a few random swaps escape a local optimum (iterated local search).
+    done = 0
     while restarts and time.perf_counter() < deadline and (good_enough is None or best_cost > good_enough + 1e-6):
+        if rounds is not None and done >= rounds:
+            break
+        done += 1
         trial = best.copy()
         movable = np.flatnonzero(trial & ~fixed)
         closed = np.flatnonzero(~trial)

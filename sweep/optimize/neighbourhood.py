@@ -27,6 +27,8 @@ ROUND_SECONDS = 1.5
 MAX_ROUNDS = 200
 MAX_FAILURES = 40
 DEEP = 3  # open sites given several alternatives at once, and how many each
+KICKS = 30  # perturbations in the deterministic search
+MOVE_NODES = 2_000  # branch-and-bound nodes a move's MIP may spend
 
 
 def alternatives(problem: PlacementProblem, client_arc: np.ndarray, near: int = NEAR) -> dict[int, np.ndarray]:
@@ -51,7 +53,8 @@ def alternatives(problem: PlacementProblem, client_arc: np.ndarray, near: int = 
     return out
 
 
-def restricted(problem: PlacementProblem, keep: np.ndarray, start: np.ndarray | None, deadline: float) -> np.ndarray | None:
+def restricted(problem: PlacementProblem, keep: np.ndarray, start: np.ndarray | None, deadline: float,
+               node_limit: int | None = None) -> np.ndarray | None:
     """The MIP over the kept sites only, started from ``start`` if given; client arcs of the whole problem, or None."""
     idx = np.flatnonzero(keep[problem.arc_site])
     sub = dataclasses.replace(problem, arc_client=problem.arc_client[idx], arc_site=problem.arc_site[idx],
@@ -61,7 +64,7 @@ def restricted(problem: PlacementProblem, keep: np.ndarray, start: np.ndarray | 
     begin = None if start is None else pos[start]
     if begin is not None and (begin < 0).any():
         return None
-    result = exact.solve_mip(sub, deadline=deadline, start=begin)
+    result = exact.solve_mip(sub, deadline=deadline, start=begin, node_limit=node_limit)
     if result.client_arc is None:
         return None
     return idx[result.client_arc]
@@ -86,7 +89,7 @@ def search(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float
         keep = fixed.copy()
         keep[problem.arc_site[best]] = True
         mode = r % 3 if favoured is not None else r % 2
-        if mode == 2:
+        if mode == 2 and favoured is not None:
             # Sites the relaxation likes but the incumbent left closed.
             liked = favoured[~keep[favoured]][:3 * NEAR]
             keep[rng.choice(liked, size=min(NEAR, len(liked)), replace=False)] = True
@@ -106,4 +109,64 @@ def search(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float
             near = alternatives(problem, best)
         else:
             failures += 1
+    return best
+
+
+def descend(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float, cost_of,  # type: ignore[no-untyped-def]
+            good_enough: float = -np.inf, seed: int = 0, kicks: int = KICKS) -> np.ndarray:
+    """The same search run after run: exact moves until none pays, then seeded kicks, each followed by descent.
+
+    A move is the MIP over the open sites and one open site's alternatives (each site in turn), so it
+    relocates a median and reassigns everyone at once, exactly; its branch-and-bound stops by a node
+    count, not the clock. A kick swaps two open sites for alternatives drawn by ``seed`` and reassigns
+    exactly; the search walks on from the result when it costs no more than where it stands.
+    """
+    rng = np.random.default_rng(seed)
+    best_cost = cost_of(client_arc)
+
+    def done() -> bool:
+        return time.perf_counter() > deadline - 0.3 or best_cost <= good_enough + 1e-6
+
+    def local(arcs: np.ndarray) -> np.ndarray:
+        here, here_cost = arcs, cost_of(arcs)
+        improved = True
+        while improved and not done():
+            improved = False
+            near = alternatives(problem, here)
+            for j in sorted(near):
+                if done():
+                    break
+                keep = problem.fixed_mask().copy()
+                keep[problem.arc_site[here]] = True
+                keep[near[j]] = True
+                trial = restricted(problem, keep, here, deadline, node_limit=MOVE_NODES)
+                if trial is not None and cost_of(trial) < here_cost - 1e-6:
+                    here, here_cost, improved = trial, cost_of(trial), True
+                    break
+        return here
+
+    best = local(client_arc)
+    best_cost = cost_of(best)
+    current, current_cost = best, best_cost
+    for _ in range(kicks):
+        if done():
+            break
+        near = alternatives(problem, current)
+        movable = [j for j in sorted(near) if len(near[j]) and not problem.fixed_mask()[j]]
+        if not movable:
+            break
+        keep = problem.fixed_mask().copy()
+        keep[problem.arc_site[current]] = True
+        for j in rng.choice(movable, size=min(2, len(movable)), replace=False).tolist():
+            keep[j] = False
+            keep[rng.choice(near[j])] = True
+        kicked = restricted(problem, keep, None, deadline, node_limit=MOVE_NODES)
+        if kicked is None or not np.isfinite(cost_of(kicked)):
+            continue
+        trial = local(kicked)
+        c = cost_of(trial)
+        if c < best_cost - 1e-6:
+            best, best_cost = trial, c
+        if c <= current_cost + 1e-6 or c < best_cost + 1e-6:
+            current, current_cost = trial, c
     return best

@@ -3,10 +3,12 @@
 A capacitated p-median on a sparse set of arcs (client → site within reach): minimise the
 demand-weighted cost, every client served by exactly one open site, each site's load within
 its capacity, fixed sites kept open, optionally at most ``max_sites`` open (hard, or soft
-with a price per extra site) and at most ``max_desks_total`` desks. Solved by HiGHS when the
-model is small enough for the time limit (with capacities, first on a few sites at a time,
-then whole); otherwise by greedy + interchange (and a capacity-aware repair) under a
-Lagrangian lower bound. Every answer carries a lower bound.
+with a price per extra site) and at most ``max_desks_total`` desks. Without capacities and with
+a hard site count, greedy + interchange and then the cut radius model (``radius``), which proves
+most instances with many sites. With capacities and a model small enough for the time limit,
+HiGHS: the whole MIP for a few nodes, then exact moves (the MIP over a few sites at a time,
+``neighbourhood.descend``), then the whole MIP with the time left. Otherwise greedy + interchange
+(and a capacity-aware repair) under a Lagrangian lower bound. Every answer carries a lower bound.
 """
 
 from __future__ import annotations
@@ -17,18 +19,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sweep.optimize import interchange, lagrange, neighbourhood
+from sweep.optimize import interchange, lagrange, neighbourhood, radius
 
 # Above this many arcs HiGHS's root LP alone may eat the time limit; the heuristic takes over.
 # Uncapacitated models keep the assignments continuous and solve much faster than capacitated ones.
 EXACT_MAX_ARCS = 40_000
 EXACT_MAX_ARCS_CAPACITATED = 50_000
 ILS_ROUNDS = 60
-# With capacities: the whole MIP first gets this share of the time limit (a district's plan
-# usually closes in it); if it does not, MIPs over a few sites at a time run until LNS_SHARE,
-# and the whole model gets the rest.
+# With capacities: the whole MIP first gets QUICK_MIP_NODES nodes, at most this share of the time limit
+# (a district's plan usually closes in it); if it does not, MIPs over a few sites at a time run until
+# LNS_SHARE at the latest, and the whole model gets the rest.
 QUICK_MIP_SHARE = 0.15
+QUICK_MIP_NODES = 100
 LNS_SHARE = 0.85
+# Without capacities: the cut radius model gets up to this share; most instances are proven well before.
+RADIUS_SHARE = 0.6
+ILS_KICKS = 20  # kicks of the uncapacitated interchange before the radius model
 
 
 @dataclass(frozen=True)
@@ -165,8 +171,9 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
     if exact_max_arcs is None:
         exact_max_arcs = EXACT_MAX_ARCS if uncapacitated else EXACT_MAX_ARCS_CAPACITATED
     small = problem.n_arcs <= exact_max_arcs
+    via_radius = False
     if uncapacitated:
-        incumbent, ub, bound = _uncapacitated(problem, t0, time_limit, small, gap_target)
+        incumbent, ub, bound, via_radius = _uncapacitated(problem, t0, time_limit, small, gap_target)
         via_mip = False
     else:
         incumbent, ub, bound, via_mip = _capacitated(problem, t0, time_limit, small, gap_target)
@@ -177,13 +184,15 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
     method = ("greedy+interchange" if uncapacitated else "Lagrangian sites, LP assignment, relocation") + "; Lagrangian bound"
     if via_mip:
         method = "HiGHS MIP; start: " + method.split(";")[0]
+    if via_radius:
+        method = "radius formulation (HiGHS); start: greedy+interchange; bound: radius and Lagrangian"
     if incumbent is not None and _proven(ub, bound, gap_target, problem):
         status = "optimal"
     elif small and time.perf_counter() < deadline - 0.5:
         from sweep.optimize import exact
 
         result = exact.solve_mip(problem, deadline=deadline, start=incumbent, gap_target=gap_target)
-        if feasible(problem, result.client_arc) and (incumbent is None or result.objective <= ub + 1e-6):
+        if result.client_arc is not None and feasible(problem, result.client_arc) and (incumbent is None or result.objective <= ub + 1e-6):
             incumbent, ub = result.client_arc, solution_cost(problem, result.client_arc)
         bound = max(bound, result.bound)
         if not via_mip:
@@ -210,6 +219,8 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
 
 
 def _proven(ub: float, bound: float, gap_target: float, problem: PlacementProblem) -> bool:
+    if not (math.isfinite(ub) and math.isfinite(bound)):
+        return False
     if ub - bound <= gap_target * max(abs(ub), 1e-9):
         return True
     # Integer data: a bound within one unit of the solution proves it optimal.
@@ -222,17 +233,30 @@ def _integral(problem: PlacementProblem) -> bool:
 
 
 def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
-    """Interchange with restarts, the Lagrangian bound, restarts from the sites the bound likes; HiGHS after, if small."""
-    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.15 * limit, restarts=True)
+    """Greedy and interchange, then the cut radius model to prove it or better it; if the clock stops that,
+    the Lagrangian bound and interchange with restarts from the sites the bound likes; HiGHS after, if small."""
+    # A bounded number of kicks (the same answer run after run): with few medians this finds the optimum,
+    # which the radius model then has only to bound.
+    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.2 * limit, restarts=True, rounds=ILS_KICKS)
     ub = solution_cost(problem, incumbent) if incumbent is not None else math.inf
-    lag = lagrange.bound(problem, upper=ub, deadline=t0 + 0.45 * limit, gap_target=gap_target)
-    if not _proven(ub, lag.value, gap_target, problem) and lag.open_hint is not None:
-        floor_ = math.ceil(lag.value - 1e-6) if _integral(problem) else lag.value
-        better = interchange.solve_uncapacitated(problem, deadline=t0 + (0.6 if small else 0.95) * limit,
+    bound, via_radius = -math.inf, False
+    if incumbent is not None and radius.worth_trying(problem):
+        found = radius.solve(problem, incumbent, deadline=t0 + RADIUS_SHARE * limit, integral=_integral(problem))
+        via_radius = True
+        if solution_cost(problem, found.client_arc) < ub:
+            incumbent, ub = found.client_arc, solution_cost(problem, found.client_arc)
+        bound = found.bound
+        if found.optimal or _proven(ub, bound, gap_target, problem):
+            return incumbent, ub, bound, via_radius
+    lag = lagrange.bound(problem, upper=ub, deadline=t0 + (RADIUS_SHARE + 0.15) * limit, gap_target=gap_target)
+    bound = max(bound, lag.value)
+    if not _proven(ub, bound, gap_target, problem) and lag.open_hint is not None:
+        floor_ = math.ceil(bound - 1e-6) if _integral(problem) else bound
+        better = interchange.solve_uncapacitated(problem, deadline=t0 + (0.75 if small else 0.95) * limit,
                                                  start=lag.open_hint, restarts=True, good_enough=floor_)
         if better is not None and solution_cost(problem, better) < ub:
             incumbent, ub = better, solution_cost(problem, better)
-    return incumbent, ub, lag.value
+    return incumbent, ub, bound, via_radius
 
 
 def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
@@ -261,8 +285,9 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
                          max_iterations=steps)
     bound = lag.value
     if not _proven(ub, bound, gap_target, problem):
-        p = problem.max_sites or int(np.count_nonzero(lag.open_share > 0.5))
-        improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + (0.15 if small else 0.4) * limit)
+        share = lag.open_share if lag.open_share is not None else np.zeros(problem.n_sites)
+        p = problem.max_sites or int(np.count_nonzero(share > 0.5))
+        improve(np.argsort(-share, kind="stable")[:p], t0 + (0.15 if small else 0.4) * limit)
         lag = lagrange.bound(problem, upper=ub, deadline=t0 + (0.2 if small else 0.6) * limit, gap_target=gap_target,
                              start=lag.multipliers, max_iterations=steps)
         bound = max(bound, lag.value)
@@ -271,7 +296,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
         rng = np.random.default_rng(0)
         fixed = problem.fixed_mask()
         for _ in range(ILS_ROUNDS):
-            if _proven(ub, bound, gap_target, problem) or time.perf_counter() > t0 + 0.25 * limit:
+            if _proven(ub, bound, gap_target, problem) or time.perf_counter() > t0 + 0.3 * limit:
                 break
             is_open = np.zeros(problem.n_sites, dtype=bool)
             is_open[problem.arc_site[best]] = True
@@ -281,29 +306,30 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
             k = int(rng.integers(1, 3))
             is_open[rng.choice(movable, size=min(k, len(movable)), replace=False)] = False
             is_open[rng.choice(closed, size=min(k, len(closed)), replace=False)] = True
-            improve(np.flatnonzero(is_open), t0 + 0.25 * limit)
+            improve(np.flatnonzero(is_open), t0 + 0.3 * limit)
     via_mip = False
     if small and best is not None and not _proven(ub, bound, gap_target, problem):
-        # The whole MIP, briefly: most plans close here, and the search below would only confirm them.
+        # The whole MIP, briefly (by a node count, so the same run after run): most plans close here.
         from sweep.optimize import exact
 
         quick = exact.solve_mip(problem, deadline=min(t0 + LNS_SHARE * limit, time.perf_counter() + QUICK_MIP_SHARE * limit),
-                                start=best, gap_target=gap_target)
+                                start=best, gap_target=gap_target, node_limit=QUICK_MIP_NODES)
         if quick.client_arc is not None and feasible(problem, quick.client_arc) and solution_cost(problem, quick.client_arc) <= ub:
             best, ub = quick.client_arc, solution_cost(problem, quick.client_arc)
         bound, via_mip = max(bound, quick.bound), True
     if small and best is not None and not _proven(ub, bound, gap_target, problem):
-        # The MIP over a few sites at a time, then the whole MIP (in solve) with what is left.
+        # Exact moves (a MIP over the open sites and one site's alternatives), then seeded kicks: the same
+        # plan run after run; the whole MIP (in solve) then gets what time is left, for the bound.
         def cost_of(arcs: np.ndarray) -> float:
             return solution_cost(problem, arcs) if feasible(problem, arcs) else math.inf
 
         floor_ = math.ceil(bound - 1e-6) if _integral(problem) else bound
-        trial = neighbourhood.search(problem, best, deadline=t0 + LNS_SHARE * limit, cost_of=cost_of, good_enough=floor_,
-                                     favoured=np.argsort(-lag.open_share, kind="stable"))
+        trial = neighbourhood.descend(problem, best, deadline=t0 + LNS_SHARE * limit, cost_of=cost_of, good_enough=floor_)
         if cost_of(trial) < ub:
             best, ub = trial, cost_of(trial)
     if not small and not _proven(ub, bound, gap_target, problem):
         improve(lag.open_hint, t0 + 0.8 * limit)
-        p = problem.max_sites or int(np.count_nonzero(lag.open_share > 0.5))
-        improve(np.argsort(-lag.open_share, kind="stable")[:p], t0 + 0.95 * limit)
+        share = lag.open_share if lag.open_share is not None else np.zeros(problem.n_sites)
+        p = problem.max_sites or int(np.count_nonzero(share > 0.5))
+        improve(np.argsort(-share, kind="stable")[:p], t0 + 0.95 * limit)
     return best, ub, bound, via_mip
