@@ -13,16 +13,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, InternalError, OperationalError, PendingRollbackError, SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sweep import __version__
 from sweep.auth.ratelimit import LoginLimiter
 from sweep.auth.tokens import TokenCache
 from sweep.config import Settings, get_settings
 from sweep.db import make_engine, make_session_factory
-from sweep.errors import DomainError, Unauthorized, Unavailable
+from sweep.errors import DomainError, Unauthorized, Unavailable, http_error
 from sweep.registry.idnumber import load_regions
 from sweep.ttlcache import TtlCache
 from sweep.web import i18n
+from sweep.web.bodylimit import BodyLimitMiddleware, too_large
 from sweep.web.docs import mount_docs
 from sweep.web.headers import SecurityHeadersMiddleware
 from sweep.web.redact import redacted, redacted_errors
@@ -69,6 +71,16 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
             )
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_refusal(request: Request, exc: StarletteHTTPException) -> Response:
+        # No such path, a method the path does not take, a body that is not UTF-8 JSON: the same
+        # shape as every other refusal, so that a client reads one kind of answer.
+        error = too_large(exc.detail) if exc.status_code == 413 and isinstance(exc.detail, int) else http_error(exc.status_code)
+        response = await domain_error(request, error)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # The errors name the field and the rule broken, never the value sent: it may be an ID number.
@@ -100,6 +112,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         return JSONResponse({"error": "invalid", "field": "request", "reason": reason}, status_code=422)
 
     app.add_middleware(i18n.LanguageMiddleware)
+    app.add_middleware(BodyLimitMiddleware, body_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.map_tile_url)
 
     @app.get("/healthz", include_in_schema=False)

@@ -32,6 +32,7 @@ from sweep.errors import InvalidInput
 from sweep.field.models import Handover, Sample, Tube
 from sweep.lab.models import LabResult, ResultImport
 from sweep.lab.service import CT_MAX, store_result
+from sweep.params import local_time
 from sweep.plan.models import Campaign
 
 COLUMNS = {
@@ -125,7 +126,8 @@ def _rows(text: str) -> tuple[dict[str, int], Iterator[tuple[int, list[str]]]]:
 
 
 def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.strip().replace("/", "-"))
+    # An instrument that writes its zone (…+08:00) is read on the district's wall clock, as every time is stored.
+    return local_time(datetime.fromisoformat(value.strip().replace("/", "-")))
 
 
 def _check_row(number: int, cells: list[str], columns: dict[str, int], at: datetime) -> _Row | RowError:
