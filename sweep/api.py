@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -19,7 +22,7 @@ from sweep import __version__
 from sweep.auth.ratelimit import LoginLimiter
 from sweep.auth.tokens import TokenCache
 from sweep.config import Settings, get_settings
-from sweep.db import make_engine, make_session_factory
+from sweep.db import WORKER_THREADS, make_engine, make_session_factory
 from sweep.errors import DomainError, Unauthorized, Unavailable, http_error
 from sweep.registry.idnumber import load_regions
 from sweep.ttlcache import TtlCache
@@ -39,12 +42,19 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Every database call runs on one of these threads; the SQLite pool is sized to match (sweep.db).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     # The docs are served from the package's own copy of Swagger UI (sweep.web.docs), not a CDN.
     app = FastAPI(title="Sweep", version=__version__, description="全员核酸检测 · mass testing command",
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
