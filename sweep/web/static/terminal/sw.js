@@ -3,7 +3,7 @@
  * never cached: the page's own queue deals with being offline. */
 "use strict";
 
-var CACHE = "sweep-terminal-v2";  // v2: the hand-over picks a rostered courier
+var CACHE = "sweep-terminal-v3";  // v3: a refused batch stays queued; items refused go to "needs attention"
 var ASSETS = ["/static/terminal/terminal.js", "/static/terminal/terminal.css"];
 
 self.addEventListener("install", function (event) {
