@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from sweep.auth.policy import require_site
 from sweep.auth.ratelimit import RateLimiter
@@ -101,11 +101,14 @@ def recent(
 
 
 @router.post("/sites/{site_id}/boxes", response_model=BoxRead, status_code=201)
-def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan, current: CurrentCampaign) -> BoxRead:
+def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan, current: CurrentCampaign, response: Response) -> BoxRead:
+    """Open a box (its code scanned). The same terminal sending the same open again gets 200 with ``replayed``."""
     _site_scope(session, current, site_id, user)
     box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
                          user_id=user.id)
-    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+    if box.replayed:
+        response.status_code = 200
+    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status, replayed=box.replayed)
 
 
 @router.post("/sites/{site_id}/boxes/{box_code}/tubes", response_model=BoxRead)

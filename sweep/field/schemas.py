@@ -120,6 +120,7 @@ class BoxRead(BaseModel):
     tubes: int
     capacity: int
     status: str
+    replayed: bool = False
 
 
 class PackCreate(BaseModel):

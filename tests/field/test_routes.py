@@ -350,3 +350,27 @@ def test_a_walk_in_over_http_then_listed_counted_and_confirmed_by_the_office(api
         session.execute(delete(Sample).where(Sample.person_id == mine["person_id"]))
         session.execute(delete(WalkIn).where(WalkIn.person_id == mine["person_id"]))
         session.execute(delete(Person).where(Person.id == mine["person_id"]))
+
+
+def test_a_box_open_resent_is_a_replay_and_another_sites_code_reveals_nothing(api):
+    client, as_, r = api
+    staff, base = as_("staff_a"), _site(r, r.site_a)
+    box = f"BR-{uid()[:8]}"
+    first = client.post(f"{base}/boxes", json={"code": box}, headers=staff)
+    assert first.status_code == 201 and not first.json()["replayed"]
+    again = client.post(f"{base}/boxes", json={"code": box}, headers=staff)  # the answer was lost: the terminal resends
+    assert again.status_code == 200 and again.json()["replayed"] and again.json()["id"] == first.json()["id"]
+    other = client.post(f"{_site(r, r.site_b)}/boxes", json={"code": box}, headers=as_("staff_b"))
+    assert other.status_code == 409 and other.json()["field"] == "box_code"
+    assert set(other.json()) == {"error", "field", "reason"}
+    # A scan's key reused at another site is refused without its tube or fill.
+    code = f"BT-{uid()[:8]}"
+    client.post(f"{base}/tubes", json={"code": code}, headers=staff)
+    key = uid()
+    number = _numbers(client.app.state.engine, 1, skip=420)[0]
+    assert client.post(f"{base}/scans", json=_scan(code, number, key), headers=staff).status_code == 201
+    other_code = f"BO-{uid()[:8]}"
+    client.post(f"{_site(r, r.site_b)}/tubes", json={"code": other_code}, headers=as_("staff_b"))
+    stolen = client.post(f"{_site(r, r.site_b)}/scans", json=_scan(other_code, number, key), headers=as_("staff_b"))
+    assert stolen.status_code == 409 and stolen.json()["field"] == "client_uuid"
+    assert code not in stolen.text and "first_tube_code" not in stolen.json()
