@@ -83,9 +83,9 @@ def open_box(
     site_of(session=session, campaign=campaign, plan_site_id=plan_site_id)
     known = session.scalar(select(Box).where(Box.campaign_id == campaign.id, Box.code == code))
     if known is not None:
-        # The same terminal's open again (its answer lost on the way): the box as it is. Anyone
-        # else's code is refused, saying nothing of whose it is.
-        if user_id is not None and known.opened_by == user_id and known.plan_site_id == plan_site_id:
+        # The same terminal's open again (its answer lost on the way): the box as it is, while still
+        # open. Anyone else's code, or a box gone on its way, is refused, saying nothing of whose it is.
+        if user_id is not None and known.opened_by == user_id and known.plan_site_id == plan_site_id and known.status == "open":
             known.replayed = True
             return known
         raise Conflict("box_code", f"箱码 {code} 本轮已使用 (box code already used in this campaign)")

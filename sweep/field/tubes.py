@@ -25,6 +25,7 @@ from sweep.db import begin_write
 from sweep.errors import Conflict, DomainError, InvalidInput
 from sweep.field.models import TUBE_KINDS
 from sweep.field.service import check_code, site_of
+from sweep.plan.clock import client_time
 from sweep.plan.models import Campaign
 
 
@@ -101,8 +102,11 @@ def _used(code: str) -> Conflict:
     return Conflict("tube_code", f"管码 {code} 本轮已使用 (tube code already used in this campaign)")
 
 
-def prepare(tubes: Sequence[TubeOpen]) -> tuple[list[DomainError | None], list[dict[str, Any]], dict[int, int]]:
-    """Check each open on its own; the first of each code goes to the database, a repeat follows it."""
+def prepare(tubes: Sequence[TubeOpen], campaign: Campaign | None = None,
+            received_at: datetime | None = None) -> tuple[list[DomainError | None], list[dict[str, Any]], dict[int, int]]:
+    """Check each open on its own; the first of each code goes to the database, a repeat follows it.
+
+    ``received_at``: the server's clock when the opens came from a client (their times are checked against it)."""
     errors: list[DomainError | None] = [None] * len(tubes)
     requested: list[dict[str, Any]] = []
     first: dict[str, int] = {}
@@ -112,6 +116,8 @@ def prepare(tubes: Sequence[TubeOpen]) -> tuple[list[DomainError | None], list[d
             code = check_code(tube.code, field="tube_code")
             if tube.kind not in TUBE_KINDS:
                 raise InvalidInput("kind", f"采样管类型应为 {'/'.join(TUBE_KINDS)} (a tube is pooled or single), got {tube.kind!r}")
+            if campaign is not None and received_at is not None:
+                client_time(campaign=campaign, value=tube.at, field="opened_at", now=received_at)
         except DomainError as exc:
             errors[k] = exc
             continue
@@ -165,12 +171,13 @@ def open_tubes(
     tubes: Sequence[TubeOpen],
     user_id: int | None = None,
     now: datetime | None = None,
+    received_at: datetime | None = None,
 ) -> list[TubeState | DomainError]:
     """Open many tubes at once, each answered on its own: its state, or why not."""
     begin_write(session)
     site_of(session=session, campaign=campaign, plan_site_id=plan_site_id)
     now = now or datetime.now()
-    errors, requested, repeats = prepare(tubes)
+    errors, requested, repeats = prepare(tubes, campaign, received_at)
     facts: list[Sequence[Any]] = []
     if requested:
         params = open_params(campaign=campaign, plan_site_id=plan_site_id, requested=requested, user_id=user_id, now=now)

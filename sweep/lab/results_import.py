@@ -28,11 +28,12 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from sweep.errors import InvalidInput
+from sweep.errors import DomainError, InvalidInput
 from sweep.field.models import Handover, Sample, Tube
 from sweep.lab.models import LabResult, ResultImport
 from sweep.lab.service import CT_MAX, store_result
 from sweep.params import local_time
+from sweep.plan.clock import client_time
 from sweep.plan.models import Campaign
 
 COLUMNS = {
@@ -180,6 +181,11 @@ def import_results(
     for number, cells in body:
         report.total_rows += 1
         row = _check_row(number, cells, columns, at)
+        if not isinstance(row, RowError):
+            try:  # an instrument's clock, or a typed date, checked as every client's time is
+                client_time(campaign=campaign, value=row.resulted_at, field="resulted_at", now=at)
+            except DomainError as exc:
+                row = RowError(number, "resulted_at", exc.reason)
         if isinstance(row, RowError):
             report.errors.append(row)
         else:
