@@ -3,7 +3,7 @@ route that takes one; a readiness item cannot be claimed on time with a backdate
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -74,6 +74,12 @@ def test_times_from_another_century_or_ahead_of_the_server_are_refused(api, engi
     imported = client.post(f"/api/campaigns/{r.campaign_id}/results/import", headers=lab, files={"file": ("r.csv", csv, "text/csv")})
     assert imported.status_code in (200, 422), imported.text
     assert "resulted_at" in imported.text
+    # An instrument that writes its zone: read on the district's clock, stored, no 500.
+    zoned = (datetime.now(timezone(timedelta(hours=8))) + timedelta(minutes=1)).isoformat(timespec="seconds")
+    csv = f"管码,结果,检测时间\n{code},阴性,{zoned}\n".encode()
+    imported = client.post(f"/api/campaigns/{r.campaign_id}/results/import", headers=lab, files={"file": ("r.csv", csv, "text/csv")})
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["imported"] == 1, imported.json()
 
 
 def test_readiness_cannot_be_claimed_on_time_with_a_backdated_check_in(api):
