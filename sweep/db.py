@@ -150,9 +150,9 @@ def _end_session_turn(session: Session) -> None:
     # The turn ends with the write, not with the session: a request's session lives on while its
     # answer is checked and serialised, and with forty requests in flight every other writer would
     # wait for that too. After the commit the lock is SQLite's again (WAL: readers never wait).
-    for conn in list(session.info.get(_TURN_CONNECTIONS, ())):
-        _end_turn(conn.info)
-    session.info.pop(_TURN_CONNECTIONS, None)
+    for conn in session.info.pop(_TURN_CONNECTIONS, ()):
+        if not conn.closed:  # a closed one went back to the pool, which ended its turn
+            _end_turn(conn.info)
 
 
 # Connections kept open per process. A request holds at most one at a time, so a pool as large as
