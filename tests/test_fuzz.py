@@ -26,11 +26,12 @@ from sweep import migrate
 from sweep.api import create_app
 from sweep.auth.service import create_user
 from sweep.config import Settings
-from sweep.db import load_all_models, make_engine, make_session_factory, unit_of_work
+from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.demo.district import generate_district
 from sweep.demo.load import load_district
 from sweep.plan.planning import make_plan
 from sweep.plan.service import create_campaign
+from sweep.schema import load_all_models
 from tests.conftest import BACKENDS, scratch_postgres
 
 KEY = "fuzz-secret"
