@@ -30,6 +30,11 @@ def client_time(*, campaign: Campaign, value: datetime | None, field: str, now: 
         minutes = int((value - now).total_seconds() // 60)
         raise InvalidInput(field, f"时间比服务器时钟快 {minutes} 分钟，请校准终端时间 (the time is {minutes} min ahead of the "
                                   f"server's clock: set the terminal's clock): {value:%Y-%m-%d %H:%M}")
+    return within_round(campaign=campaign, value=value, field=field)
+
+
+def within_round(*, campaign: Campaign, value: datetime, field: str) -> datetime:
+    """The time if it falls within the round's days, else a refusal naming the field."""
     if not campaign.starts_at - BEFORE_START <= value <= campaign.starts_at + AFTER_START:
         raise InvalidInput(field, f"时间不在本轮日期内 (the time is outside this round's days): {value:%Y-%m-%d %H:%M}")
     return value
