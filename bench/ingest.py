@@ -84,12 +84,16 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=16)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="uvicorn worker processes (default: 2 on PostgreSQL; 1 on SQLite, as `sweep serve` runs it: "
+                             "its writes go one at a time, and writers of one process take turns in order)")
     parser.add_argument("--people", type=int, default=200_000, help="registry size; each terminal scans its own share once")
     parser.add_argument("--queued", type=int, default=0,
                         help="instead: one terminal sends this many queued scans in batches of --batch; prints sync_seconds")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = 1 if args.db == "sqlite" else 2
     if not (1 <= args.batch <= 500 and args.terminals >= 1 and 0 < args.seconds <= 600):
         parser.error("--batch 1..500, --terminals >= 1, --seconds in (0, 600]")
 

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, InternalError, OperationalError, PendingRollbackError, SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sweep import __version__
 from sweep.auth.ratelimit import LoginLimiter
 from sweep.auth.tokens import TokenCache
 from sweep.config import Settings, get_settings
-from sweep.db import make_engine, make_session_factory
-from sweep.errors import DomainError, Unauthorized, Unavailable
+from sweep.db import WORKER_THREADS, make_engine, make_session_factory
+from sweep.errors import DomainError, Unauthorized, Unavailable, http_error
 from sweep.registry.idnumber import load_regions
 from sweep.ttlcache import TtlCache
 from sweep.web import i18n
+from sweep.web.bodylimit import BodyLimitMiddleware, too_large
 from sweep.web.docs import mount_docs
 from sweep.web.headers import SecurityHeadersMiddleware
 from sweep.web.redact import redacted, redacted_errors
@@ -37,12 +42,19 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Every database call runs on one of these threads; the SQLite pool is sized to match (sweep.db).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     # The docs are served from the package's own copy of Swagger UI (sweep.web.docs), not a CDN.
     app = FastAPI(title="Sweep", version=__version__, description="全员核酸检测 · mass testing command",
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
@@ -68,6 +80,16 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
                 request, "error.html", {"error": body, "status": exc.status_code}, status_code=exc.status_code, headers=headers
             )
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_refusal(request: Request, exc: StarletteHTTPException) -> Response:
+        # No such path, a method the path does not take, a body that is not UTF-8 JSON: the same
+        # shape as every other refusal, so that a client reads one kind of answer.
+        error = too_large(exc.detail) if exc.status_code == 413 and isinstance(exc.detail, int) else http_error(exc.status_code)
+        response = await domain_error(request, error)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -100,6 +122,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         return JSONResponse({"error": "invalid", "field": "request", "reason": reason}, status_code=422)
 
     app.add_middleware(i18n.LanguageMiddleware)
+    app.add_middleware(BodyLimitMiddleware, body_bytes=settings.max_body_bytes, upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.map_tile_url)
 
     @app.get("/healthz", include_in_schema=False)

@@ -10,11 +10,11 @@ import typer
 from rich.table import Table
 
 from sweep.auth.cli import register as register_users
-from sweep.clikit import console, fail, out, print_json, session_scope
+from sweep.clikit import SweepTyper, check_schema, console, fail, out, print_json, session_scope
 from sweep.clikit import database_url as _url
 from sweep.config import get_settings
 from sweep.coverage import cli as coverage_cli
-from sweep.errors import DomainError
+from sweep.errors import DomainError, NotFound
 from sweep.inspect import cli as inspect_cli
 from sweep.keygroups import cli as keygroups_cli
 from sweep.lab import cli as lab_cli
@@ -24,7 +24,7 @@ from sweep.plan.service import campaign_by_ref
 from sweep.registry import cli as registry_cli
 from sweep.report.cli import report as report_command
 
-app = typer.Typer(help="Sweep: plan and command a district-wide mass testing round (全员核酸检测).", no_args_is_help=True)
+app = SweepTyper(help="Sweep: plan and command a district-wide mass testing round (全员核酸检测).", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 register_users(app)
@@ -68,7 +68,10 @@ def db_current(
     from sweep import migrate
     from sweep.db import make_engine
 
-    out.print(migrate.current(make_engine(_url(database))) or "(empty)")
+    engine = make_engine(_url(database))
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database and not Path(engine.url.database).is_file():
+        raise NotFound("database", f"数据库文件不存在 (no database file): {engine.url.database}")
+    out.print(migrate.current(engine) or "(empty)")
 
 
 @app.command()
@@ -152,9 +155,12 @@ def _serve(url: str, host: str | None, port: int | None) -> None:
 
     from sweep.api import create_app
     from sweep.config import Settings
+    from sweep.db import make_engine
 
     settings = get_settings()
-    app_ = create_app(settings=Settings(**{**settings.model_dump(), "database_url": url}))
+    engine = make_engine(url)
+    check_schema(engine)  # a server on a database without the current schema would answer every log-in 500
+    app_ = create_app(settings=Settings(**{**settings.model_dump(), "database_url": url}), engine=engine)
     host = host or settings.host
     port = port or settings.port
     console.print(f"[green]serving http://{host}:{port}[/green] (Ctrl+C to stop)")

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # reading them again: the most a change of the plan waits on other servers.
     cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
+    # The largest body a request may carry, by kind: JSON and forms (a terminal's batch of 200 scans
+    # is about 60 KiB), and file uploads (a district's registry as CSV or XLSX). Past it: 413.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=64 * 1024, description="Largest JSON or form body, in bytes.")
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024, description="Largest file upload (multipart), in bytes.")
+
     # The dashboard's map draws the district's own GeoJSON; a tile server is optional.
     map_tile_url: str | None = Field(default=None, description="e.g. https://tiles.example/{z}/{x}/{y}.png")
     dashboard_poll_seconds: int = Field(default=5, ge=1, le=300)

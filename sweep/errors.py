@@ -81,3 +81,26 @@ class Unavailable(DomainError):
 
     status_code = 503
     code = "unavailable"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "too_large"
+
+
+# Starlette's own refusals (no such path, wrong method, a body it cannot parse), in the same shape.
+HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("invalid", "body", "请求内容无法解析（须为 UTF-8 编码的 JSON 或表单） (the body cannot be parsed: send UTF-8 JSON or a form)"),
+    404: ("not_found", "path", "没有这个地址 (no such address)"),
+    405: ("method_not_allowed", "method", "此地址不接受这种请求方法 (this address does not take this method)"),
+    413: ("too_large", "body", "请求内容过大 (the body is too large)"),
+    415: ("invalid", "content-type", "不支持的内容类型 (unsupported content type)"),
+}
+
+
+def http_error(status: int, detail: object = None) -> DomainError:
+    """A bare HTTP refusal (Starlette's) as the domain error of its status, naming a field and a reason."""
+    code, field, reason = HTTP_ERRORS.get(status, ("http_error", "request", f"请求被拒绝 (request refused): {status}"))
+    error = DomainError(field, reason)
+    error.status_code, error.code = status, code  # type: ignore[misc]
+    return error

@@ -13,7 +13,7 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
-def _local(value: datetime) -> datetime:
+def local_time(value: datetime) -> datetime:
     """Times are stored as the district's local wall clock; a zone-aware time is converted to it."""
     if value.tzinfo is None:
         return value
@@ -23,7 +23,7 @@ def _local(value: datetime) -> datetime:
         raise ValueError("时间超出范围 (time out of range)") from None
 
 
-LocalTime = Annotated[datetime, AfterValidator(_local)]
+LocalTime = Annotated[datetime, AfterValidator(local_time)]
 # No control characters anywhere: PostgreSQL refuses NUL in text, and a scanner never sends one.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 Text = Annotated[str, Field(pattern=PRINTABLE)]
@@ -31,7 +31,9 @@ Code = Annotated[str, Field(min_length=1, max_length=48, pattern=PRINTABLE, desc
 # Path parameters: a round as its number or ``latest``; row ids within PostgreSQL's INTEGER.
 CampaignRef = Annotated[str, Path(pattern=r"^(latest|[0-9]{1,9})$", description="The round's number, or latest.")]
 CampaignQuery = Annotated[str, Query(pattern=r"^(latest|[0-9]{1,9})$", description="The round's number, or latest.")]
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+ROW_ID_MAX = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
+RowIdQuery = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)]
 # A row id in a body: within PostgreSQL's INTEGER too.
 PersonId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 PathCode = Annotated[str, Path(min_length=1, max_length=48, pattern=r"^[A-Za-z0-9-]+$")]

@@ -103,6 +103,9 @@ class Box(Base):
         CheckConstraint("status IN ('open', 'sealed', 'in_transit', 'received')", name="status"),
         CheckConstraint("tubes >= 0 AND tubes <= capacity", name="within_capacity"),
     )
+    # Not a column: set on a box an open found already opened by the same terminal (a resent request).
+    replayed = False
+
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
     plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from sweep.auth.policy import Can, require
@@ -12,6 +12,7 @@ from sweep.deps import CurrentUser, SessionDep
 from sweep.errors import InvalidInput
 from sweep.field import queries
 from sweep.field import service as field
+from sweep.params import RowIdQuery
 from sweep.plan.service import get_campaign
 from sweep.web.templating import templates
 
@@ -20,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/terminal/", response_class=HTMLResponse)
-def terminal(request: Request, session: SessionDep, user: CurrentUser, site: int | None = Query(default=None)) -> HTMLResponse:
+def terminal(request: Request, session: SessionDep, user: CurrentUser, site: RowIdQuery = None) -> HTMLResponse:
     """Site staff get their own site; district roles name one with ``?site=ID``."""
 
     require(user, Can.SCAN)

@@ -19,6 +19,7 @@ from sweep.auth.service import audit
 from sweep.errors import InvalidInput, NotFound
 from sweep.field.models import StaffArrival
 from sweep.optimize.materials import STAFF_LABELS
+from sweep.plan.clock import credited_time
 from sweep.plan.models import Campaign, PlanSite, ReadinessItem, Shift
 from sweep.registry.models import Staff
 from sweep.roles import SiteRole
@@ -112,8 +113,13 @@ def check_in(
     quantity: int | None = None,
     note: str | None = None,
     user_id: int | None = None,
+    received_at: datetime | None = None,
 ) -> ReadinessState:
-    """Record what is in place. The quantity is the total counted, so sending it twice is harmless."""
+    """Record what is in place. The quantity is the total counted, so sending it twice is harmless.
+
+    ``at`` is the time claimed (the terminal's); ``received_at``, when the server heard of it, bounds
+    the time the deadline is judged by (``done_at``), so that "on time" cannot be claimed by a
+    backdated check-in. ``checked_at`` keeps the claim as sent."""
     item = session.get(ReadinessItem, item_id)
     if item is None or item.campaign_id != campaign.id:
         raise NotFound("item_id", "本轮没有这个准备事项 (no such readiness item in this campaign)")
@@ -128,7 +134,7 @@ def check_in(
         item.note = note.strip()[:200] or None
     complete = item.quantity_planned is None or (quantity or 0) >= item.quantity_planned
     if complete and item.done_at is None:
-        item.done_at = at
+        item.done_at = at if received_at is None else credited_time(claimed=at, received=received_at)
     session.flush()
     audit(session=session, user_id=user_id, action="readiness.checked_in", entity="readiness_item", entity_id=item.id,
           campaign_id=campaign.id, at=at, detail={"quantity": quantity, "complete": complete})

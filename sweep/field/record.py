@@ -42,18 +42,21 @@ def record_batch(
     scans: Sequence[ScanIn],
     key: str,
     user_id: int | None,
+    received_at: datetime | None = None,
 ) -> tuple[list[TubeState | DomainError], list[ScanOutcome]]:
-    """The tubes opened, then the scans, committed before the answer; redone on a lost race."""
+    """The tubes opened, then the scans, committed before the answer; redone on a lost race.
+
+    ``received_at``: when the server took the batch from a terminal; no time in it may be ahead of it."""
     engine = factory.kw["bind"]
     for _attempt in range(RACE_RETRIES):
         try:
             if isinstance(engine, Engine) and engine.dialect.name == "postgresql":
-                return _pipelined(engine, campaign, plan_site_id, tubes, scans, key, user_id)
+                return _pipelined(engine, campaign, plan_site_id, tubes, scans, key, user_id, received_at)
             with unit_of_work(factory) as session:
                 opened = open_tubes(session=session, campaign=campaign, plan_site_id=plan_site_id, tubes=tubes,
-                                    user_id=user_id) if tubes else []
+                                    user_id=user_id, received_at=received_at) if tubes else []
                 outcomes = scan_batch(session=session, campaign=campaign, plan_site_id=plan_site_id, scans=scans, key=key,
-                                      user_id=user_id) if scans else []
+                                      user_id=user_id, received_at=received_at) if scans else []
             return opened, outcomes
         except RaceLost:
             continue
@@ -61,12 +64,12 @@ def record_batch(
 
 
 def _pipelined(engine: Engine, campaign: Campaign, plan_site_id: int, tubes: Sequence[TubeOpen], scans: Sequence[ScanIn],
-               key: str, user_id: int | None) -> tuple[list[TubeState | DomainError], list[ScanOutcome]]:
+               key: str, user_id: int | None, received_at: datetime | None) -> tuple[list[TubeState | DomainError], list[ScanOutcome]]:
     import psycopg  # the driver PostgreSQL URLs use (sweep.db.normalise_url)
 
     now = datetime.now()
-    errors, requested, repeats = prepare(tubes)
-    batch = check_batch(scans, campaign, key)
+    errors, requested, repeats = prepare(tubes, campaign, received_at)
+    batch = check_batch(scans, campaign, key, received_at)
     tube_params = open_params(campaign=campaign, plan_site_id=plan_site_id, requested=requested, user_id=user_id, now=now)
     with engine.connect() as conn:
         raw: Any = conn.connection.dbapi_connection

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from sweep.auth.policy import require_site
 from sweep.auth.ratelimit import RateLimiter
@@ -41,6 +41,7 @@ from sweep.field.schemas import (
 )
 from sweep.field.tubes import TubeState
 from sweep.params import ERRORS, PathCode, RowId
+from sweep.plan.clock import client_time, credited_time
 from sweep.plan.current import CurrentCampaign
 from sweep.plan.models import Campaign
 
@@ -84,7 +85,7 @@ def seal_tube(
     """Seal a tube by hand before it is full (the last tube of a desk)."""
     require_site(user, site_id)
     t = field.seal_tube(session=session, campaign=current, plan_site_id=site_id, tube_code=tube_code,
-                        at=body.sealed_at or datetime.now(), user_id=user.id)
+                        at=client_time(campaign=current, value=body.sealed_at, field="sealed_at", now=datetime.now()), user_id=user.id)
     return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status)
 
 
@@ -101,11 +102,14 @@ def recent(
 
 
 @router.post("/sites/{site_id}/boxes", response_model=BoxRead, status_code=201)
-def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan, current: CurrentCampaign) -> BoxRead:
+def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan, current: CurrentCampaign, response: Response) -> BoxRead:
+    """Open a box (its code scanned). The same terminal sending the same open again gets 200 with ``replayed``."""
     _site_scope(session, current, site_id, user)
-    box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code, at=body.opened_at or datetime.now(),
-                         user_id=user.id)
-    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+    box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code,
+                         at=client_time(campaign=current, value=body.opened_at, field="opened_at", now=datetime.now()), user_id=user.id)
+    if box.replayed:
+        response.status_code = 200
+    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status, replayed=box.replayed)
 
 
 @router.post("/sites/{site_id}/boxes/{box_code}/tubes", response_model=BoxRead)
@@ -137,7 +141,8 @@ def hand_over(
     signing with their own account takes the box into their care."""
     _site_scope(session, current, site_id, user)
     h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code,
-                        courier_staff_id=body.courier_staff_id, at=body.handed_at or datetime.now(), user_id=user.id,
+                        courier_staff_id=body.courier_staff_id,
+                        at=client_time(campaign=current, value=body.handed_at, field="handed_at", now=datetime.now()), user_id=user.id,
                         courier_id=user.id if user.role == "courier" else None)
     box = session.get(Box, h.box_id)
     assert box is not None
@@ -174,7 +179,9 @@ def check_in(
     """Check an item in: the quantity counted in place (materials), or just done (disinfection, waste)."""
     site = readiness.item_site(session=session, campaign=current, item_id=item_id)
     _site_scope(session, current, site.id, user)
-    state = readiness.check_in(session=session, campaign=current, item_id=item_id, at=body.at or datetime.now(),
+    now = datetime.now()
+    state = readiness.check_in(session=session, campaign=current, item_id=item_id,
+                               at=client_time(campaign=current, value=body.at, field="at", now=now), received_at=now,
                                quantity=body.quantity, note=body.note, user_id=user.id)
     return _readiness(state)
 
@@ -202,8 +209,10 @@ def staff_arrival(
 ) -> ArrivalRead:
     """A rostered staff member is in place; the site's staff item counts them against its deadline."""
     _site_scope(session, current, site_id, user)
+    now = datetime.now()
     entry, again = readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,
-                                           at=body.at or datetime.now(), user_id=user.id)
+                                           at=credited_time(claimed=client_time(campaign=current, value=body.at, field="at", now=now),
+                                                            received=now), user_id=user.id)
     return ArrivalRead(**vars(entry), replayed=again)
 
 

@@ -35,6 +35,7 @@ from sweep.errors import AlreadySampled, Conflict, DomainError, InvalidInput, No
 from sweep.field.models import SAMPLE_KINDS
 from sweep.field.tubes import RaceLost
 from sweep.field.walkins import WalkInIn, check_walk_in, register_walk_ins, walk_in_items
+from sweep.plan.clock import client_time
 from sweep.plan.models import Campaign
 from sweep.registry.idnumber import InvalidIdNumber, validate_id_number
 from sweep.registry.service import id_lookup_hash
@@ -243,12 +244,19 @@ def _stamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _precheck(scan: ScanIn, campaign: Campaign, key: str) -> dict[str, object] | DomainError:
-    """What needs no database: the key's form, the kind, the time, and who the scan names."""
+def _precheck(scan: ScanIn, campaign: Campaign, key: str, received_at: datetime | None = None) -> dict[str, object] | DomainError:
+    """What needs no database: the key's form, the kind, the time, and who the scan names.
+
+    ``received_at``: the server's clock when the scan came from a client, which it may not be ahead of."""
     if not UUID_PATTERN.match(scan.client_uuid or ""):
         return InvalidInput("client_uuid", "每次扫码须带终端生成的UUID (each scan carries a client-made UUID)")
     if scan.kind not in SAMPLE_KINDS:
         return InvalidInput("kind", f"采样类型应为 {'/'.join(SAMPLE_KINDS)} (kind must be one of those)")
+    if received_at is not None:
+        try:
+            client_time(campaign=campaign, value=scan.sampled_at, field="sampled_at", now=received_at)
+        except DomainError as exc:
+            return exc
     if not campaign.starts_at - SAMPLED_BEFORE_START <= scan.sampled_at <= campaign.starts_at + SAMPLED_AFTER_START:
         return InvalidInput("sampled_at", f"采样时间不在本轮日期内 (sampled_at is outside this round's days): {scan.sampled_at:%Y-%m-%d %H:%M}")
     given = sum(x is not None and x != "" for x in scan.identity())
@@ -429,12 +437,12 @@ class Batch:
                 "tubes": self.tubes}
 
 
-def check_batch(scans: Sequence[ScanIn], campaign: Campaign, key: str) -> Batch:
+def check_batch(scans: Sequence[ScanIn], campaign: Campaign, key: str, received_at: datetime | None = None) -> Batch:
     """What needs no database, item by item; a key repeated in the batch follows its first use."""
     batch = Batch(scans, [None] * len(scans), [], [])
     first: dict[str, int] = {}
     for i, scan in enumerate(scans):
-        checked = _precheck(scan, campaign, key)
+        checked = _precheck(scan, campaign, key, received_at)
         if isinstance(checked, DomainError):
             batch.out[i] = ScanOutcome(scan.client_uuid, error=checked)
             continue
@@ -460,11 +468,12 @@ def scan_batch(
     key: str,
     user_id: int | None = None,
     now: datetime | None = None,
+    received_at: datetime | None = None,
 ) -> list[ScanOutcome]:
     """Scan many people at once; answer per item, in order. A replayed batch changes nothing."""
     begin_write(session)
     now = now or datetime.now()
-    batch = check_batch(scans, campaign, key)
+    batch = check_batch(scans, campaign, key, received_at)
     rows: list[Sequence[object]] = []
     if batch.items:
         params = batch.params(campaign=campaign, plan_site_id=plan_site_id, user_id=user_id, now=now)

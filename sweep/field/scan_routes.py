@@ -89,7 +89,8 @@ async def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, req
     """Open a tube (its code scanned) at the site. Resending the same open answers 200 with ``replayed``."""
     current = await _site_round(request, campaign, site_id, user)
     (tube,), _ = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
-                                         plan_site_id=site_id, tubes=[_tube_open(body)], scans=[], key="", user_id=user.id)
+                                         plan_site_id=site_id, tubes=[_tube_open(body)], scans=[], key="", user_id=user.id,
+                                         received_at=datetime.now())
     if isinstance(tube, DomainError):
         raise tube
     if tube.replayed:
@@ -104,7 +105,7 @@ async def scan(campaign: CampaignRef, site_id: RowId, body: ScanCreate, request:
     current = await _site_round(request, campaign, site_id, user)
     _, (outcome,) = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
                                             plan_site_id=site_id, tubes=[], scans=[_scan_in(body)], key=settings.secret_key,
-                                            user_id=user.id)
+                                            user_id=user.id, received_at=datetime.now())
     if outcome.error is not None:
         raise outcome.error
     if outcome.status == "replayed":
@@ -119,7 +120,8 @@ async def scan_many(campaign: CampaignRef, site_id: RowId, body: ScanBatchCreate
     current = await _site_round(request, campaign, site_id, user)
     opened, outcomes = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
                                                plan_site_id=site_id, tubes=[_tube_open(t) for t in body.tubes],
-                                               scans=[_scan_in(s) for s in body.scans], key=settings.secret_key, user_id=user.id)
+                                               scans=[_scan_in(s) for s in body.scans], key=settings.secret_key, user_id=user.id,
+                                            received_at=datetime.now())
     tubes = [
         TubeItemRead.model_validate({"code": t.code, "status": "error", "error": o.as_dict()}) if isinstance(o, DomainError)
         else TubeItemRead(code=o.code, status="replayed" if o.replayed else "ok")

@@ -124,6 +124,7 @@ class BoxRead(BaseModel):
     tubes: int
     capacity: int
     status: str
+    replayed: bool = False
 
 
 class PackCreate(BaseModel):

@@ -81,7 +81,13 @@ def open_box(
 ) -> Box:
     code = check_code(code, field="box_code")
     site_of(session=session, campaign=campaign, plan_site_id=plan_site_id)
-    if session.scalar(select(Box.id).where(Box.campaign_id == campaign.id, Box.code == code)) is not None:
+    known = session.scalar(select(Box).where(Box.campaign_id == campaign.id, Box.code == code))
+    if known is not None:
+        # The same terminal's open again (its answer lost on the way): the box as it is, while still
+        # open. Anyone else's code, or a box gone on its way, is refused, saying nothing of whose it is.
+        if user_id is not None and known.opened_by == user_id and known.plan_site_id == plan_site_id and known.status == "open":
+            known.replayed = True
+            return known
         raise Conflict("box_code", f"箱码 {code} 本轮已使用 (box code already used in this campaign)")
     box = Box(
         campaign_id=campaign.id,

@@ -27,6 +27,7 @@ from sweep.db import begin_write
 from sweep.errors import Conflict, DomainError, InvalidInput
 from sweep.field.models import TUBE_KINDS
 from sweep.field.service import check_code, site_of
+from sweep.plan.clock import client_time
 from sweep.plan.models import Campaign
 
 # Pool sizes a desk may open a pooled tube at (practice: 5混1, 10混1, 20混1).
@@ -108,8 +109,11 @@ def _used(code: str) -> Conflict:
     return Conflict("tube_code", f"管码 {code} 本轮已使用 (tube code already used in this campaign)")
 
 
-def prepare(tubes: Sequence[TubeOpen]) -> tuple[list[DomainError | None], list[dict[str, Any]], dict[int, int]]:
-    """Check each open on its own; the first of each code goes to the database, a repeat follows it."""
+def prepare(tubes: Sequence[TubeOpen], campaign: Campaign | None = None,
+            received_at: datetime | None = None) -> tuple[list[DomainError | None], list[dict[str, Any]], dict[int, int]]:
+    """Check each open on its own; the first of each code goes to the database, a repeat follows it.
+
+    ``received_at``: the server's clock when the opens came from a client (their times are checked against it)."""
     errors: list[DomainError | None] = [None] * len(tubes)
     requested: list[dict[str, Any]] = []
     first: dict[str, int] = {}
@@ -122,6 +126,8 @@ def prepare(tubes: Sequence[TubeOpen]) -> tuple[list[DomainError | None], list[d
             if tube.pool_size is not None and (tube.kind != "pooled" or not MIN_POOL <= tube.pool_size <= MAX_POOL):
                 raise InvalidInput("pool_size", f"混采管每管 {MIN_POOL}–{MAX_POOL} 人，单管不设 (a pooled tube holds {MIN_POOL}-{MAX_POOL}; "
                                                 f"a single tube takes none), got {tube.pool_size}")
+            if campaign is not None and received_at is not None:
+                client_time(campaign=campaign, value=tube.at, field="opened_at", now=received_at)
         except DomainError as exc:
             errors[k] = exc
             continue
@@ -176,12 +182,13 @@ def open_tubes(
     tubes: Sequence[TubeOpen],
     user_id: int | None = None,
     now: datetime | None = None,
+    received_at: datetime | None = None,
 ) -> list[TubeState | DomainError]:
     """Open many tubes at once, each answered on its own: its state, or why not."""
     begin_write(session)
     site_of(session=session, campaign=campaign, plan_site_id=plan_site_id)
     now = now or datetime.now()
-    errors, requested, repeats = prepare(tubes)
+    errors, requested, repeats = prepare(tubes, campaign, received_at)
     facts: list[Sequence[Any]] = []
     if requested:
         params = open_params(campaign=campaign, plan_site_id=plan_site_id, requested=requested, user_id=user_id, now=now)

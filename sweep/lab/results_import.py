@@ -28,10 +28,12 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from sweep.errors import InvalidInput
+from sweep.errors import DomainError, InvalidInput
 from sweep.field.models import Handover, Sample, Tube
 from sweep.lab.models import LabResult, ResultImport
 from sweep.lab.service import CT_MAX, store_result
+from sweep.params import local_time
+from sweep.plan.clock import within_round
 from sweep.plan.models import Campaign
 
 COLUMNS = {
@@ -125,7 +127,8 @@ def _rows(text: str) -> tuple[dict[str, int], Iterator[tuple[int, list[str]]]]:
 
 
 def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.strip().replace("/", "-"))
+    # An instrument that writes its zone (…+08:00) is read on the district's wall clock, as every time is stored.
+    return local_time(datetime.fromisoformat(value.strip().replace("/", "-")))
 
 
 def _check_row(number: int, cells: list[str], columns: dict[str, int], at: datetime) -> _Row | RowError:
@@ -178,6 +181,11 @@ def import_results(
     for number, cells in body:
         report.total_rows += 1
         row = _check_row(number, cells, columns, at)
+        if not isinstance(row, RowError):
+            try:  # a typed date or an instrument's wrong clock; the file may come from another machine, later
+                within_round(campaign=campaign, value=row.resulted_at, field="resulted_at")
+            except DomainError as exc:
+                row = RowError(number, "resulted_at", exc.reason)
         if isinstance(row, RowError):
             report.errors.append(row)
         else:

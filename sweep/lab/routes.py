@@ -40,6 +40,7 @@ from sweep.lab.schemas import (
     TubeTraceRead,
 )
 from sweep.params import ERRORS, PathCode, RowId
+from sweep.plan.clock import client_time
 from sweep.plan.current import CurrentCampaign
 from sweep.web.templating import templates
 
@@ -57,7 +58,8 @@ def _one_of(user: Principal, *actions: Can) -> None:
 @router.post("/api/campaigns/{campaign}/boxes/{box_code}/receipt", response_model=BoxRead)
 def receive(box_code: PathCode, body: ReceiptCreate, session: SessionDep, user: CanReceive, current: CurrentCampaign) -> BoxRead:
     """The lab signs for a box (the second signature)."""
-    box = lab.receive_box(session=session, campaign=current, box_code=box_code, at=body.received_at or datetime.now(), user_id=user.id)
+    at = client_time(campaign=current, value=body.received_at, field="received_at", now=datetime.now())
+    box = lab.receive_box(session=session, campaign=current, box_code=box_code, at=at, user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
 
 
@@ -86,7 +88,8 @@ def custody_flags(session: SessionDep, settings: SettingsDep, user: CurrentUser,
 def enter_result(body: ResultCreate, session: SessionDep, user: CanLoadResults, current: CurrentCampaign) -> ResultRead:
     state = lab.record_result(
         session=session, campaign=current, tube_code=body.tube_code.strip(), result=body.result,
-        ct_values=body.ct_values, at=body.resulted_at or datetime.now(), user_id=user.id,
+        ct_values=body.ct_values, at=client_time(campaign=current, value=body.resulted_at, field="resulted_at", now=datetime.now()),
+        user_id=user.id,
     )
     return ResultRead(**asdict(state))
 

@@ -14,6 +14,9 @@ from sweep.clikit import console, fail, out, session_scope
 from sweep.errors import DomainError
 from sweep.plan.service import campaign_by_ref
 
+# As SWEEP_SIM_RUNS: a hundred thousand simulated days already take minutes for a district.
+MAX_RUNS = 100_000
+
 
 def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate)
@@ -21,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def simulate(
     campaign: Annotated[str, typer.Option(help="Campaign number, or 'latest'.")] = "latest",
-    runs: Annotated[int | None, typer.Option(min=1, help="Simulated days (default: SWEEP_SIM_RUNS).")] = None,
+    runs: Annotated[int | None, typer.Option(min=1, max=MAX_RUNS, help="Simulated days (default: SWEEP_SIM_RUNS).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same answer.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the distribution as one JSON object.")] = False,
 ) -> None:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sweep.clikit import AsUser, print_json, scope_of, session_scope
+from sweep.clikit import AsUser, check_schema, print_json, scope_of, session_scope
 from sweep.config import get_settings
 from sweep.errors import DomainError
 
@@ -38,7 +38,9 @@ def _fail(exc: DomainError) -> None:
 def _factory():  # type: ignore[no-untyped-def]
     from sweep.db import make_engine, make_session_factory
 
-    return make_session_factory(make_engine(get_settings().database_url))
+    engine = make_engine(get_settings().database_url)
+    check_schema(engine)
+    return make_session_factory(engine)
 
 
 def _run_import(kind: str, path: Path, as_json: bool, community: str | None, rejected_xlsx: Path | None, as_user: str | None) -> None:
@@ -48,7 +50,7 @@ def _run_import(kind: str, path: Path, as_json: bool, community: str | None, rej
     settings = get_settings()
     try:
         with Progress(TextColumn(f"导入 importing {kind}"), BarColumn(pulse_style="red"), TextColumn("{task.completed:,} 行 rows"),
-                      TimeElapsedColumn(), console=console, transient=as_json) as bar:
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task(kind, total=None)
             with session_scope(as_user=as_user) as session, path.open("rb") as stream:
                 report = import_file(

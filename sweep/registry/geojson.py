@@ -23,10 +23,23 @@ LON, LAT, GEOMETRY = "经度", "纬度", "geometry"
 
 def _features(doc: Any) -> list[dict[str, Any]]:
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
-        return list(doc.get("features") or [])
-    if isinstance(doc, dict) and doc.get("type") == "Feature":
-        return [doc]
-    raise InvalidInput("file", "GeoJSON 应为 FeatureCollection (GeoJSON must be a FeatureCollection)")
+        features = doc.get("features")
+        if features is None:
+            return []
+        if not isinstance(features, list):
+            raise InvalidInput("features", "GeoJSON 的 features 应为列表 (features must be a list)")
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        features = [doc]
+    else:
+        raise InvalidInput("file", "GeoJSON 应为 FeatureCollection (GeoJSON must be a FeatureCollection)")
+    for number, f in enumerate(features, start=1):
+        # The shape GeoJSON (RFC 7946) gives a feature: an object, its properties and geometry objects or null.
+        if not isinstance(f, dict):
+            raise InvalidInput("features", f"第 {number} 个要素不是对象 (feature {number} is not an object)")
+        for part in ("properties", "geometry"):
+            if f.get(part) is not None and not isinstance(f[part], dict):
+                raise InvalidInput(f"features.{part}", f"第 {number} 个要素的 {part} 应为对象或 null (feature {number}: {part} must be an object or null)")
+    return features
 
 
 def _centre(geometry: dict[str, Any]) -> tuple[float, float] | None:

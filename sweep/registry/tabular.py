@@ -61,7 +61,9 @@ def detect_encoding(stream: BinaryIO) -> str:
     head = stream.read(4)
     stream.seek(0)
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        return "utf-16"
+        if _decodes(stream, "utf-16"):
+            return "utf-16"
+        raise InvalidInput("file", "文件标为 UTF-16 但内容不完整或已损坏，请重新导出 (the file says UTF-16 but its body is broken; export it again)")
     for encoding in ENCODINGS:
         if _decodes(stream, encoding):
             return encoding

@@ -11,6 +11,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sweep.auth.models import User
 from sweep.auth.scope import Scope
 from sweep.coverage.service import round_figures
 from sweep.field.models import Sample
@@ -216,6 +217,35 @@ def progress_curve(*, session: Session, campaign: Campaign, step_minutes: int = 
     return Curve(minutes=steps.tolist(), sampled=np.cumsum(per_step).tolist(), called=called.tolist())
 
 
+# A terminal whose scans arrive stamped this far from the server's receipt is named on the dashboard.
+SKEW_SHOWN_S = 120
+SKEW_SCANS = 2000
+
+
+@dataclass(frozen=True)
+class TerminalSkew:
+    site_code: str
+    user: str
+    skew_s: int  # the terminal's clock minus the server's: positive ahead, negative behind
+    scans: int
+
+
+def clock_skew(*, session: Session, campaign: Campaign) -> list[TerminalSkew]:
+    """Each terminal's clock against the server's, from its recent scans: the scan's time (the
+    terminal's clock) less the time the server stored it. A queue sent late only makes that smaller,
+    so the largest difference of a terminal's scans is its skew, to within the network's delay."""
+    rows = session.execute(
+        select(PlanSite.code, User.display_name, Sample.sampled_at, Sample.recorded_at)
+        .join(PlanSite, PlanSite.id == Sample.plan_site_id).outerjoin(User, User.id == Sample.recorded_by)
+        .where(Sample.campaign_id == campaign.id).order_by(Sample.id.desc()).limit(SKEW_SCANS)
+    ).all()
+    seen: dict[tuple[str, str], list[float]] = {}
+    for code, user, sampled, recorded in rows:
+        seen.setdefault((code, user or "—"), []).append((sampled - recorded).total_seconds())
+    skews = [TerminalSkew(code, user, round(max(diffs)), len(diffs)) for (code, user), diffs in seen.items()]
+    return sorted((s for s in skews if abs(s.skew_s) > SKEW_SHOWN_S), key=lambda s: -abs(s.skew_s))
+
+
 def snapshot(*, session: Session, campaign: Campaign, wait_limit_minutes: int, transit_limit_minutes: int) -> dict[str, Any]:
     """The round at a glance, as the dashboard polls it: figures, sites and their state, late items, the
     chain of custody's red flags, the curve."""
@@ -235,4 +265,5 @@ def snapshot(*, session: Session, campaign: Campaign, wait_limit_minutes: int, t
         "custody": asdict(custody_flags(session=session, campaign=campaign, now=now, wait_limit_minutes=wait_limit_minutes,
                                         transit_limit_minutes=transit_limit_minutes, scope=Scope.system(), limit=20)),
         "curve": asdict(progress_curve(session=session, campaign=campaign)),
+        "clock_skew": [asdict(s) for s in clock_skew(session=session, campaign=campaign)],
     }

@@ -18,6 +18,8 @@ from sweep.simulate.montecarlo import simulate_day
 from sweep.simulate.schemas import ForecastRead, SimulationRead
 from sweep.web.templating import templates
 
+# A round lasts hours, a forecast looks at most this far past its start.
+MINUTES_IN_A_MONTH = 31 * 24 * 60
 router = APIRouter(tags=["simulate"])
 # The page draws means, which settle with fewer runs than a probability does.
 PAGE_RUNS = 50
@@ -62,7 +64,7 @@ def forecast(
     settings: SettingsDep,
     user: CanViewRound,
     current: CurrentCampaign,
-    now: float | None = Query(default=None, ge=0, description="Minutes from the start; default the clock (never before the last scan)."),
+    now: float | None = Query(default=None, ge=0, le=MINUTES_IN_A_MONTH, description="Minutes from the start; default the clock (never before the last scan)."),
     runs: int | None = RUNS,
     seed: int = SEED,
 ) -> ForecastRead:

@@ -93,6 +93,14 @@
       cell(tr, it.site_code); cell(tr, it.label); cell(tr, it.due_at.slice(11, 16)); cell(tr, Math.round(it.minutes_late));
       late.appendChild(tr);
     });
+    // Terminals whose clocks are off: their times are refused past a few minutes ahead; set them right.
+    var skew = document.getElementById("clock-skew"); skew.innerHTML = "";
+    set("skew-count", "(" + (d.clock_skew || []).length + ")");
+    (d.clock_skew || []).forEach(function (s) {
+      var tr = document.createElement("tr"); tr.className = "red";
+      cell(tr, s.site_code); cell(tr, s.user); cell(tr, (s.skew_s > 0 ? "+" : "") + Math.round(s.skew_s / 60));
+      skew.appendChild(tr);
+    });
     // The chain of custody: tubes held at a site, boxes on the road, past their limits.
     var custody = document.getElementById("custody-flags"); custody.innerHTML = "";
     set("custody-count", "(" + d.custody.tubes_waited_too_long + " / " + d.custody.boxes_too_long_in_transit + ")");

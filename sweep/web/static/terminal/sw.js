@@ -3,7 +3,7 @@
  * never cached: the page's own queue deals with being offline. */
 "use strict";
 
-var CACHE = "sweep-terminal-v3";  // v3: sampling modes (pooled, single, retest, home) and the walk-in form
+var CACHE = "sweep-terminal-v4";  // v4: sampling modes and the walk-in form; a refused batch stays queued, refused items go to "needs attention"
 var ASSETS = ["/static/terminal/terminal.js", "/static/terminal/terminal.css"];
 
 self.addEventListener("install", function (event) {

@@ -9,7 +9,7 @@
   var SITE = root.dataset.site;
   var POOL = parseInt(root.dataset.poolSize, 10);
   var BOX = parseInt(root.dataset.boxSize, 10);
-  var CSRF = root.dataset.csrf;
+  var CSRF = root.dataset.csrf;  // renewed from the page after a log-in elsewhere
   var API = "/api/campaigns/" + CAMPAIGN + "/sites/" + SITE;
   var STATE_KEY = "sweep-terminal:" + CAMPAIGN + ":" + SITE + ":" + root.dataset.user;
   var BATCH = 200;          // scans per request: 2,000 queued go in ten requests
@@ -417,6 +417,12 @@
   }
 
   // ---- sending the queue ----------------------------------------------------------------------------
+  // A request refused whole (not logged in, a stale CSRF token, too large, a server error, no
+  // network) says nothing about the scans in it: they stay queued, the desk is told why and what to
+  // do, and they go again. Only an item the server answered with its own error leaves the queue,
+  // into the "needs attention" list, kept across reloads until the desk resolves it.
+  var batchSize = BATCH;    // halved after a 413, back to BATCH after a batch goes through
+  var blocked = null;       // why the queue is waiting: { text, login }
   function post(path, body) {
     return fetch(API + path, {
       method: "POST",
@@ -424,6 +430,49 @@
       headers: { "content-type": "application/json", "x-csrf-token": CSRF },
       body: JSON.stringify(body),
     });
+  }
+  function reasonOf(r) { return r.json().catch(function () { return {}; }); }
+
+  // After a log-in in another tab the cookie is new and the page's CSRF token old: read the page
+  // again for the token that goes with the cookie (no service worker in the way: not a navigation).
+  function renewCsrf() {
+    return fetch(location.pathname + location.search, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      if (!r.ok || r.redirected) return false;
+      return r.text().then(function (html) {
+        var m = /data-csrf="([^"]*)"/.exec(html);
+        if (!m || !m[1]) return false;
+        var changed = m[1] !== CSRF;
+        CSRF = m[1];
+        root.dataset.csrf = CSRF;
+        return changed;
+      });
+    }).catch(function () { return false; });
+  }
+
+  // What a refusal of the whole request means for the queue: "retry" (wait, then the same again),
+  // "split" (send the items one by one to find the one at fault), "item" (a request of one item,
+  // answered for that item), "login" (wait for a log-in, then the same again).
+  function verdict(r, items, e) {
+    if (r.status === 401) return "login";
+    if (r.status === 403 && (e.field === "csrf_token" || e.field === "authorization" || e.error === "unauthorized")) return "login";
+    if (r.status === 413) return items > 1 ? "split" : "item";
+    if (r.status >= 500 || r.status === 429 || r.status === 408) return "retry";
+    if (r.status === 403 && e.error !== "wrong_site") return "login";
+    return items > 1 ? "split" : "item";
+  }
+  function block(kind, e, status) {
+    if (kind === "login") {
+      blocked = { login: true, text: "登录已失效或已在别处重新登录：请点“重新登录”，登录后未发送的扫码会自动重发，不会丢失 (log in again; the queued scans are kept and resent)" };
+    } else {
+      blocked = { login: false, text: "服务器暂时未接收（" + status + "），未发送的扫码已保留，稍后自动重发 (the server did not take the batch: it is kept and resent)" + (e.reason ? " · " + e.reason : "") };
+    }
+    say(blocked.text, "error");
+  }
+  function needsAttention(op, reason) {
+    state.attention = state.attention || [];
+    var label = op.type === "scan" ? (op.id_number ? masked(op.id_number) : op.prereg_code) + " → " + op.tube_code : op.type + " " + (op.code || "");
+    state.attention.push({ uuid: op.uuid || String(op.seq), label: label, reason: reason, at: new Date().toISOString() });
+    mark(op.uuid, { state: "error", note: reason });
   }
 
   // Tubes opened offline travel with the scans that follow them: one request, not one a tube.
@@ -434,29 +483,34 @@
       scans: scanOps.map(scanBody),
     };
     return post("/scans/batch", body).then(function (r) {
-      if (r.status >= 500 || r.status === 401 || r.status === 429) return r;
       if (r.status !== 200) {
-        // The whole request was refused (a wrong site, say): resending cannot help.
-        return r.json().catch(function () { return {}; }).then(function (e) {
-          ops.forEach(function (o) { mark(o.uuid, { state: "error", note: e.reason || String(r.status) }); });
+        return reasonOf(r).then(function (e) {
+          var kind = verdict(r, ops.length, e);
+          if (kind === "split") { batchSize = 1; return { status: "split" }; }
+          if (kind !== "item") { block(kind, e, r.status); return { status: kind }; }
+          ops.forEach(function (o) { needsAttention(o, e.reason || ("错误 " + r.status)); });
           say(e.reason || ("错误 " + r.status), "error");
-          return drop(ops.map(function (o) { return o.seq; })).then(function () { return r; });
+          save();
+          return drop(ops.map(function (o) { return o.seq; })).then(function () { return { status: "item" }; });
         });
       }
       return r.json().then(function (answer) {
+        blocked = null;
         answer.tubes.forEach(function (t) {
           if (t.status !== "error") return;
           say(t.error.reason, "error");
           if (state.tube && state.tube.code === t.code) state.tube.sealed = true;
         });
         answer.results.forEach(function (item) {
-          if (item.status === "error") offerWalkIn(scanOps, item);
-          if (item.status === "error") mark(item.client_uuid, { state: "error", note: item.error.reason });
-          else mark(item.client_uuid, { state: "ok", position: item.position, tube: item.tube_code });
+          if (item.status === "error") {
+            offerWalkIn(scanOps, item);
+            var op = scanOps.filter(function (o) { return o.uuid === item.client_uuid; })[0];
+            if (op) needsAttention(op, item.error.reason);
+          } else mark(item.client_uuid, { state: "ok", position: item.position, tube: item.tube_code });
         });
-        if (answer.errors) say("有 " + answer.errors + " 条未成功，见下方红色记录 (" + answer.errors + " scans refused)", "error");
+        if (answer.errors) say("有 " + answer.errors + " 条未成功，见“待处理” (" + answer.errors + " scans need attention)", "error");
         save();
-        return drop(ops.map(function (o) { return o.seq; })).then(function () { return r; });
+        return drop(ops.map(function (o) { return o.seq; })).then(function () { return { status: "sent" }; });
       });
     });
   }
@@ -474,21 +528,22 @@
 
   function sendOne(op) {
     return request(op).then(function (r) {
-      if (r.status >= 500 || r.status === 401 || r.status === 429) return r;
-      var done = function () { save(); return drop([op.seq]).then(function () { return r; }); };
+      var done = function (status) { save(); return drop([op.seq]).then(function () { return { status: status }; }); };
       if (r.ok || (op.type === "seal" && r.status === 409)) {
+        blocked = null;
         mark(op.uuid, { state: "ok" });
-        return done();
+        return done("sent");
       }
-      // Refused for good (a code used elsewhere, a tube not sealed, a box handed over already):
-      // say so; resending cannot help.
-      return r.json().catch(function () { return {}; }).then(function (e) {
+      return reasonOf(r).then(function (e) {
+        var kind = verdict(r, 1, e);
+        if (kind !== "item") { block(kind, e, r.status); return { status: kind }; }
+        // Refused for good (a code used elsewhere, a tube not sealed, a box handed over already).
         say(e.reason || ("错误 " + r.status), "error");
-        mark(op.uuid, { state: "error", note: e.reason || String(r.status) });
+        needsAttention(op, e.reason || ("错误 " + r.status));
         if (op.type === "open_tube" && state.tube && state.tube.code === op.code) state.tube.sealed = true;
         if (op.type === "open_box" && state.box && state.box.code === op.code) state.box = null;
         if (op.type === "pack" && state.box && state.box.code === op.box) state.box.tubes = Math.max(0, state.box.tubes - 1);
-        return done();
+        return done("item");
       });
     });
   }
@@ -497,28 +552,56 @@
     if (syncing) return Promise.resolve();
     syncing = true;
     render();
+    var renewed = blocked && blocked.login ? renewCsrf() : Promise.resolve(false);
     var step = function () {
       return queued().then(function (ops) {
-        if (!ops.length) return null;
+        if (!ops.length) { batchSize = BATCH; return null; }
         // The leading run of opens and scans goes in one request; a seal, and the boxes, wait for
         // the scans before them and go one by one.
         var opens = [], scans = [];
-        for (var i = 0; i < ops.length && (ops[i].type === "scan" || ops[i].type === "open_tube") && scans.length < BATCH; i++) {
+        for (var i = 0; i < ops.length && (ops[i].type === "scan" || ops[i].type === "open_tube") && scans.length < batchSize; i++) {
           (ops[i].type === "scan" ? scans : opens).push(ops[i]);
         }
         var send = scans.length ? sendScans(opens, scans) : sendOne(ops[0]);
         return send.then(function (r) {
           online = true;
-          if (r.status === 401) { say("登录已失效，请重新登录 (log in again)", "error"); return null; }
-          if (r.status >= 500 || r.status === 429) return null;
+          if (r.status === "login" || r.status === "retry") return null;
+          if (r.status === "sent" && batchSize < BATCH) batchSize = Math.min(BATCH, batchSize * 2);
           return step();
         });
       });
     };
-    return step()
+    return renewed.then(step)
       .catch(function () { online = false; })
-      .then(function () { syncing = false; save(); render(); return refresh(); });
+      .then(function () { syncing = false; save(); render(); renderAttention(); return refresh(); });
   }
+
+  // ---- needs attention: items the server refused one by one, until the desk resolves them -------
+  function renderAttention() {
+    var list = el("attention-list");
+    if (!list) return;
+    var items = state.attention || [];
+    el("attention").hidden = !items.length && !blocked;
+    el("attention-count").textContent = String(items.length);
+    var why = el("blocked");
+    why.hidden = !blocked;
+    why.textContent = blocked ? blocked.text : "";
+    el("relogin").hidden = !(blocked && blocked.login);
+    list.textContent = "";
+    items.forEach(function (item, k) {
+      var li = document.createElement("li");
+      li.dataset.uuid = item.uuid;
+      li.appendChild(document.createTextNode(item.label + " · " + item.reason + " "));
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = "已处理 resolved";
+      b.addEventListener("click", function () { state.attention.splice(k, 1); save(); renderAttention(); });
+      li.appendChild(b);
+      list.appendChild(li);
+    });
+  }
+  var relogin = el("relogin");
+  if (relogin) relogin.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
 
   var kickTimer = null;
   function kick() {
@@ -605,6 +688,7 @@
   loadRetests();
   poolSizes();
   render();
+  renderAttention();
   flush();
-  window.sweepTerminal = { flush: flush, handle: handle, queued: queued };
+  window.sweepTerminal = { flush: flush, handle: handle, queued: queued, attention: function () { return state.attention || []; } };
 })();
