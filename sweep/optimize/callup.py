@@ -111,7 +111,12 @@ def _place(room: np.ndarray, start: int, people: float, least: float) -> list[tu
     return pieces
 
 
-def _site_slots(data: CallupInput, site: int, members: list[int], fill: float):
+# A site's call-up: which slots each building gets, the key groups' span, arrivals per slot and
+# a slot's full pace; or None with the people left over.
+SiteSlots = tuple[dict[int, tuple[int, int]], int, np.ndarray, float]
+
+
+def _site_slots(data: CallupInput, site: int, members: list[int], fill: float) -> tuple[SiteSlots | None, float]:
     n_slots = data.window_of(site) // data.slot_minutes
     full = float(data.site_desks[site]) * data.slot_minutes / data.service_minutes
     room = np.full(n_slots, full * fill)

@@ -56,6 +56,7 @@ def build(problem: PlacementProblem) -> tuple[Model, dict[str, int]]:
         model.add_entries(r + p.arc_site, arcs, p.demand[p.arc_client])
         sites = np.arange(m)
         if desks:
+            assert p.desk_capacity is not None and p.max_desks_total is not None  # what ``desks`` says
             k = float(p.desk_capacity)
             most = np.floor(cap / k + 1e-9)
             upper[at["y"]:at["y"] + m] = most
@@ -87,6 +88,7 @@ def _start(problem: PlacementProblem, at: dict[str, int], n_cols: int, client_ar
     opened |= problem.fixed_mask()
     x[at["z"]:at["z"] + problem.n_sites] = opened
     if at["y"] != at["e"]:
+        assert problem.desk_capacity is not None  # desk columns exist only when desks are counted
         load = np.bincount(problem.arc_site[client_arc], weights=problem.demand, minlength=problem.n_sites)
         x[at["y"]:at["y"] + problem.n_sites] = np.where(opened, np.maximum(1, np.ceil(load / problem.desk_capacity - 1e-9)), 0)
     if problem.max_sites is not None and problem.extra_site_cost is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,10 +65,11 @@ def restricted(problem: PlacementProblem, keep: np.ndarray, start: np.ndarray | 
     result = exact.solve_mip(sub, deadline=deadline, start=begin)
     if result.client_arc is None:
         return None
-    return idx[result.client_arc]
+    whole: np.ndarray = idx[result.client_arc]
+    return whole
 
 
-def search(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float, cost_of,  # type: ignore[no-untyped-def]
+def search(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float, cost_of: Callable[[np.ndarray], float],
            good_enough: float = -np.inf, favoured: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
     """Improve ``client_arc`` by restricted MIPs until ``deadline``, ``good_enough`` or a run of failures.
 
@@ -87,6 +89,7 @@ def search(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float
         keep[problem.arc_site[best]] = True
         mode = r % 3 if favoured is not None else r % 2
         if mode == 2:
+            assert favoured is not None  # mode 2 is drawn only when there is a favoured order
             # Sites the relaxation likes but the incumbent left closed.
             liked = favoured[~keep[favoured]][:3 * NEAR]
             keep[rng.choice(liked, size=min(NEAR, len(liked)), replace=False)] = True

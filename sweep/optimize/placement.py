@@ -57,7 +57,8 @@ class PlacementProblem:
     def arc_total_cost(self) -> np.ndarray:
         """What each arc adds to the objective when used."""
         w = self.demand if self.weight is None else self.weight
-        return np.asarray(w, dtype=float)[self.arc_client] * self.arc_cost
+        total: np.ndarray = np.asarray(w, dtype=float)[self.arc_client] * self.arc_cost
+        return total
 
     def fixed_mask(self) -> np.ndarray:
         return np.zeros(self.n_sites, dtype=bool) if self.fixed is None else np.asarray(self.fixed, dtype=bool)
@@ -183,8 +184,9 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
         from sweep.optimize import exact
 
         result = exact.solve_mip(problem, deadline=deadline, start=incumbent, gap_target=gap_target)
-        if feasible(problem, result.client_arc) and (incumbent is None or result.objective <= ub + 1e-6):
-            incumbent, ub = result.client_arc, solution_cost(problem, result.client_arc)
+        found = result.client_arc
+        if found is not None and feasible(problem, found) and (incumbent is None or result.objective <= ub + 1e-6):
+            incumbent, ub = found, solution_cost(problem, found)
         bound = max(bound, result.bound)
         if not via_mip:
             method = "HiGHS MIP; start: " + method.split(";")[0]
@@ -221,7 +223,8 @@ def _integral(problem: PlacementProblem) -> bool:
     return bool(np.allclose(c, np.round(c)))
 
 
-def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
+def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bool,
+                   gap_target: float) -> tuple[np.ndarray | None, float, float]:
     """Interchange with restarts, the Lagrangian bound, restarts from the sites the bound likes; HiGHS after, if small."""
     incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.15 * limit, restarts=True)
     ub = solution_cost(problem, incumbent) if incumbent is not None else math.inf
@@ -235,7 +238,8 @@ def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bo
     return incumbent, ub, lag.value
 
 
-def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
+def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool,
+                 gap_target: float) -> tuple[np.ndarray | None, float, float, bool]:
     """Greedy start; Lagrangian bound; sites the relaxation likes, repaired, trimmed and relocated."""
     from sweep.optimize.relocate import relocate
 
