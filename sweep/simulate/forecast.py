@@ -153,6 +153,7 @@ def forecast_day(
         left[block] = kept.reshape(n, n_sites)
         waiting[block] = wait_now.reshape(n, n_sites)
     finish = np.where(finish >= NEVER / 2, np.inf, finish)
+    assert speed is not None  # runs >= 1, so the first chunk set it
 
     sites = tuple(
         SiteForecast(
@@ -182,4 +183,5 @@ def forecast_day(
 def _open_minutes(c_start: np.ndarray, c_end: np.ndarray, a: float, b: float) -> np.ndarray:
     """Desk-minutes each site's desks were open in [a, b)."""
     overlap = np.clip(np.minimum(c_end, b) - np.maximum(c_start, a), 0.0, None).sum(axis=2)
-    return np.clip((b - a) - overlap, 0.0, None).sum(axis=1)
+    minutes: np.ndarray = np.clip((b - a) - overlap, 0.0, None).sum(axis=1)
+    return minutes
