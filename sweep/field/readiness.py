@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from sweep.auth.scope import Scope
@@ -49,7 +50,7 @@ class ReadinessState:
         return "short" if self.short else "pending"
 
 
-def _state(row, now: datetime) -> ReadinessState:  # type: ignore[no-untyped-def]
+def _state(row: Row[*tuple[Any, ...]], now: datetime) -> ReadinessState:
     late = (row.done_at > row.due_at) if row.done_at is not None else now > row.due_at
     short = row.quantity_planned is not None and row.checked_at is not None and (row.quantity_done or 0) < row.quantity_planned
     return ReadinessState(
