@@ -18,6 +18,7 @@ import numpy as np
 HOME_VISIT_MINUTES = 10.0
 HOME_MINUTES_PER_PERSON = 3.0
 WALK_M_PER_MINUTE = 70.0
+FILL = 0.9  # share of the desks' throughput the call-up plans for
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class CallupInput:
     window_minutes: int
     slot_minutes: int
     service_minutes: float  # mean swab time per person at one desk
-    fill: float = 0.9  # share of the desks' throughput the call-up plans for
+    fill: float = FILL
     site_window_minutes: np.ndarray | None = None  # per site, where one calls longer than window_minutes
 
     def window_of(self, site: int) -> int:

@@ -25,7 +25,7 @@ from sweep.optimize import roster as roster_mod
 from sweep.optimize.materials import SiteNeeds
 from sweep.optimize.placement import PlacementInfeasible, solve
 from sweep.plan import store
-from sweep.plan.inputs import MOBILE_SITE_MIN_PEOPLE, Registry, build_arcs, load_registry, placement_problem
+from sweep.plan.inputs import MOBILE_SITE_MIN_PEOPLE, Arcs, Registry, build_arcs, load_registry, placement_problem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.roles import SiteRole
 from sweep.schema import schema_table
@@ -102,6 +102,7 @@ def _infeasible(exc: PlacementInfeasible, reg: Registry, clients: np.ndarray, se
         return InvalidInput("max_sites", f"采样点上限太小，至少需要 {exc.need:.0f} 个点 (max_sites too small: at least "
                             f"{exc.need:.0f} sites are needed for the capacity and the fixed sites)")
     if exc.kind == "max_desks":
+        assert exc.need is not None  # a desk cap refused always says how many desks are needed
         return InvalidInput("max_samplers", f"采样人员上限太小，至少需要 {2 * exc.need:.0f} 名采样员 (max_samplers too "
                             f"small: at least {2 * exc.need:.0f} samplers, two a desk in rotation, are needed)")
     if exc.kind == "client_too_big":
@@ -141,7 +142,7 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     window = campaign.deadline_minutes
     calling = calling_window(window, settings)
     service = 60.0 / settings.desk_people_per_hour
-    desk_capacity = settings.desk_people_per_hour * calling / 60.0 * callup_mod.CallupInput.__dataclass_fields__["fill"].default
+    desk_capacity = settings.desk_people_per_hour * calling / 60.0 * callup_mod.FILL
     prev_id, prev_desks, prev_site_of = _previous(session, campaign)
     fixed = np.isin(reg.site_id, list(prev_desks))
 
@@ -242,7 +243,8 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     return outcome
 
 
-def _schedule(data, desks, max_desks, reg, opened, warnings, *, latest_window):  # type: ignore[no-untyped-def]
+def _schedule(data: callup_mod.CallupInput, desks: np.ndarray, max_desks: np.ndarray, reg: Registry, opened: np.ndarray,
+              warnings: list[str], *, latest_window: int) -> callup_mod.Callup:
     """The call-up; a site whose people do not fit before the deadline gets another desk if its space
     allows, and else calls into the hour kept for late comers, a slot at a time, up to the last slot."""
     while True:
@@ -303,9 +305,10 @@ def _needs(reg: Registry, b_site: np.ndarray, desks: np.ndarray, rost: roster_mo
             for k in range(n)]
 
 
-def _exceptions(reg, clients, arcs, client_arc, beyond, b_site, opened) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _exceptions(reg: Registry, clients: np.ndarray, arcs: Arcs, client_arc: np.ndarray, beyond: np.ndarray, b_site: np.ndarray,
+                opened: np.ndarray) -> list[dict[str, Any]]:
     """Buildings past the walking limit, by name, with the fix: a mobile site for many, home visits for few."""
-    out = []
+    out: list[dict[str, Any]] = []
     idx = np.flatnonzero(beyond)
     if len(idx) == 0:
         return out
@@ -330,7 +333,8 @@ def _exceptions(reg, clients, arcs, client_arc, beyond, b_site, opened) -> list[
     return out
 
 
-def _diff(prev_id, prev_desks, prev_site_of, reg, opened, desks, b_site, site_rows) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _diff(prev_id: int | None, prev_desks: dict[int, int], prev_site_of: dict[int, str], reg: Registry, opened: np.ndarray,
+          desks: np.ndarray, b_site: np.ndarray, site_rows: list[PlanSite]) -> dict[str, Any]:
     if prev_id is None:
         return {}
     now = {int(reg.site_id[s]): int(desks[k]) for k, s in enumerate(opened.tolist())}
