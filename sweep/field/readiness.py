@@ -19,8 +19,10 @@ from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import InvalidInput, NotFound
 from sweep.field.models import StaffArrival
+from sweep.optimize.materials import STAFF_LABELS
 from sweep.plan.models import Campaign, PlanSite, ReadinessItem, Shift
 from sweep.registry.models import Staff
+from sweep.roles import SiteRole
 
 STATES = ("pending", "short", "done", "late", "overdue")
 
@@ -174,13 +176,26 @@ def staff_arrived(
         return entry, True
     session.add(StaffArrival(campaign_id=campaign.id, plan_site_id=plan_site_id, staff_id=staff_id, arrived_at=at, recorded_by=user_id))
     session.flush()
+    # A site has two staff items, its medical staff (whoever samples there) and the others; each
+    # counts the arrivals of its own people and is done when all of them are in.
+    def samples_here(staff: ColumnElement[int] | int) -> ColumnElement[bool]:
+        return (
+            select(Shift.id)
+            .where(Shift.campaign_id == campaign.id, Shift.plan_site_id == plan_site_id, Shift.staff_id == staff,
+                   Shift.role == SiteRole.SAMPLER.value)
+            .exists()
+        )
+
+    medical = bool(session.scalar(select(samples_here(staff_id))))
+    sampler = samples_here(StaffArrival.staff_id)
     arrived = session.scalar(
-        select(func.count()).select_from(StaffArrival).where(StaffArrival.campaign_id == campaign.id, StaffArrival.plan_site_id == plan_site_id)
+        select(func.count()).select_from(StaffArrival)
+        .where(StaffArrival.campaign_id == campaign.id, StaffArrival.plan_site_id == plan_site_id, sampler if medical else ~sampler)
     ) or 0
-    # The site's staff item counts arrivals; it is done when the whole roster is in.
     item = session.scalar(
         select(ReadinessItem).where(
-            ReadinessItem.campaign_id == campaign.id, ReadinessItem.plan_site_id == plan_site_id, ReadinessItem.kind == "staff"
+            ReadinessItem.campaign_id == campaign.id, ReadinessItem.plan_site_id == plan_site_id, ReadinessItem.kind == "staff",
+            ReadinessItem.label == STAFF_LABELS["medical" if medical else "general"],
         )
     )
     if item is not None:

@@ -19,6 +19,9 @@ WASTE_AFTER_MINUTES = 60  # the last waste pickup, after the window closes
 FILL_MARGIN_MINUTES = 15  # a tube fills and is sealed within a quarter hour at the slowest desk
 
 
+# The two staff items of a site: its samplers (medical staff) and everyone else, checked in apart.
+STAFF_LABELS = {"medical": "医护人员到位 medical staff in place", "general": "工作人员到位 other staff in place"}
+
 @dataclass(frozen=True)
 class SiteNeeds:
     people: int  # walk-in people
@@ -76,8 +79,8 @@ def timeline(needs: SiteNeeds, *, window_minutes: int, ready_before_minutes: int
     """The site's day: deliveries, arrivals, disinfection rounds, courier runs, waste pickups."""
     ev = [
         Event(-ready_before_minutes, "materials", "物资到位 materials in place"),
-        Event(-staff_ready_before_minutes, "staff", "医护人员到位 medical staff in place", needs.medical_staff),
-        Event(-staff_ready_before_minutes, "staff", "工作人员到位 other staff in place", needs.general_staff),
+        Event(-staff_ready_before_minutes, "staff", STAFF_LABELS["medical"], needs.medical_staff),
+        Event(-staff_ready_before_minutes, "staff", STAFF_LABELS["general"], needs.general_staff),
         Event(-SET_UP_MINUTES, "disinfection", "开检前消杀 disinfection before opening"),
         Event(0, "sampling", "开始采样 sampling opens"),
         Event(last_slot_end, "sampling", "最后一个时段结束 last call-up slot ends"),

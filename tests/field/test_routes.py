@@ -13,7 +13,8 @@ from sweep.auth.models import AuditEntry, User
 from sweep.config import Settings
 from sweep.db import make_session_factory, unit_of_work
 from sweep.field.models import Sample
-from sweep.plan.models import ReadinessItem
+from sweep.optimize.materials import STAFF_LABELS
+from sweep.plan.models import ReadinessItem, Shift
 from tests.factories import outsider_number, uid
 from tests.field.conftest import PASSWORD, numbers_of
 
@@ -260,9 +261,15 @@ def test_staff_arrive_one_by_one_against_the_roster(api, engine):
     again = client.post(f"{base}/staff/{roster[0]['staff_id']}/arrival", json={}, headers=leader)
     assert again.json()["replayed"] and again.json()["arrived_at"] == first.json()["arrived_at"]
     with unit_of_work(make_session_factory(engine)) as session:
-        item = session.scalar(select(ReadinessItem).where(
-            ReadinessItem.campaign_id == r.campaign_id, ReadinessItem.plan_site_id == r.site_a, ReadinessItem.kind == "staff"))
-        assert item.quantity_done == 1 and item.done_at is None
+        items = {i.label: i for i in session.scalars(select(ReadinessItem).where(
+            ReadinessItem.campaign_id == r.campaign_id, ReadinessItem.plan_site_id == r.site_a, ReadinessItem.kind == "staff"))}
+        medical = session.scalar(select(func.count()).select_from(Shift).where(
+            Shift.campaign_id == r.campaign_id, Shift.plan_site_id == r.site_a, Shift.staff_id == roster[0]["staff_id"], Shift.role == "sampler")) > 0
+        mine, other = (items[STAFF_LABELS["medical"]], items[STAFF_LABELS["general"]]) if medical \
+            else (items[STAFF_LABELS["general"]], items[STAFF_LABELS["medical"]])
+        # The arrival counts on the item of its own kind of staff, and only there.
+        assert mine.quantity_done == 1 and mine.done_at is None
+        assert other.quantity_done is None
     stranger = client.post(f"{base}/staff/999999999/arrival", json={}, headers=leader)
     assert stranger.status_code == 404 and stranger.json()["field"] == "staff_id"
 
