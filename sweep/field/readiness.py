@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from sweep.auth.scope import Scope
 from sweep.auth.service import audit
@@ -178,7 +179,7 @@ def staff_arrived(
     session.flush()
     # A site has two staff items, its medical staff (whoever samples there) and the others; each
     # counts the arrivals of its own people and is done when all of them are in.
-    def samples_here(staff: ColumnElement[int] | int) -> ColumnElement[bool]:
+    def samples_here(staff: SQLCoreOperations[int] | int) -> ColumnElement[bool]:
         return (
             select(Shift.id)
             .where(Shift.campaign_id == campaign.id, Shift.plan_site_id == plan_site_id, Shift.staff_id == staff,
