@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test serve clean chromium cluster-deps cluster
+.PHONY: demo test check serve clean chromium cluster-deps cluster
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest $(ARGS)
 
+# The linter and the type checker; their settings are in pyproject.toml (mypy: strict on
+# optimize, simulate and field).
+check: $(VENV)/.installed-test
+	$(BIN)/ruff check sweep tests bench scripts
+	$(BIN)/mypy
+
 # The terminal's browser test drives Debian's Chromium through Playwright; no browser is downloaded.
 # The report's PDF needs a CJK font for its Chinese (fonts-noto-cjk), and its test reads the PDF's
 # fonts with pdffonts (poppler-utils).
@@ -40,7 +46,7 @@ serve: $(VENV)/.installed
 	$(BIN)/sweep serve $(ARGS)
 
 clean:
-	rm -rf $(VENV) sweep-demo.db sweep-demo.db-wal sweep-demo.db-shm .pytest_cache
+	rm -rf $(VENV) sweep-demo.db sweep-demo.db-wal sweep-demo.db-shm .pytest_cache .mypy_cache .ruff_cache
 
 # bench/cluster.py: HAProxy in front of servers in network namespaces (iproute2), a PostgreSQL
 # standby made with pg_basebackup. Debian's packages, installed here as root when missing.

@@ -98,9 +98,10 @@ def sign_in(session: Session, as_user: str | None, *, personal: bool) -> Scope:
         password = typer.prompt(f"{as_user} 的密码 password", hide_input=True, err=True)
         user = authenticate(session=session, username=as_user, password=password)
     else:
-        user = session.scalar(select(User).where(User.username == as_user.strip()))
-        if user is None or user.username == SYSTEM_USERNAME:
+        named = session.scalar(select(User).where(User.username == as_user.strip()))
+        if named is None or named.username == SYSTEM_USERNAME:
             raise NotFound("as", f"没有这个用户 (no such user): {as_user}")
+        user = named
     session.info[OPERATOR] = user.id
     return Scope.of(user)
 

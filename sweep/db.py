@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, make_url, text
+import psycopg
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, make_url, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so Alembic can drop and alter them on both backends.
@@ -29,6 +31,10 @@ BULK_CACHE_KIB = 512 * 1024
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types it as any FromClause; every class here is mapped to a plain table.
+        __table__: ClassVar[Table]
 
 
 def _multi_host_as_query(url: str) -> str:
@@ -252,16 +258,18 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iter
 
     The ORM's per-object bookkeeping costs more than the insert itself at a million rows.
     """
+    raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.dbapi_connection
+        assert isinstance(raw, psycopg.Connection)  # normalise_url puts PostgreSQL on psycopg 3, whose COPY this is
         cols = ", ".join(columns)
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        with raw.cursor() as pg_cur, pg_cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return
+    assert isinstance(raw, sqlite3.Connection)  # the only other backend
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    cur = conn.connection.dbapi_connection.cursor()
+    cur = raw.cursor()
     # Unique keys of random hashes touch index pages all over the file; with SQLite's default
     # 2 MB page cache a million-row load spends most of its time re-reading them.
     (previous,) = cur.execute("PRAGMA cache_size").fetchone()

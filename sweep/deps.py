@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from sweep.auth.models import SITE_ROLES
 from sweep.auth.policy import Can, require
@@ -77,9 +78,9 @@ async def _principal(request: Request, settings: Settings, load: Callable[[str, 
         raise Unauthorized("authorization", "登录已失效，请重新登录 (the login has expired or was revoked)")
     if from_cookie and request.method in UNSAFE:
         # A cookie rides along on any site's form post; the derived token proves the page was ours.
-        sent = request.headers.get("x-csrf-token")
+        sent: str | UploadFile | None = request.headers.get("x-csrf-token")
         if sent is None and "form" in request.headers.get("content-type", ""):
-            sent = (await request.form()).get("csrf_token")  # type: ignore[assignment]
+            sent = (await request.form()).get("csrf_token")
         if not sent or not hmac.compare_digest(str(sent), csrf_token(raw, key=settings.secret_key)):
             raise Forbidden("csrf_token", "表单已过期，请刷新页面 (missing or wrong CSRF token; reload the page)")
     request.state.user = user

@@ -102,5 +102,5 @@ def http_error(status: int, detail: object = None) -> DomainError:
     """A bare HTTP refusal (Starlette's) as the domain error of its status, naming a field and a reason."""
     code, field, reason = HTTP_ERRORS.get(status, ("http_error", "request", f"请求被拒绝 (request refused): {status}"))
     error = DomainError(field, reason)
-    error.status_code, error.code = status, code  # type: ignore[misc]
+    error.status_code, error.code = status, code
     return error

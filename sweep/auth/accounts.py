@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from sweep.auth.models import SYSTEM_USERNAME, ApiToken, User
@@ -70,10 +71,10 @@ def account(*, session: Session, user_id: int | None = None, username: str | Non
 
 def _revoke_all(session: Session, user: User, at: datetime) -> int:
     """End every log-in of a user; returns how many were live."""
-    ended = session.execute(
+    ended = cast(CursorResult[Any], session.execute(  # an UPDATE's result is a cursor's, with its row count
         update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > at)
         .values(revoked_at=at)
-    ).rowcount or 0
+    )).rowcount or 0
     record_revocation(session=session, user_id=user.id, at=at)
     return ended
 

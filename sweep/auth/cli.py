@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -11,10 +12,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from sweep.auth import accounts
 from sweep.auth.auditlog import audit_lines
-from sweep.auth.models import USER_ROLES
+from sweep.auth.models import USER_ROLES, User
 from sweep.auth.service import OPERATOR, create_user, site_of
 from sweep.clikit import AsUser, console, fail, out, print_json, session_scope
 from sweep.errors import DomainError
@@ -81,7 +83,7 @@ def list_command(
     out.print(table)
 
 
-def _change(username: str, as_user: str | None, change, done: str) -> None:  # type: ignore[no-untyped-def]
+def _change(username: str, as_user: str | None, change: Callable[[Session, User, int | None], object], done: str) -> None:
     try:
         with session_scope(as_user=as_user) as session:
             user = accounts.account(session=session, username=username)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sweep.db import Base
 
-USER_ROLES = ("admin", "command", "office", "site_leader", "site_staff", "courier", "lab", "inspector")
+UserRole = Literal["admin", "command", "office", "site_leader", "site_staff", "courier", "lab", "inspector"]
+USER_ROLES: tuple[UserRole, ...] = get_args(UserRole)
 SITE_ROLES = ("site_leader", "site_staff")
 # The account the server's own work is written under (the CLI without --as, migrations): it never logs in.
 SYSTEM_USERNAME = "system"

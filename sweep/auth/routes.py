@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sweep.auth import accounts, service
 from sweep.auth.auditlog import audit_lines
-from sweep.auth.models import USER_ROLES
+from sweep.auth.models import USER_ROLES, User, UserRole
 from sweep.auth.schemas import (
     AccountRead,
     AuditRead,
@@ -37,7 +37,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _login(request: Request, session: SessionDep, username: str, password: str):  # type: ignore[no-untyped-def]
+def _login(request: Request, session: SessionDep, username: str, password: str) -> User:
     limiter = request.app.state.login_limiter
     address = _client(request)
     # Failures are counted, not log-ins: a site's phones behind one address all log in at dawn.
@@ -86,7 +86,7 @@ def _read(session: SessionDep, user_id: int) -> AccountRead:
 def list_users(
     session: SessionDep,
     admin: CanManageUsers,
-    role: Annotated[Literal[USER_ROLES] | None, Query()] = None,  # type: ignore[valid-type]
+    role: Annotated[UserRole | None, Query()] = None,
     active: bool | None = None,
 ) -> list[AccountRead]:
     return [AccountRead(**asdict(a)) for a in accounts.list_accounts(session=session, role=role, active=active)]

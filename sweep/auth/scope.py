@@ -47,11 +47,18 @@ class OutOfScope(Forbidden):
 
 
 class UserLike(Protocol):
-    id: int
-    role: str
-    office_id: int | None
-    candidate_site_id: int | None
-    active: bool
+    """What the scope reads of a user: an account, a request's principal or a row with their columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def office_id(self) -> int | None: ...
+    @property
+    def candidate_site_id(self) -> int | None: ...
+    @property
+    def active(self) -> bool: ...
 
 
 _t = schema_table

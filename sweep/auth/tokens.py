@@ -18,12 +18,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from sweep.auth.models import SITE_ROLES, ApiToken, AuthRevocation, User
-from sweep.auth.scope import Scope
+from sweep.auth.scope import Scope, UserLike
 from sweep.schema import schema_table
 
 # Revocations a process remembers after acting on them: enough to refuse a log-in read just
@@ -168,7 +169,14 @@ def read_principal(*, session: Session, digest: str, now: datetime | None = None
     return principal_of(session=session, user=row, expires_at=row.expires_at)
 
 
-def principal_of(*, session: Session, user: object, expires_at: datetime) -> Principal:
+class _Account(UserLike, Protocol):
+    @property
+    def username(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+
+
+def principal_of(*, session: Session, user: _Account, expires_at: datetime) -> Principal:
     """A principal for a user row (a ``User`` or a row with its columns)."""
     site_ids: frozenset[int] = frozenset()
     candidate = getattr(user, "candidate_site_id", None)
@@ -176,8 +184,8 @@ def principal_of(*, session: Session, user: object, expires_at: datetime) -> Pri
         sites = schema_table("plan_sites")
         site_ids = frozenset(session.scalars(select(sites.c.id).where(sites.c.candidate_site_id == candidate)))
     p = Principal(
-        id=user.id, username=user.username, display_name=user.display_name, role=user.role,  # type: ignore[attr-defined]
-        office_id=user.office_id, candidate_site_id=candidate, active=bool(user.active),  # type: ignore[attr-defined]
+        id=user.id, username=user.username, display_name=user.display_name, role=user.role,
+        office_id=user.office_id, candidate_site_id=candidate, active=bool(user.active),
         expires_at=expires_at, site_ids=site_ids,
     )
     object.__setattr__(p, "scope", Scope.of(p))

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.orm import Session
 
 from sweep.auth.auditlog import record_view
@@ -114,7 +115,7 @@ class ExemptionRow:
 
 def list_exemptions(*, session: Session, campaign: Campaign, scope: Scope) -> list[ExemptionRow]:
     """The round's exemptions of people in the scope (names with their buildings: audited)."""
-    query = (
+    query: Select[*tuple[Any, ...]] = (  # more columns than SQLAlchemy's row types spell out
         select(Exemption.id, Person.id, Person.name, Person.id_masked, Community.name, Building.name, Exemption.reason,
                Exemption.proof, Exemption.note, Exemption.created_at)
         .join(Person, Person.id == Exemption.person_id)
@@ -200,12 +201,12 @@ def sync_home_tasks(*, session: Session, campaign: Campaign, at: datetime) -> in
         .limit(1)
         .scalar_subquery()
     )
-    result = session.execute(
+    result = cast(CursorResult[Any], session.execute(  # an UPDATE's result is a cursor's, with its row count
         update(HomeSamplingTask)
         .where(HomeSamplingTask.campaign_id == campaign.id, HomeSamplingTask.status == "open", sample.is_not(None))
         .values(status="done", sample_id=sample, done_at=at)
         .execution_options(synchronize_session=False)
-    )
+    ))
     return result.rowcount or 0
 
 
@@ -230,7 +231,7 @@ def list_home_tasks(
     *, session: Session, campaign: Campaign, scope: Scope, status: str | None = None, task_id: int | None = None
 ) -> list[HomeTaskRow]:
     """Home-sampling tasks of people in the scope (names, phones and rooms: audited)."""
-    query = (
+    query: Select[*tuple[Any, ...]] = (  # more columns than SQLAlchemy's row types spell out
         select(HomeSamplingTask.id, Person.id, Person.name, Person.phone, Community.name, Building.name, Person.unit, Person.room,
                HomeSamplingTask.reason, HomeSamplingTask.team, HomeSamplingTask.due_at, HomeSamplingTask.status, HomeSamplingTask.done_at)
         .join(Person, Person.id == HomeSamplingTask.person_id)

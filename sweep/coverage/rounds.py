@@ -5,9 +5,10 @@ and the list carried into the next round's call-up.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -102,7 +103,7 @@ def _missed_twice(session: Session, current: Campaign, previous: Campaign, scope
     excused_before = select(Exemption.id).where(Exemption.campaign_id == previous.id, Exemption.person_id == who).exists()
     tallies.refresh(session=session, campaign=current)
     ids = list(session.scalars(missing_query(campaign=current, scope=scope).where(~done_before, ~excused_before)))
-    rows = []
+    rows: list[Sequence[Any]] = []
     for chunk in _chunks(ids):
         rows += session.execute(
             select(Community.code, Building.code, Person.id, Person.name, Person.id_masked, Person.phone, Community.name, Building.name,
@@ -235,7 +236,7 @@ def carry_over(*, session: Session, campaign: Campaign, scope: Scope) -> list[Ca
     ids = list(session.scalars(missing_query(campaign=campaign, scope=scope)))
     task = select(HomeSamplingTask.id).where(HomeSamplingTask.campaign_id == campaign.id, HomeSamplingTask.person_id == Person.id).exists()
     columns = (Person.id, Person.building_id, Person.community_id, Person.office_id)
-    rows = []
+    rows: list[tuple[Any, ...]] = []  # the database's values: registered people have their areas
     for chunk in _chunks(ids):
         rows += [(*r[:4], "missing", bool(r[4] or r[5])) for r in session.execute(
             select(*columns, Person.home_sampling, task).where(Person.id.in_(chunk)))]

@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sweep.auth.auditlog import record_view
 from sweep.auth.scope import Scope
@@ -87,11 +87,11 @@ class RoundFigures:
         return (self.last_sample - self.starts_at).total_seconds() / 60
 
 
-def _sampled(campaign_id: int):  # type: ignore[no-untyped-def]
+def _sampled(campaign_id: int) -> ColumnElement[bool]:
     return and_(Sample.campaign_id == campaign_id, Sample.kind != "retest")
 
 
-def _exempt_not_sampled(campaign_id: int):  # type: ignore[no-untyped-def]
+def _exempt_not_sampled(campaign_id: int) -> ColumnElement[bool]:
     done = select(Sample.id).where(_sampled(campaign_id), Sample.person_id == Exemption.person_id).exists()
     return and_(Exemption.campaign_id == campaign_id, ~done)
 
@@ -148,11 +148,12 @@ def round_figures(*, session: Session, campaign: Campaign) -> RoundFigures:
     )
 
 
-def _per_building(session: Session, campaign: Campaign) -> dict[int, list[int]]:
-    """building id -> [expected, called, sampled, resulted, exempt, home_open]."""
+def _per_building(session: Session, campaign: Campaign) -> dict[int | None, list[int]]:
+    """building id (None: people without one) -> [expected, called, sampled, resulted, exempt, home_open]."""
     cid = campaign.id
-    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+    counts: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
     planned = set(session.scalars(select(PlanBuilding.building_id).where(PlanBuilding.campaign_id == cid)))
+    building_id: int | None
     for building_id, (sampled, resulted, people, home) in tallies.refresh(session=session, campaign=campaign).items():
         # Those flagged for home sampling have no slot; their task calls them.
         counts[building_id][0:4] = [people, people - home if building_id in planned else 0, sampled, resulted]
@@ -174,7 +175,7 @@ def _per_building(session: Session, campaign: Campaign) -> dict[int, list[int]]:
     return counts
 
 
-_AREA = {
+_AREA: dict[str, tuple[type[Office | Community | Grid | Building], InstrumentedAttribute[int]]] = {
     "office": (Office, Building.office_id),
     "community": (Community, Building.community_id),
     "grid": (Grid, Building.grid_id),
@@ -303,7 +304,7 @@ def missing_query(
     community_id: int | None = None,
     grid_id: int | None = None,
     building_id: int | None = None,
-):  # type: ignore[no-untyped-def]
+) -> Select[int]:
     """People in the scope with no sample this round and no exemption, as a SELECT of person ids.
 
     Reads the missing set, so the caller brings it up to date first (``tallies.refresh``).
@@ -319,7 +320,7 @@ def missing_query(
     return query
 
 
-def _area_id(session: Session, table, code: str | None, field: str) -> int | None:  # type: ignore[no-untyped-def]
+def _area_id(session: Session, table: type[Community | Grid | Building], code: str | None, field: str) -> int | None:
     if code is None:
         return None
     found = session.scalar(select(table.id).where(table.code == code))

@@ -13,11 +13,13 @@ Refreshes of one campaign are serialised by a lock on its mark row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sweep.coverage.models import CoverageMark, CoverageMissing, CoverageTally
 from sweep.field.models import Sample
@@ -25,31 +27,34 @@ from sweep.lab.models import LabResult
 from sweep.plan.models import Campaign
 from sweep.registry.models import Person, registered
 
+# Every count here keeps to the registry's people (``registered()``), and they all have a building.
+_BUILDING_ID = cast("InstrumentedAttribute[int]", Person.building_id)
+
 
 # Bounded above by the highest id seen when the totals were taken: a row committed after that is
 # left for the next refresh, so that the totals and what was counted describe the same rows.
-def _samples_between(campaign_id: int, after: int, upto: int):  # type: ignore[no-untyped-def]
+def _samples_between(campaign_id: int, after: int, upto: int) -> ColumnElement[bool]:
     return and_(Sample.campaign_id == campaign_id, Sample.kind != "retest", Sample.id > after, Sample.id <= upto)
 
 
-def _sampled_between(campaign_id: int, after: int, upto: int):  # type: ignore[no-untyped-def]
+def _sampled_between(campaign_id: int, after: int, upto: int) -> Select[int, int]:
     return (
-        select(Person.building_id, func.count())
+        select(_BUILDING_ID, func.count())
         .select_from(Sample)
         .join(Person, Person.id == Sample.person_id)
         .where(_samples_between(campaign_id, after, upto), registered())
-        .group_by(Person.building_id)
+        .group_by(_BUILDING_ID)
     )
 
 
-def _resulted_between(campaign_id: int, after: int, upto: int):  # type: ignore[no-untyped-def]
+def _resulted_between(campaign_id: int, after: int, upto: int) -> Select[int, int]:
     return (
-        select(Person.building_id, func.count())
+        select(_BUILDING_ID, func.count())
         .select_from(LabResult)
         .join(Sample, and_(Sample.tube_id == LabResult.tube_id, Sample.kind != "retest"))
         .join(Person, Person.id == Sample.person_id)
         .where(LabResult.campaign_id == campaign_id, LabResult.id > after, LabResult.id <= upto, registered())
-        .group_by(Person.building_id)
+        .group_by(_BUILDING_ID)
     )
 
 
@@ -98,8 +103,8 @@ def _recount(
     samples, top_sample, results, top_result = totals
     tallies: dict[int, list[int]] = {
         b: [0, 0, n, home] for b, n, home in session.execute(
-            select(Person.building_id, func.count(), func.count().filter(Person.home_sampling.is_(True)))
-            .where(registered()).group_by(Person.building_id))
+            select(_BUILDING_ID, func.count(), func.count().filter(Person.home_sampling.is_(True)))
+            .where(registered()).group_by(_BUILDING_ID))
     }
     for building_id, n in session.execute(_sampled_between(campaign.id, -1, top_sample)):
         tallies.setdefault(building_id, [0, 0, 0, 0])[0] = n
@@ -129,7 +134,7 @@ def refresh(*, session: Session, campaign: Campaign, now: datetime | None = None
         return _recount(session, campaign, mark, totals, registry, now)
     samples, top_sample, results, top_result = totals
     new_samples = session.execute(_sampled_between(campaign.id, mark.sample_id, top_sample)).all() if top_sample > mark.sample_id else []
-    new_results: list = []
+    new_results: Sequence[Row[int, int]] = []
     added_results = 0
     if top_result > mark.result_id:
         new_results = session.execute(_resulted_between(campaign.id, mark.result_id, top_result)).all()
@@ -169,7 +174,7 @@ def refresh(*, session: Session, campaign: Campaign, now: datetime | None = None
     return tallies
 
 
-def missing_ids(campaign_id: int):  # type: ignore[no-untyped-def]
+def missing_ids(campaign_id: int) -> Select[int]:
     """A SELECT of the ids in the missing set (call ``refresh`` first in the same transaction)."""
     return select(CoverageMissing.person_id).where(CoverageMissing.campaign_id == campaign_id)
 

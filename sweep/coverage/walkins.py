@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import false, func, select, true, update
+from sqlalchemy import ColumnElement, Select, false, func, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from sweep.auth.scope import Scope
@@ -55,7 +56,7 @@ class WalkInCount:
     confirmed: int
 
 
-def _query(campaign: Campaign):  # type: ignore[no-untyped-def]
+def _query(campaign: Campaign) -> Select[*tuple[Any, ...]]:
     sampled = (
         select(func.min(Sample.sampled_at))
         .where(Sample.campaign_id == campaign.id, Sample.person_id == WalkIn.person_id, Sample.kind != "retest")
@@ -74,13 +75,14 @@ def _query(campaign: Campaign):  # type: ignore[no-untyped-def]
     )
 
 
-def _in_scope(scope: Scope):  # type: ignore[no-untyped-def]
+def _in_scope(scope: Scope) -> ColumnElement[bool]:
     """A walk-in is in an office's scope when it is theirs (``_OFFICE``); the district sees all, a site its own."""
     reach = scope.reach("people")
     if reach == "all":
         return true()
     if reach == "office":
-        return scope.office_id == _OFFICE
+        office = _OFFICE  # on the left, the comparison is typed as SQL's, not Python's
+        return office == scope.office_id
     if reach == "site":
         return PlanSite.candidate_site_id == scope.candidate_site_id
     return false()
@@ -92,9 +94,10 @@ def walk_ins(*, session: Session, campaign: Campaign, scope: Scope, unconfirmed_
     if unconfirmed_only:
         query = query.where(WalkIn.confirmed_at.is_(None))
     shown = scope.contacts
-    rows = []
+    rows: list[WalkInRow] = []
     for r in session.execute(query.order_by(WalkIn.confirmed_at.is_not(None), WalkIn.registered_at, WalkIn.id)):
-        rows.append(WalkInRow(r[0], r[1], r[2] if shown else None, r[3], r[4] if shown else None, *r[5:14], shown))  # type: ignore[arg-type]
+        rows.append(WalkInRow(r[0], r[1], r[2] if shown else None, r[3], r[4] if shown else None,
+                              r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], shown))
     return rows
 
 

@@ -128,7 +128,7 @@ def _check_ins(session: Session, b: _Builder, a: DayAssumptions) -> None:
 
 def _called_people(session: Session, campaign: Campaign) -> dict[int, np.ndarray]:
     """Each site's called people in call-up order: the order in which ``day_input`` counts them."""
-    residents: dict[int, list[int]] = defaultdict(list)
+    residents: dict[int | None, list[int]] = defaultdict(list)  # people without a building gather under None, never read
     for pid, building in session.execute(
         select(Person.id, Person.building_id).where(Person.home_sampling.is_(False)).order_by(Person.building_id, Person.id)
     ):

@@ -48,7 +48,7 @@ _AGE_BANDS = {  # (lowest age, highest age, share)
 }
 _MALE_P = (0.56, 0.50, 0.49)
 # kind -> (area range m2, m2 of space per desk incl. queue, allowed desks)
-_SITE = {
+_SITE: dict[str, tuple[tuple[float, float], int, tuple[int, int]]] = {
     "square": ((1800, 6500), 380, (6, 16)),
     "car_park": ((1800, 6000), 360, (6, 16)),
     "school": ((1600, 4500), 420, (4, 10)),
@@ -261,9 +261,15 @@ def _sizes(rng: np.random.Generator, target: int, lo: int, hi: int, a: float, b:
     return n_b, sizes
 
 
-def _buildings(rng: np.random.Generator, pool: StemPool, pop: int, character: str, centre: np.ndarray, radius: float):
+def _buildings(rng: np.random.Generator, pool: StemPool, pop: int, character: str, centre: np.ndarray,
+               radius: float) -> tuple[list[int], list[float], list[float], list[int], list[str], str | None]:
     """Buildings of one community: (kind, x, y, people, name) lists and its first park's name."""
-    kinds, xs, ys, sizes, names, park = [], [], [], [], [], None
+    kinds: list[int] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    sizes: list[int] = []
+    names: list[str] = []
+    park: str | None = None
     for kind, target in enumerate(_allocate(pop, _MIX[character]).tolist()):
         if target == 0:
             continue
@@ -291,7 +297,7 @@ def _buildings(rng: np.random.Generator, pool: StemPool, pop: int, character: st
     return kinds, xs, ys, sizes, names, park
 
 
-def _sites(rng, pool, comm: CommunityRow, ci: int, pop: int, b_xy: np.ndarray, b_w: np.ndarray,
+def _sites(rng: np.random.Generator, pool: StemPool, comm: CommunityRow, ci: int, pop: int, b_xy: np.ndarray, b_w: np.ndarray,
            b_dorm: np.ndarray, centre: np.ndarray, park: str | None, thin: bool) -> list[CandidateSiteRow]:
     head, tail = _SITE_ORDER[comm.character]
     need = pop / DESK_PEOPLE_PER_DAY
@@ -436,7 +442,14 @@ def generate_district(*, people: int = 50_000, seed: int = 1) -> District:
     offices, communities, pops, centres, radii = _communities(rng, people, pool)
 
     # Buildings and grids, community by community (a few thousand buildings at most).
-    kind_l, x_l, y_l, size_l, name_l, grid_l, grids, parks = [], [], [], [], [], [], [], []
+    kind_l: list[int] = []
+    x_l: list[float] = []
+    y_l: list[float] = []
+    size_l: list[int] = []
+    name_l: list[str] = []
+    grid_l: list[int] = []
+    grids: list[tuple[str, str, int]] = []
+    parks: list[str | None] = []
     for ci, comm in enumerate(communities):
         kinds, xs, ys, sizes, names, park = _buildings(rng, pool, int(pops[ci]), comm.character, centres[ci], radii[ci])
         parks.append(park)
@@ -446,8 +459,12 @@ def generate_district(*, people: int = 50_000, seed: int = 1) -> District:
         for gi, members in enumerate(_split(np.arange(len(sizes)), xy, w, g)):
             local[members] = len(grids) + gi
         grids.extend((f"{comm.code}G{gi + 1:02d}", f"第{gi + 1}网格", ci) for gi in range(g))
-        for col, vals in ((kind_l, kinds), (x_l, xs), (y_l, ys), (size_l, sizes), (name_l, names), (grid_l, local)):
-            col.extend(vals)
+        kind_l.extend(kinds)
+        x_l.extend(xs)
+        y_l.extend(ys)
+        size_l.extend(sizes)
+        name_l.extend(names)
+        grid_l.extend(local)
     order = np.argsort(np.array(grid_l), kind="stable")
     b_grid = np.array(grid_l, dtype=np.int32)[order]
     b_kind = np.array(kind_l, dtype=np.int8)[order]

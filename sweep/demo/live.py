@@ -192,7 +192,7 @@ class LiveDemo:
         self.ready = ready
         logins: dict[int, tuple[str, str]] = {}
         with unit_of_work(ready.factory) as session:
-            campaign = session.get(Campaign, ready.campaign_id)
+            campaign = session.get_one(Campaign, ready.campaign_id)
             self.schedule = schedule_day(session=session, campaign=campaign, rng=np.random.default_rng(ready.seed))
             # An account per site terminal and one for the lab; random passwords, used only by this player.
             for site_id, code in session.execute(select(PlanSite.id, PlanSite.code).where(PlanSite.campaign_id == campaign.id)):
@@ -235,7 +235,7 @@ class LiveDemo:
         with unit_of_work(self.ready.factory) as session:
             session.execute(update(Campaign).where(Campaign.id == self.ready.campaign_id).values(status="finished"))
             limits = self.app.state.settings
-            report = build_report(session=session, campaign=session.get(Campaign, self.ready.campaign_id),
+            report = build_report(session=session, campaign=session.get_one(Campaign, self.ready.campaign_id),
                                   wait_limit_minutes=limits.sample_wait_limit_minutes, transit_limit_minutes=limits.transit_limit_minutes)
             report_dir.mkdir(parents=True, exist_ok=True)
             written = [write_html(report, report_dir / "report.html"), write_xlsx(report, report_dir / "report.xlsx")]

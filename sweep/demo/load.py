@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, func, select, text
@@ -35,9 +36,10 @@ def load_district(conn: Connection, district: District, *, key: str, progress: P
     say = progress or (lambda _msg: None)
     counts: dict[str, int] = {}
 
-    def put(table: str, columns: list[str], rows: list[tuple] | object, n: int) -> int:
+    def put(table: str, columns: list[str], rows: Callable[[int], Iterable[Sequence[Any]]], n: int) -> int:
+        """Insert ``rows(first id)`` into ``table``; returns the first id."""
         first = _first_id(conn, table)
-        bulk_insert(conn, table, ["id", *columns], rows(first) if callable(rows) else rows)
+        bulk_insert(conn, table, ["id", *columns], rows(first))
         _sync_sequence(conn, table)
         counts[table] = n
         return first

@@ -70,7 +70,7 @@ def preregister(*, session: Session, campaign: Campaign, id_number: str, key: st
         except IntegrityError:
             continue  # a code drawn twice, or the same resident in two tabs: draw again / read theirs
         return PreregState(code, masked, False)
-    code = session.scalar(mine)
-    if code is None:  # pragma: no cover - five collisions in 34 billion
+    theirs = session.scalar(mine)
+    if theirs is None:  # pragma: no cover - five collisions in 34 billion
         raise RuntimeError("could not draw a free pre-registration code")
-    return PreregState(code, masked, True)
+    return PreregState(theirs, masked, True)

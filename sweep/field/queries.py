@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,7 +65,15 @@ def site_tubes(*, session: Session, campaign: Campaign, plan_site_id: int, statu
     return [TubeState(*r[:6], kind=r.kind) for r in session.execute(query.order_by(Tube.id.desc()).limit(limit))]
 
 
-def recent_scans(*, session: Session, campaign: Campaign, plan_site_id: int, limit: int = 20) -> list[dict]:
+class RecentScan(TypedDict):
+    client_uuid: str
+    tube_code: str
+    position: int
+    id_masked: str
+    sampled_at: datetime
+
+
+def recent_scans(*, session: Session, campaign: Campaign, plan_site_id: int, limit: int = 20) -> list[RecentScan]:
     rows = session.execute(
         select(Sample.client_uuid, Tube.code, Sample.position, Person.id_masked, Sample.sampled_at)
         .join(Tube, Tube.id == Sample.tube_id)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from sweep.auth.scope import Scope
 from sweep.auth.service import audit
@@ -52,7 +54,7 @@ class ReadinessState:
         return "short" if self.short else "pending"
 
 
-def _state(row, now: datetime) -> ReadinessState:  # type: ignore[no-untyped-def]
+def _state(row: Row[*tuple[Any, ...]], now: datetime) -> ReadinessState:
     late = (row.done_at > row.due_at) if row.done_at is not None else now > row.due_at
     short = row.quantity_planned is not None and row.checked_at is not None and (row.quantity_done or 0) < row.quantity_planned
     return ReadinessState(
@@ -183,7 +185,7 @@ def staff_arrived(
     session.flush()
     # A site has two staff items, its medical staff (whoever samples there) and the others; each
     # counts the arrivals of its own people and is done when all of them are in.
-    def samples_here(staff: ColumnElement[int] | int) -> ColumnElement[bool]:
+    def samples_here(staff: SQLCoreOperations[int] | int) -> ColumnElement[bool]:
         return (
             select(Shift.id)
             .where(Shift.campaign_id == campaign.id, Shift.plan_site_id == plan_site_id, Shift.staff_id == staff,

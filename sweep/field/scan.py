@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -378,7 +379,7 @@ def _answer(r: _Judged, site_id: int) -> ScanOutcome:
     return ScanOutcome(r.uuid, error=_error(r, site_id))
 
 
-def _judge(session: Session, params: dict[str, object]) -> list[Sequence[object]]:
+def _judge(session: Session, params: dict[str, object]) -> Sequence[Sequence[Any]]:
     """Run the statement (and, on SQLite, its writes): every item judged, in order."""
     conn = session.connection()
     try:
@@ -418,10 +419,10 @@ class Batch:
                 "refused": sum(o is not None for o in self.out), "copies": len(self.copies), "tubes": json.dumps(self.tubes),
                 "walk_ins": json.dumps(self.walk_ins, ensure_ascii=False)}
 
-    def answered(self, rows: Sequence[Sequence[object]], plan_site_id: int) -> list[ScanOutcome]:
+    def answered(self, rows: Sequence[Sequence[Any]], plan_site_id: int) -> list[ScanOutcome]:
         """Every item's answer, from the statement's rows (``_ANSWER`` with the new sample's id)."""
         for row in rows:
-            judged = _Judged(*row)  # type: ignore[arg-type]
+            judged = _Judged(*row)
             self.out[judged.ord] = _answer(judged, plan_site_id)
         for i, j in self.copies:
             twin = self.out[j]
@@ -474,7 +475,7 @@ def scan_batch(
     begin_write(session)
     now = now or datetime.now()
     batch = check_batch(scans, campaign, key, received_at)
-    rows: list[Sequence[object]] = []
+    rows: Sequence[Sequence[Any]] = []
     if batch.items:
         params = batch.params(campaign=campaign, plan_site_id=plan_site_id, user_id=user_id, now=now)
         register_walk_ins(session=session, walk_ins=batch.walk_ins, params=params)

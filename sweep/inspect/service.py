@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sweep.auth.models import User
-from sweep.auth.scope import Scope
+from sweep.auth.scope import Scope, UserLike
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.inspect.checklists import DEFAULT_TEMPLATES
@@ -82,7 +81,7 @@ def record_inspection(
     findings: Sequence[FindingIn] = (),
     rectify_by: datetime | None = None,
     notes: str = "",
-    inspector: User | None = None,
+    inspector: UserLike | None = None,
 ) -> Inspection:
     """One visit: every item of the template answered; each failed item and each extra finding is opened."""
     site = session.get(PlanSite, plan_site_id)

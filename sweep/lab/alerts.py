@@ -84,12 +84,12 @@ def alerts(
     # Someone registered at a desk (a walk-in) has no building yet: where they stay comes from their
     # registration, and they are the office's whose site registered them.
     walk_site = aliased(PlanSite)
-    office = func.coalesce(Person.office_id, walk_site.office_id)
+    office_of = func.coalesce(Person.office_id, walk_site.office_id)
     query = (
         select(
             RetestOrder.id, RetestOrder.person_id, Person.name, Person.id_masked, Person.phone,
             func.coalesce(Building.name, WalkIn.address), Community.name,
-            office, RetestOrder.due_at, RetestOrder.status, RetestOrder.result, RetestOrder.closed_at, sampled.label("sampled"),
+            office_of, RetestOrder.due_at, RetestOrder.status, RetestOrder.result, RetestOrder.closed_at, sampled.label("sampled"),
             Tube.code, PlanSite.code, source.result, source.ct_value, source.resulted_at,
         )
         .join(Person, Person.id == RetestOrder.person_id)

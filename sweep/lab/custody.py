@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from statistics import median
+from typing import cast
 
-from sqlalchemy import func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from sweep.auth.scope import Scope
 from sweep.errors import NotFound
@@ -23,7 +26,8 @@ from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import CandidateSite
 
 
-def _minutes(session: Session, start, end):  # type: ignore[no-untyped-def]
+def _minutes(session: Session, start: SQLCoreOperations[datetime | None],
+             end: SQLCoreOperations[datetime | None]) -> ColumnElement[float | Decimal]:
     """Minutes from ``start`` to ``end`` as SQL, so that flags are found in the database, not by reading every tube."""
     if session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", end - start) / 60
@@ -139,8 +143,9 @@ def custody_flags(
     at_now = literal(now)
     left = func.coalesce(Handover.handed_at, at_now)
     waited = _minutes(session, Tube.sealed_at, left)
+    sealed_at = cast("InstrumentedAttribute[datetime]", Tube.sealed_at)  # the query keeps sealed tubes only
     late_tubes = (
-        select(PlanSite.code, Box.code, Tube.code, Tube.sealed_at, waited.label("waited"), Handover.handed_at.is_(None))
+        select(PlanSite.code, Box.code, Tube.code, sealed_at, waited.label("waited"), Handover.handed_at.is_(None))
         .join(PlanSite, PlanSite.id == Tube.plan_site_id)
         .outerjoin(Box, Box.id == Tube.box_id)
         .outerjoin(Handover, Handover.box_id == Tube.box_id)

@@ -72,6 +72,7 @@ def _status(session: Session, campaign: Campaign, person_id: int) -> tuple[str, 
         return "retest", sampled_at, site, open_orders[-1].due_at
     if orders:  # every retest closed, none positive
         return "negative", sampled_at, site, None
+    assert sample is not None  # no sample and no orders returned above
     return ("pending" if sample.result is None else "negative"), sampled_at, site, None
 
 

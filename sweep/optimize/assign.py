@@ -51,7 +51,7 @@ def assign_within_capacity(problem: PlacementProblem, is_open: np.ndarray) -> np
 
 def _repair(problem: PlacementProblem, arcs: np.ndarray, pick: np.ndarray, cap: np.ndarray,
             total: np.ndarray) -> np.ndarray | None:
-    client_arc = arcs[pick]
+    client_arc: np.ndarray = arcs[pick]
     load = np.bincount(problem.arc_site[client_arc], weights=problem.demand, minlength=problem.n_sites)
     over = np.flatnonzero(load > cap + 1e-9)
     if len(over) == 0:

@@ -18,6 +18,7 @@ import numpy as np
 HOME_VISIT_MINUTES = 10.0
 HOME_MINUTES_PER_PERSON = 3.0
 WALK_M_PER_MINUTE = 70.0
+FILL = 0.9  # share of the desks' throughput the call-up plans for
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class CallupInput:
     window_minutes: int
     slot_minutes: int
     service_minutes: float  # mean swab time per person at one desk
-    fill: float = 0.9  # share of the desks' throughput the call-up plans for
+    fill: float = FILL
     site_window_minutes: np.ndarray | None = None  # per site, where one calls longer than window_minutes
 
     def window_of(self, site: int) -> int:
@@ -111,7 +112,12 @@ def _place(room: np.ndarray, start: int, people: float, least: float) -> list[tu
     return pieces
 
 
-def _site_slots(data: CallupInput, site: int, members: list[int], fill: float):
+# A site's call-up: which slots each building gets, the key groups' span, arrivals per slot and
+# a slot's full pace; or None with the people left over.
+SiteSlots = tuple[dict[int, tuple[int, int]], int, np.ndarray, float]
+
+
+def _site_slots(data: CallupInput, site: int, members: list[int], fill: float) -> tuple[SiteSlots | None, float]:
     n_slots = data.window_of(site) // data.slot_minutes
     full = float(data.site_desks[site]) * data.slot_minutes / data.service_minutes
     room = np.full(n_slots, full * fill)

@@ -16,4 +16,5 @@ def walk_matrix_m(lon_a: np.ndarray, lat_a: np.ndarray, lon_b: np.ndarray, lat_b
     lat0 = np.deg2rad(np.mean(lat_a) if len(lat_a) else 0.0)
     dx = (lon_a[:, None] - lon_b[None, :]) * (M_PER_DEG_LON_EQUATOR * np.cos(lat0))
     dy = (lat_a[:, None] - lat_b[None, :]) * M_PER_DEG_LAT
-    return np.hypot(dx, dy) * DETOUR
+    walk: np.ndarray = np.hypot(dx, dy) * DETOUR
+    return walk

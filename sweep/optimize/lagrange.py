@@ -25,8 +25,8 @@ class LagrangeResult:
     multipliers: np.ndarray
     open_hint: np.ndarray | None  # sites open in the subproblem at the best multipliers
     iterations: int
+    open_share: np.ndarray  # how often each site was open in the subproblem, recent steps weighted more
     site_values: np.ndarray | None = None  # each site's relaxed value at the best multipliers (lower: more useful)
-    open_share: np.ndarray | None = None  # how often each site was open in the subproblem, recent steps weighted more
 
 
 def _site_values(problem: PlacementProblem, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

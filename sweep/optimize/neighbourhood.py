@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,10 +68,11 @@ def restricted(problem: PlacementProblem, keep: np.ndarray, start: np.ndarray | 
     result = exact.solve_mip(sub, deadline=deadline, start=begin, node_limit=node_limit)
     if result.client_arc is None:
         return None
-    return idx[result.client_arc]
+    whole: np.ndarray = idx[result.client_arc]
+    return whole
 
 
-def search(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float, cost_of,  # type: ignore[no-untyped-def]
+def search(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: float, cost_of: Callable[[np.ndarray], float],
            good_enough: float = -np.inf, favoured: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
     """Improve ``client_arc`` by restricted MIPs until ``deadline``, ``good_enough`` or a run of failures.
 

@@ -63,7 +63,8 @@ class PlacementProblem:
     def arc_total_cost(self) -> np.ndarray:
         """What each arc adds to the objective when used."""
         w = self.demand if self.weight is None else self.weight
-        return np.asarray(w, dtype=float)[self.arc_client] * self.arc_cost
+        total: np.ndarray = np.asarray(w, dtype=float)[self.arc_client] * self.arc_cost
+        return total
 
     def fixed_mask(self) -> np.ndarray:
         return np.zeros(self.n_sites, dtype=bool) if self.fixed is None else np.asarray(self.fixed, dtype=bool)
@@ -192,8 +193,9 @@ def solve(problem: PlacementProblem, *, time_limit: float = 30.0, exact_max_arcs
         from sweep.optimize import exact
 
         result = exact.solve_mip(problem, deadline=deadline, start=incumbent, gap_target=gap_target)
-        if result.client_arc is not None and feasible(problem, result.client_arc) and (incumbent is None or result.objective <= ub + 1e-6):
-            incumbent, ub = result.client_arc, solution_cost(problem, result.client_arc)
+        found = result.client_arc
+        if found is not None and feasible(problem, found) and (incumbent is None or result.objective <= ub + 1e-6):
+            incumbent, ub = found, solution_cost(problem, found)
         bound = max(bound, result.bound)
         if not via_mip:
             method = "HiGHS MIP; start: " + method.split(";")[0]
@@ -232,7 +234,8 @@ def _integral(problem: PlacementProblem) -> bool:
     return bool(np.allclose(c, np.round(c)))
 
 
-def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
+def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bool,
+                   gap_target: float) -> tuple[np.ndarray | None, float, float, bool]:
     """Greedy and interchange, then the cut radius model to prove it or better it; if the clock stops that,
     the Lagrangian bound and interchange with restarts from the sites the bound likes; HiGHS after, if small."""
     # A bounded number of kicks (the same answer run after run): with few medians this finds the optimum,
@@ -259,7 +262,8 @@ def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bo
     return incumbent, ub, bound, via_radius
 
 
-def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool, gap_target: float):  # type: ignore[no-untyped-def]
+def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool,
+                 gap_target: float) -> tuple[np.ndarray | None, float, float, bool]:
     """Greedy start; Lagrangian bound; sites the relaxation likes, repaired, trimmed and relocated."""
     from sweep.optimize.relocate import relocate
 

@@ -42,11 +42,11 @@ def mean_wait(servers: int, arrival_rate: float, service_rate: float) -> float:
     return erlang_c(servers, load) / (servers * service_rate - arrival_rate)
 
 
-def queue_quantile(servers: int, arrival_rate: float, service_rate: float, q: float = QUEUE_QUANTILE) -> int:
-    """The smallest k with P(people waiting >= k) <= 1 - q; P(Nq >= k) = C·ρ^k in M/M/c."""
+def queue_quantile(servers: int, arrival_rate: float, service_rate: float, q: float = QUEUE_QUANTILE) -> float:
+    """The smallest k with P(people waiting >= k) <= 1 - q; P(Nq >= k) = C·ρ^k in M/M/c. A count, or inf when unstable."""
     load = arrival_rate / service_rate
     if load >= servers:
-        return math.inf  # type: ignore[return-value]
+        return math.inf
     c = erlang_c(servers, load)
     rho = load / servers
     if c <= 1 - q or rho <= 0:
@@ -65,7 +65,7 @@ class DeskSizing:
     desks: int
     utilisation: float
     mean_wait_minutes: float
-    queue_p95: int
+    queue_p95: float  # people; inf when the line grows without bound
     queue_room: int
     fits: bool  # every target met within the desks the space allows
     reason: str  # why not, when it does not fit

@@ -63,14 +63,17 @@ def relocate(problem: PlacementProblem, client_arc: np.ndarray, *, deadline: flo
     return client_arc
 
 
-def _price(problem, j, k, members, by_client, c_start, by_site, s_start, total, cap, load, is_open, site_of, cost_of):  # type: ignore[no-untyped-def]
+def _price(problem: PlacementProblem, j: int, k: int, members: np.ndarray, by_client: np.ndarray, c_start: np.ndarray,
+           by_site: np.ndarray, s_start: np.ndarray, total: np.ndarray, cap: np.ndarray, load: np.ndarray,
+           is_open: np.ndarray, site_of: np.ndarray, cost_of: np.ndarray) -> tuple[float, int, list[tuple[int, int]]] | None:
     """(change in cost, k, moves) for closing j and opening k, or None if j's clients cannot all move."""
     demand = problem.demand
     room = {k: cap[k]}
-    moves, delta = [], 0.0
+    moves: list[tuple[int, int]] = []
+    delta = 0.0
     # Clients of other sites that would rather walk to k, best saving first.
     arcs_k = by_site[s_start[k]:s_start[k + 1]]
-    gains = []
+    gains: list[tuple[float, int, int]] = []
     for a in arcs_k.tolist():
         i = int(problem.arc_client[a])
         if site_of[i] != j and total[a] < cost_of[i]:

@@ -18,6 +18,8 @@ import numpy as np
 from sweep.roles import SiteRole
 
 MEDICAL, GENERAL = "medical", "general"
+# Who holds a post: (site, "sampler", desk, team, slot) for samplers, else (site, role, post index).
+PersonKey = tuple[int | str | None, ...]
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def posts(data: RosterInput) -> list[Post]:
     return out
 
 
-def _person_keys(all_posts: list[Post]) -> list[tuple]:
+def _person_keys(all_posts: list[Post]) -> list[PersonKey]:
     """Which person holds each post: the desk's (or team's) pair slot for samplers, else the post itself."""
     return [
         (p.site, "sampler", p.desk_no, p.team, p.slot) if p.role is SiteRole.SAMPLER else (p.site, p.role.value, i)
@@ -93,7 +95,7 @@ def _person_keys(all_posts: list[Post]) -> list[tuple]:
 def build(data: RosterInput) -> Roster:
     all_posts = posts(data)
     keys = _person_keys(all_posts)
-    site_of: dict[tuple, int] = {}
+    site_of: dict[PersonKey, int] = {}
     for k, p in zip(keys, all_posts, strict=True):
         site_of.setdefault(k, p.site)
     dist = np.hypot(data.community_x[:, None] - data.community_x[None, :], data.community_y[:, None] - data.community_y[None, :])
@@ -101,10 +103,10 @@ def build(data: RosterInput) -> Roster:
     pools: dict[str, dict[int, list[int]]] = {MEDICAL: defaultdict(list), GENERAL: defaultdict(list)}
     for sid, c, kind in sorted(zip(data.staff_id.tolist(), data.staff_community.tolist(), data.staff_kind.tolist(), strict=False), reverse=True):
         pools[kind][c].append(sid)
-    holder: dict[tuple, int] = {}
+    holder: dict[PersonKey, int] = {}
     away = 0
 
-    def fill(wanted: list[tuple], kind: str) -> None:
+    def fill(wanted: list[PersonKey], kind: str) -> None:
         nonlocal away
         pool = pools[kind]
         # Home community first for everyone, then the nearest community with someone left.
@@ -132,7 +134,7 @@ def build(data: RosterInput) -> Roster:
 
     duties: list[Duty] = []
     shortfall: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    counted: set[tuple] = set()
+    counted: set[PersonKey] = set()
     for k, p in zip(keys, all_posts, strict=True):
         if k in holder:
             duties.append(Duty(p, holder[k]))

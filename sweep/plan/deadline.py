@@ -62,14 +62,14 @@ def check_deadline(*, session: Session, settings: Settings, campaign: Campaign, 
     day = day_input(session=session, campaign=campaign)
     model = DayModel.from_settings(settings)
     runs, target = settings.sim_runs, settings.sim_p_target
-    common = {"model": model, "deadline_minutes": day.deadline_minutes, "pool_size": day.pool_size, "runs": runs}
-    p = p_on_time_by_site(day.sites, rng=rng, **common)
+    p = p_on_time_by_site(day.sites, rng=rng, model=model, deadline_minutes=day.deadline_minutes, pool_size=day.pool_size, runs=runs)
     p_by_site = {s.code: float(x) for s, x in zip(day.sites, p, strict=True)}
     changes, short = [], []
     for site, p_before in zip(day.sites, p, strict=True):
         if p_before >= target:
             continue
-        desks, p_after = desks_to_meet_deadline(site, p_target=target, rng=rng, max_desks=site.max_desks, **common)
+        desks, p_after = desks_to_meet_deadline(site, p_target=target, rng=rng, max_desks=site.max_desks, model=model,
+                                                deadline_minutes=day.deadline_minutes, pool_size=day.pool_size, runs=runs)
         change = DeskChange(site.code, site.desks, desks, round(float(p_before), 4), round(float(p_after), 4))
         if desks > site.desks:
             session.execute(

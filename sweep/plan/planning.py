@@ -23,9 +23,9 @@ from sweep.optimize import callup as callup_mod
 from sweep.optimize import queueing
 from sweep.optimize import roster as roster_mod
 from sweep.optimize.materials import SiteNeeds
-from sweep.optimize.placement import PlacementInfeasible, solve
+from sweep.optimize.placement import Placement, PlacementInfeasible, PlacementProblem, solve
 from sweep.plan import store
-from sweep.plan.inputs import Registry, build_arcs, load_registry, placement_problem
+from sweep.plan.inputs import Arcs, Registry, build_arcs, load_registry, placement_problem
 from sweep.plan.models import Campaign, PlanBuilding, PlanSite
 from sweep.plan.reach import Outreach, plan_outreach, register_mobile_sites, short_of_room, walk_summary, with_outreach
 from sweep.roles import SiteRole
@@ -115,6 +115,7 @@ def _infeasible(exc: PlacementInfeasible, reg: Registry, clients: np.ndarray, se
         return InvalidInput("max_sites", f"采样点上限太小，至少需要 {exc.need:.0f} 个点 (max_sites too small: at least "
                             f"{exc.need:.0f} sites are needed for the capacity and the fixed sites)")
     if exc.kind == "max_desks":
+        assert exc.need is not None  # a desk cap refused always says how many desks are needed
         return InvalidInput("max_samplers", f"采样人员上限太小，至少需要 {2 * exc.need:.0f} 名采样员 (max_samplers too "
                             f"small: at least {2 * exc.need:.0f} samplers, two a desk in rotation, are needed)")
     if exc.kind == "client_too_big":
@@ -158,7 +159,7 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
     window = campaign.deadline_minutes
     calling = calling_window(window, settings)
     service = 60.0 / settings.desk_people_per_hour
-    desk_capacity = settings.desk_people_per_hour * calling / 60.0 * callup_mod.CallupInput.__dataclass_fields__["fill"].default
+    desk_capacity = settings.desk_people_per_hour * calling / 60.0 * callup_mod.FILL
     prev_id, prev_desks, prev_codes, prev_site_of = _previous(session, campaign)
 
     say("步行范围 the walking limit: mobile sites and home sampling")
@@ -297,7 +298,8 @@ def make_plan(*, session: Session, settings: Settings, campaign: Campaign, max_s
 
 
 def _place(reg: Registry, clients: np.ndarray, fixed: np.ndarray, *, settings: Settings, desk_capacity: float,
-           max_sites: int | None, max_samplers: int | None, fallback: bool, time_limit: float):  # type: ignore[no-untyped-def]
+           max_sites: int | None, max_samplers: int | None, fallback: bool,
+           time_limit: float) -> tuple[Placement, Arcs, PlacementProblem]:
     """The placement: arcs within the walking limit only, unless a cap asks for arcs beyond it.
     Raises ``PlacementInfeasible``."""
     arcs = build_arcs(reg.building_x[clients], reg.building_y[clients], reg.site_x, reg.site_y, limit_m=settings.max_walk_m,
@@ -343,7 +345,8 @@ def _cap_cost(reg: Registry, clients: np.ndarray, walk: np.ndarray, fixed: np.nd
             "walking; add --accept-beyond-limit to accept it)")
 
 
-def _schedule(data, desks, max_desks, reg, opened, warnings, *, latest_window):  # type: ignore[no-untyped-def]
+def _schedule(data: callup_mod.CallupInput, desks: np.ndarray, max_desks: np.ndarray, reg: Registry, opened: np.ndarray,
+              warnings: list[str], *, latest_window: int) -> callup_mod.Callup:
     """The call-up; a site whose people do not fit before the deadline gets another desk if its space
     allows, and else calls into the hour kept for late comers, a slot at a time, up to the last slot."""
     while True:
@@ -442,7 +445,8 @@ def _site_index(reg: Registry, candidate_site_id: int) -> int:
     return int(np.flatnonzero(reg.site_id == candidate_site_id)[0])
 
 
-def _diff(prev_id, prev_desks, prev_codes, prev_site_of, reg, opened, desks, b_site, site_rows) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _diff(prev_id: int | None, prev_desks: dict[int, int], prev_codes: dict[int, str], prev_site_of: dict[int, str], reg: Registry,
+          opened: np.ndarray, desks: np.ndarray, b_site: np.ndarray, site_rows: list[PlanSite]) -> dict[str, Any]:
     if prev_id is None:
         return {}
     now = {int(reg.site_id[s]): int(desks[k]) for k, s in enumerate(opened.tolist())}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
@@ -16,6 +16,8 @@ from sweep.plan.service import campaign_by_ref
 
 # As SWEEP_SIM_RUNS: a hundred thousand simulated days already take minutes for a district.
 MAX_RUNS = 100_000
+if TYPE_CHECKING:
+    from sweep.simulate.schemas import SimulationRead, SpreadRead
 
 
 def register(app: typer.Typer) -> None:
@@ -64,7 +66,7 @@ def simulate(
         out.print(_late_sites(result))
 
 
-def _summary(r, name: str) -> Table:  # type: ignore[no-untyped-def]
+def _summary(r: SimulationRead, name: str) -> Table:
     table = Table(title=f"{name} · 模拟采样日 the simulated day ({r.runs} runs, seed {r.seed})")
     table.add_column("项目 item")
     table.add_column("均值 mean", justify="right")
@@ -72,7 +74,7 @@ def _summary(r, name: str) -> Table:  # type: ignore[no-untyped-def]
     table.add_column("中位 median", justify="right")
     table.add_column("95%", justify="right")
 
-    def row(label: str, s) -> None:  # type: ignore[no-untyped-def]
+    def row(label: str, s: SpreadRead) -> None:
         table.add_row(label, *("—" if v is None else f"{v:,.1f}" for v in (s.mean, s.p5, s.p50, s.p95)))
 
     row(f"完成用时(分) finish (min), deadline {r.deadline_minutes}", r.finish)
@@ -86,7 +88,7 @@ def _summary(r, name: str) -> Table:  # type: ignore[no-untyped-def]
     return table
 
 
-def _late_sites(r) -> Table:  # type: ignore[no-untyped-def]
+def _late_sites(r: SimulationRead) -> Table:
     by_code = {s.code: s for s in r.sites}
     table = Table(title="可能超时的采样点 · sites most likely late")
     table.add_column("采样点 site", no_wrap=True)

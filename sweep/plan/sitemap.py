@@ -49,7 +49,7 @@ def _hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     if len(pts) <= 2:
         return pts
 
-    def cross(o, a, b):  # type: ignore[no-untyped-def]
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
         return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
     lower: list[tuple[float, float]] = []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +14,9 @@ from rich.table import Table
 from sweep.clikit import AsUser, check_schema, print_json, scope_of, session_scope
 from sweep.config import get_settings
 from sweep.errors import DomainError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 import_app = typer.Typer(help="Import the registry from CSV, XLSX or GeoJSON (导入人口、楼栋、采样点、人员).", no_args_is_help=True)
 registry_app = typer.Typer(help="The population registry: summary and exports (人口分布).", no_args_is_help=True)
@@ -35,7 +39,7 @@ def _fail(exc: DomainError) -> None:
     raise typer.Exit(code=2)
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> sessionmaker[Session]:
     from sweep.db import make_engine, make_session_factory
 
     engine = make_engine(get_settings().database_url)
@@ -91,7 +95,7 @@ def _print_report(data: dict) -> None:
         out.print(bad)
 
 
-def _kind_command(kind: str, doc: str):  # type: ignore[no-untyped-def]
+def _kind_command(kind: str, doc: str) -> Callable[..., None]:
     def command(
         file: FileArg,
         as_json: JsonOpt = False,

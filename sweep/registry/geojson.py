@@ -44,6 +44,8 @@ def _features(doc: Any) -> list[dict[str, Any]]:
 
 def _centre(geometry: dict[str, Any]) -> tuple[float, float] | None:
     kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if coords is None:
+        return None
     try:
         if kind == "Point":
             return float(coords[0]), float(coords[1])

@@ -23,7 +23,7 @@ from sweep.registry.importer_areas import import_buildings, import_grids
 from sweep.registry.importer_people import import_people
 from sweep.registry.importer_sites import import_sites, import_staff
 from sweep.registry.lookup import community_scope
-from sweep.registry.models import IMPORT_KINDS, RegistryImport
+from sweep.registry.models import IMPORT_KINDS, Community, RegistryImport
 from sweep.registry.report import ImportReport
 from sweep.registry.tabular import file_format, read_rows
 
@@ -106,7 +106,7 @@ def import_file(
     return report
 
 
-def _office_limit(scope: Scope, community, kind: str) -> int | None:  # type: ignore[no-untyped-def]
+def _office_limit(scope: Scope, community: Community | None, kind: str) -> int | None:
     """The office an import is held to: None for the district, the user's office for an office."""
     reach = scope.reach("imports")
     if reach == "all":

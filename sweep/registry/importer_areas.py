@@ -120,7 +120,7 @@ def _changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [getattr(obj, k), v] for k, v in values.items() if getattr(obj, k) != v}
 
 
-def unique_code(raw: str | None, *, seen: dict[str, int], row: int, longest: int, what: str, what_en: str) -> str:
+def unique_code(raw: str, *, seen: dict[str, int], row: int, longest: int, what: str, what_en: str) -> str:
     """A row's code: present, not too long, and not already on an earlier row of the file."""
     code = fold(raw)
     if not code or len(code) > longest:

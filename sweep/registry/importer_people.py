@@ -19,7 +19,7 @@ from datetime import datetime
 from functools import partial
 from itertools import islice
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -207,7 +207,8 @@ class _PeopleImport:
                     docs[i] = doc
         return docs
 
-    def _documents(self, chunk: list[Row], numbers: list[str], docs: list[str], errors: Errors):  # type: ignore[no-untyped-def]
+    def _documents(self, chunk: list[Row], numbers: list[str], docs: list[str],
+                   errors: Errors) -> tuple[list[Any], list[str], list[str], list[dt.date | None], list[str | None]]:
         n = len(numbers)
         hashes: list[Any] = [None] * n
         plain = [""] * n
@@ -221,9 +222,9 @@ class _PeopleImport:
             # The usual chunk: every row an ID card, every number good. Whole columns at once.
             ymd = checked.birth_ymd.tolist()
             day = {v: ymd_to_date(v) for v in set(ymd)}
-            plain = checked.number  # type: ignore[assignment]
-            masked = [x[:6] + "********" + x[-4:] for x in plain]  # type: ignore[index]
-            return id_lookup_hashes(plain, key=key), plain, masked, list(map(day.__getitem__, ymd)), checked.sex  # type: ignore[arg-type]
+            plain = cast(list[str], checked.number)  # no reason given: every number is there
+            masked = [x[:6] + "********" + x[-4:] for x in plain]
+            return id_lookup_hashes(plain, key=key), plain, masked, list(map(day.__getitem__, ymd)), checked.sex
         dates: dict[int, dt.date] = {}
         good = []
         for k, i in enumerate(cards):
@@ -267,14 +268,15 @@ class _PeopleImport:
         for key in set(keys).difference(cache):
             cache[key] = self._place(*key) if isinstance(key, tuple) else self._place(key, "", "")
         found = list(map(cache.__getitem__, keys))
-        bad = {k for k in set(keys) if isinstance(cache[k], BadCell)}
-        if not bad:
-            return found
-        places: list[Place | None] = list(found)
-        for i, key in enumerate(keys):
-            if key in bad:
-                errors[i].append((cache[key].field or "building", cache[key].reason))
-                places[i] = None
+        if not any(isinstance(cache[k], BadCell) for k in set(keys)):
+            return cast(list[Place | None], found)  # every cell named a building
+        places: list[Place | None] = []
+        for i, place in enumerate(found):
+            if isinstance(place, BadCell):
+                errors[i].append((place.field or "building", place.reason))
+                places.append(None)
+            else:
+                places.append(place)
         return places
 
     def _place(self, text: str, grid: str, community: str) -> Place | BadCell:

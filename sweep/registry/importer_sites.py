@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sweep.registry.fields import BadCell, fold, parse_float, parse_int, parse_phone
 from sweep.registry.headers import Row
 from sweep.registry.importer_areas import _record, _rows, parse_kind, parse_lon_lat, unique_code
-from sweep.registry.lookup import load_areas
+from sweep.registry.lookup import Areas, load_areas
 from sweep.registry.models import CandidateSite, Community, Staff
 from sweep.registry.report import ImportReport
 
@@ -35,7 +35,7 @@ STAFF_KINDS = {
 }
 
 
-def _scoped_community(areas, text: str, community: Community | None) -> int:  # type: ignore[no-untyped-def]
+def _scoped_community(areas: Areas, text: str, community: Community | None) -> int:
     cid = areas.community_id(text) if text else (community.id if community else None)
     if cid is None:
         raise BadCell("缺少社区 (community missing)", field="community")

@@ -18,7 +18,7 @@ class NotAllowed(Forbidden):
     code = "not_allowed"
 
 
-def can_reveal(*, user: User, office_id: int) -> bool:
+def can_reveal(*, user: User, office_id: int | None) -> bool:
     if not user.active:
         return False
     if user.role in ("admin", "command"):

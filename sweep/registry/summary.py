@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Case, ColumnElement, case, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sweep.errors import NotFound
 from sweep.registry.models import Building, Community, Grid, KeyGroup, Office, Person, registered
@@ -30,9 +30,9 @@ def _band_label(lo: int, hi: int | None) -> str:
     return f"{lo}-{hi}" if hi is not None else f"{lo}+"
 
 
-def age_band_expression(today: dt.date):  # type: ignore[no-untyped-def]
+def age_band_expression(today: dt.date) -> Case[str]:
     """A CASE that names each person's age band at ``today``; unknown when no birth date is held."""
-    whens = []
+    whens: list[tuple[ColumnElement[bool], str]] = []
     for lo, hi in AGE_BANDS:
         # Age >= lo  <=>  born on or before today minus lo years.
         cond = Person.birth_date <= _years_before(today, lo)
@@ -44,19 +44,21 @@ def age_band_expression(today: dt.date):  # type: ignore[no-untyped-def]
 
 def _areas(session: Session, level: str, community_id: int | None) -> list[dict[str, Any]]:
     home = func.coalesce(func.sum(case((Person.home_sampling.is_(True), 1), else_=0)), 0)
+    model: type[Office | Community | Grid | Building]
+    in_community: InstrumentedAttribute[int] | None  # the area's community, where the level has one
     if level == "offices":
-        model, column = Office, Person.office_id
+        model, column, in_community = Office, Person.office_id, None
     elif level == "communities":
-        model, column = Community, Person.community_id
+        model, column, in_community = Community, Person.community_id, Community.id
     elif level == "grids":
-        model, column = Grid, Person.grid_id
+        model, column, in_community = Grid, Person.grid_id, Grid.community_id
     else:
-        model, column = Building, Person.building_id
-    counts = select(column.label("area"), func.count().label("people"), home.label("home"),
-                    func.count(Person.key_group_id).label("key"))
+        model, column, in_community = Building, Person.building_id, Building.community_id
+    per_area = select(column.label("area"), func.count().label("people"), home.label("home"),
+                      func.count(Person.key_group_id).label("key"))
     if community_id is not None:
-        counts = counts.where(Person.community_id == community_id)
-    counts = counts.group_by(column).subquery()
+        per_area = per_area.where(Person.community_id == community_id)
+    counts = per_area.group_by(column).subquery()
     query = select(model.id, model.code, model.name, counts.c.people, counts.c.home, counts.c.key).outerjoin(
         counts, counts.c.area == model.id
     )
@@ -65,8 +67,8 @@ def _areas(session: Session, level: str, community_id: int | None) -> list[dict[
         n_buildings = select(b_column.label("area"), func.count().label("n")).group_by(b_column).subquery()
         query = query.add_columns(n_buildings.c.n).outerjoin(n_buildings, n_buildings.c.area == model.id)
     if community_id is not None:
-        if level in ("grids", "buildings", "communities"):
-            query = query.where((model.community_id if level != "communities" else model.id) == community_id)
+        if in_community is not None:
+            query = query.where(in_community == community_id)
         else:
             query = query.where(counts.c.people.is_not(None))
     rows = []
@@ -90,7 +92,7 @@ def registry_summary(*, session: Session, community_code: str | None = None, tod
     people = session.scalar(select(func.count()).select_from(Person).where(*scope)) or 0
     home = session.scalar(select(func.count()).select_from(Person).where(Person.home_sampling.is_(True), *scope)) or 0
     band = age_band_expression(today or dt.date.today()).label("band")
-    by_band = dict(session.execute(select(band, func.count()).where(*scope).group_by(band)).all())
+    by_band: dict[str, int] = dict(session.execute(select(band, func.count()).where(*scope).group_by(band)).all())
     labels = [_band_label(lo, hi) for lo, hi in AGE_BANDS] + ["unknown"]
     groups = session.execute(
         select(KeyGroup.code, KeyGroup.name, func.count(Person.id))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from sweep.auth.models import User
@@ -66,7 +66,7 @@ def _state(*, expected: int, sampled: int, ready: bool, minute: float, last_slot
 def site_samples(*, session: Session, campaign: Campaign, last_kind: str | None = None) -> tuple[dict[int, int], dict[int, datetime]]:
     """Per site, in one pass over the samples: people sampled (retests apart), and the time of the
     last swab (of ``last_kind`` only, when given)."""
-    last = func.max(Sample.sampled_at)
+    last: ColumnElement[datetime] = func.max(Sample.sampled_at)
     if last_kind is not None:
         last = last.filter(Sample.kind == last_kind)
     rows = session.execute(
@@ -185,8 +185,9 @@ class Curve:
     called: list[int]  # cumulative people called in by the plan's slots by then
 
 
-def _minute_bucket(session: Session, start: datetime, step: int):  # type: ignore[no-untyped-def]
+def _minute_bucket(session: Session, start: datetime, step: int) -> ColumnElement[float]:
     """The step a sample falls in, counted in the database (a million rows stay there)."""
+    minutes: ColumnElement[float]
     if session.get_bind().dialect.name == "postgresql":
         minutes = func.floor(func.extract("epoch", Sample.sampled_at - start) / 60)
     else:

@@ -9,8 +9,8 @@ import math
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Float, Integer, bindparam, case, cast, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Float, Integer, bindparam, case, cast, func, literal, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sweep.db import is_postgresql
 from sweep.errors import InvalidInput
@@ -20,7 +20,7 @@ from sweep.simulate.forecast import SiteProgress
 from sweep.simulate.model import DayInput
 
 
-def _minute_of(session: Session, column, t0: datetime):  # type: ignore[no-untyped-def]
+def _minute_of(session: Session, column: InstrumentedAttribute[datetime], t0: datetime) -> ColumnElement[int]:
     """Whole minutes from ``t0`` to a timestamp column, exact to the microsecond on both backends."""
     if is_postgresql(session):
         return cast(func.floor(func.extract("epoch", column - bindparam("t0", t0)) / 60), Integer)

@@ -17,6 +17,7 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), extensions=["jinja2.ext.i18n"])
+    # The i18n extension adds this method to the environment at run time, unseen by its types.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     return env
 
@@ -80,7 +81,7 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[object]]
 
 def write_xlsx(report: RoundReport, path: Path) -> Path:
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the empty sheet a new workbook starts with
     f = report.figures
     _sheet(wb, "概况 summary", ["项目 item", "数值 value"], [
         ["轮次 campaign", report.campaign.name], ["应检 people", f.people], ["已检 sampled", f.sampled],

@@ -122,7 +122,8 @@ def draw_arrivals(
 
 def truncated_exponential(mean: float, cap: float, n: int, rng: np.random.Generator) -> np.ndarray:
     """Exponential with the given mean, conditioned on being at most ``cap`` (inverse CDF)."""
-    return -mean * np.log1p(-rng.random(n) * -np.expm1(-cap / mean))
+    draws: np.ndarray = -mean * np.log1p(-rng.random(n) * -np.expm1(-cap / mean))
+    return draws
 
 
 def swab_minutes(n: int, *, model: DayModel, pool_size: int, rng: np.random.Generator) -> np.ndarray:

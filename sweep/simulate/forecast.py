@@ -264,7 +264,8 @@ def _draw_log_pace(mean: np.ndarray, chol: np.ndarray, floor: np.ndarray, *, run
         below = _normal_cdf((floor[cut] - mean[cut]) / sd[cut])
         u = below + _normal_cdf(z[:, cut] / sd[cut]) * (1.0 - below)
         z[:, cut] = _normal_quantile(np.clip(u, 1e-12, 1 - 1e-12)) * sd[cut]
-    return mean[None, :] + z
+    drawn: np.ndarray = mean[None, :] + z
+    return drawn
 
 
 _normal_cdf = np.vectorize(lambda x: NormalDist().cdf(x), otypes=[float])
@@ -274,4 +275,5 @@ _normal_quantile = np.vectorize(lambda p: NormalDist().inv_cdf(p), otypes=[float
 def _open_minutes(c_start: np.ndarray, c_end: np.ndarray, a: float, b: float) -> np.ndarray:
     """Desk-minutes each site's desks were open in [a, b)."""
     overlap = np.clip(np.minimum(c_end, b) - np.maximum(c_start, a), 0.0, None).sum(axis=2)
-    return np.clip((b - a) - overlap, 0.0, None).sum(axis=1)
+    minutes: np.ndarray = np.clip((b - a) - overlap, 0.0, None).sum(axis=1)
+    return minutes

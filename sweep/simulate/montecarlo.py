@@ -230,4 +230,5 @@ def planned_line(site: SiteInput, grid: np.ndarray) -> np.ndarray:
     start = np.asarray(site.slot_start, dtype=float)[:, None]
     length = np.asarray(site.slot_minutes, dtype=float)[:, None]
     share = np.clip((grid[None, :] - start) / length, 0.0, 1.0)
-    return (np.asarray(site.people, dtype=float)[:, None] * share).sum(axis=0)
+    line: np.ndarray = (np.asarray(site.people, dtype=float)[:, None] * share).sum(axis=0)
+    return line

@@ -98,12 +98,15 @@ class DayOutcome:
 
     @property
     def queue(self) -> np.ndarray:
-        return np.sum([s.queue for s in self.sites], axis=0)
+        total: np.ndarray = np.sum([s.queue for s in self.sites], axis=0)
+        return total
 
     @property
     def sampled(self) -> np.ndarray:
-        return np.sum([s.sampled for s in self.sites], axis=0)
+        total: np.ndarray = np.sum([s.sampled for s in self.sites], axis=0)
+        return total
 
     @property
     def planned(self) -> np.ndarray:
-        return np.sum([s.planned for s in self.sites], axis=0)
+        total: np.ndarray = np.sum([s.planned for s in self.sites], axis=0)
+        return total

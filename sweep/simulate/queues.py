@@ -152,7 +152,7 @@ def lindley_fifo(arrive: np.ndarray, group: np.ndarray, service_minutes: float) 
     start_j = j*s + max_{i<=j}(a_i - i*s), the single-server recursion in closed form.
     """
     start = np.empty(len(arrive))
-    bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True]) if len(arrive) else []
+    bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True]) if len(arrive) else np.empty(0, dtype=np.int64)
     for a, b in itertools.pairwise(bounds):
         steps = np.arange(b - a) * service_minutes
         start[a:b] = np.maximum.accumulate(arrive[a:b] - steps) + steps

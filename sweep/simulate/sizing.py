@@ -36,7 +36,8 @@ def p_on_time_by_site(
         return np.empty(0)
     row_site = np.repeat(np.arange(len(sites)), runs)
     rows = run_rows(sites, row_site, model=model, deadline_minutes=deadline_minutes, pool_size=pool_size, rng=rng)
-    return (rows.finish <= deadline_minutes).reshape(len(sites), runs).mean(axis=1)
+    share: np.ndarray = (rows.finish <= deadline_minutes).reshape(len(sites), runs).mean(axis=1)
+    return share
 
 
 def desks_to_meet_deadline(

@@ -53,7 +53,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def choose(query: str | None, cookie: str | None) -> str:
     for candidate in (query, cookie):
         if candidate in LANGUAGES:
-            return candidate  # type: ignore[return-value]
+            return candidate
     return DEFAULT
 
 

@@ -26,4 +26,5 @@ def _language(request: Request) -> dict[str, str]:
 
 templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_csrf, _language])
 templates.env.add_extension("jinja2.ext.i18n")
+# The i18n extension adds this method to the environment at run time, unseen by its types.
 templates.env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
