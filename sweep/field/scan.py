@@ -32,7 +32,7 @@ from sweep.auth.service import audit
 from sweep.db import begin_write
 from sweep.errors import AlreadySampled, Conflict, DomainError, InvalidInput, NotFound, TubeFull, TubeSealed, WrongSite
 from sweep.field.models import SAMPLE_KINDS
-from sweep.field.tubes import RaceLost
+from sweep.field.tubes import PG_KEYED_PLANS, RaceLost
 from sweep.field.walkins import WalkInIn, check_walk_in, register_walk_ins, walk_in_items
 from sweep.plan.models import Campaign
 from sweep.registry.idnumber import InvalidIdNumber, validate_id_number
@@ -104,36 +104,57 @@ _ITEMS = {
 _UNHEX = {"postgresql": "decode(i.id_hash, 'hex')", "sqlite": "unhex(i.id_hash)"}
 # Two batches on one tube take turns on its row; the second then sees the first's fill.
 _LOCK = {"postgresql": "FOR UPDATE OF t", "sqlite": ""}
-_FALSE = {"postgresql": "false", "sqlite": "0"}
+# Every table is read by its key, for the keys the batch names: ``col {any}SELECT …{end}``. On
+# PostgreSQL that is an index condition on an array (``= ANY(ARRAY(…))``), so the plan made once
+# for the prepared statement reads only the batch's rows however large the round grows since; a
+# join to a whole table would be planned from the statistics of the moment it was prepared.
+_ANY = {"postgresql": ("= ANY(ARRAY(", "))"), "sqlite": ("IN (", ")")}
 
 _JUDGE = """
 items AS ({items}),
+person AS (SELECT p.id, p.id_hash FROM people p WHERE p.id_hash {any}SELECT {unhex} FROM items i WHERE i.id_hash IS NOT NULL{end}),
+prereg AS (
+    SELECT r.code, r.person_id FROM preregistrations r
+    WHERE r.campaign_id = :cid AND r.code {any}SELECT prereg FROM items WHERE prereg IS NOT NULL{end}
+),
 named AS (
     SELECT i.ord, i.uuid, i.tube_code, i.sampled_at, i.kind,
            COALESCE(i.person_id, p.id, r.person_id) AS person_id,
            CASE WHEN i.id_hash IS NOT NULL AND p.id IS NULL THEN 'unknown_person'
                 WHEN i.prereg IS NOT NULL AND r.person_id IS NULL THEN 'unknown_prereg' END AS unknown
     FROM items i
-    LEFT JOIN people p ON p.id_hash = {unhex}
-    LEFT JOIN preregistrations r ON r.campaign_id = :cid AND r.code = i.prereg
+    LEFT JOIN person p ON p.id_hash = {unhex}
+    LEFT JOIN prereg r ON r.code = i.prereg
+),
+single_only AS (
+    SELECT gp.id FROM people gp JOIN key_groups g ON g.id = gp.key_group_id
+    WHERE g.single_tube AND gp.id {any}SELECT person_id FROM named WHERE person_id IS NOT NULL{end}
 ),
 who AS (
-    SELECT n.*, COALESCE(g.single_tube, {false}) AS single_only
-    FROM named n LEFT JOIN people gp ON gp.id = n.person_id LEFT JOIN key_groups g ON g.id = gp.key_group_id
+    SELECT n.*, so.id IS NOT NULL AS single_only
+    FROM named n LEFT JOIN single_only so ON so.id = n.person_id
 ),
 tube AS (
     SELECT t.id, t.code, t.plan_site_id, t.status, t.pool_size, t.filled, t.kind
-    FROM tubes t WHERE t.campaign_id = :cid AND t.code IN (SELECT tube_code FROM items) {lock}
+    FROM tubes t WHERE t.campaign_id = :cid AND t.code {any}SELECT tube_code FROM items{end} {lock}
+),
+prior_sample AS (
+    SELECT s.client_uuid, s.id, s.person_id, s.plan_site_id, s.position, s.kind, s.tube_id
+    FROM samples s WHERE s.client_uuid {any}SELECT uuid FROM items{end}
 ),
 prior AS (
     SELECT s.client_uuid, s.id, s.person_id, s.plan_site_id, s.position, s.kind, pt.code, pt.filled, pt.pool_size, pt.status
-    FROM samples s JOIN tubes pt ON pt.id = s.tube_id
-    WHERE s.client_uuid IN (SELECT uuid FROM items)
+    FROM prior_sample s JOIN tubes pt ON pt.id = s.tube_id
+    WHERE pt.id {any}SELECT tube_id FROM prior_sample{end}
+),
+sampled_before AS (
+    SELECT s.person_id, s.tube_id, s.sampled_at FROM samples s
+    WHERE s.campaign_id = :cid AND s.kind <> 'retest' AND s.person_id {any}SELECT person_id FROM who WHERE person_id IS NOT NULL{end}
 ),
 sampled AS (
     SELECT s.person_id, min(st.code) AS code, min(s.sampled_at) AS sampled_at
-    FROM samples s JOIN tubes st ON st.id = s.tube_id
-    WHERE s.campaign_id = :cid AND s.kind <> 'retest' AND s.person_id IN (SELECT person_id FROM who)
+    FROM sampled_before s JOIN tubes st ON st.id = s.tube_id
+    WHERE st.id {any}SELECT tube_id FROM sampled_before{end}
     GROUP BY s.person_id
 ),
 judged AS (
@@ -191,16 +212,22 @@ _FILL = """UPDATE tubes SET
     sealed_at = CASE WHEN tubes.filled + a.n >= tubes.pool_size THEN a.last_at ELSE tubes.sealed_at END,
     sealed_by = CASE WHEN tubes.filled + a.n >= tubes.pool_size THEN :uid ELSE tubes.sealed_by END
 FROM (SELECT tube_id, count(*) AS n, max(sampled_at) AS last_at FROM scan_judged WHERE outcome = 'ok' GROUP BY tube_id) a
-WHERE tubes.id = a.tube_id"""
+WHERE tubes.id = a.tube_id AND tubes.id {any}SELECT tube_id FROM scan_judged WHERE outcome = 'ok'{end}"""
 _WRITE = """INSERT INTO samples (campaign_id, tube_id, person_id, plan_site_id, position, kind, client_uuid, sampled_at, recorded_at, recorded_by)
 SELECT :cid, tube_id, person_id, :site, position, kind, uuid, sampled_at, :now, :uid FROM scan_judged WHERE outcome = 'ok'
 RETURNING id, client_uuid"""
 _ANSWER = """SELECT ord, uuid, tube_code, outcome, position, pool_size, prior_id, prior_position, prior_code, prior_filled,
        prior_pool_size, prior_status, prior_site, sampled_code, sampled_when, first_code, first_at"""
 
+
+
+def _fill(dialect: str) -> dict[str, str]:
+    return {"items": _ITEMS[dialect], "unhex": _UNHEX[dialect], "lock": _LOCK[dialect], "any": _ANY[dialect][0], "end": _ANY[dialect][1]}
+
+
 PG_SCAN = text(
-    "WITH " + _JUDGE.format(items=_ITEMS["postgresql"], unhex=_UNHEX["postgresql"], lock=_LOCK["postgresql"], false=_FALSE["postgresql"]) + """,
-fill AS (""" + _FILL + """ RETURNING tubes.id),
+    "WITH " + _JUDGE.format(**_fill("postgresql")) + """,
+fill AS (""" + _FILL.format(**_fill("postgresql")) + """ RETURNING tubes.id),
 written AS (""" + _WRITE + """),
 logged AS (
     INSERT INTO audit_log (at, user_id, campaign_id, action, entity, entity_id, detail)
@@ -213,10 +240,10 @@ logged AS (
 """ + _ANSWER + """, written.id AS sample_id FROM scan_judged LEFT JOIN written ON written.client_uuid = scan_judged.uuid ORDER BY ord"""
 )
 _SQLITE_JUDGE = text(
-    "CREATE TEMP TABLE scan_judged AS WITH " + _JUDGE.format(items=_ITEMS["sqlite"], unhex=_UNHEX["sqlite"], lock=_LOCK["sqlite"], false=_FALSE["sqlite"])
+    "CREATE TEMP TABLE scan_judged AS WITH " + _JUDGE.format(**_fill("sqlite"))
     + " SELECT * FROM scan_judged"
 )
-_SQLITE_FILL = text(_FILL)
+_SQLITE_FILL = text(_FILL.format(**_fill("sqlite")))
 _SQLITE_WRITE = text(_WRITE)
 _SQLITE_ANSWER = text(_ANSWER + " FROM scan_judged ORDER BY ord")
 _SQLITE_DROP = text("DROP TABLE IF EXISTS temp.scan_judged")
@@ -347,6 +374,7 @@ def _judge(session: Session, params: dict[str, object]) -> list[Sequence[object]
     conn = session.connection()
     try:
         if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(PG_KEYED_PLANS)
             return [tuple(r) for r in conn.execute(PG_SCAN, params)]
         conn.execute(_SQLITE_DROP)
         conn.execute(_SQLITE_JUDGE, params)
