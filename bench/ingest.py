@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=16)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="sweep serve --workers: server processes on the one port")
     parser.add_argument("--people", type=int, default=200_000, help="registry size; each terminal scans its own share once")
     parser.add_argument("--queued", type=int, default=0,
                         help="instead: one terminal sends this many queued scans in batches of --batch; prints sync_seconds")
@@ -151,7 +151,7 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         say(f"preparing {args.people:,} people on {args.db}…")
         round_ = prepare(url, terminals=args.terminals, people=args.people)
-        server = Server(url, workers=args.workers)
+        server = Server(url, workers=args.workers, serve=True)
         server.start()
         try:
             if args.queued:
