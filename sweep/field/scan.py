@@ -239,14 +239,15 @@ logged AS (
 )
 """ + _ANSWER + """, written.id AS sample_id FROM scan_judged LEFT JOIN written ON written.client_uuid = scan_judged.uuid ORDER BY ord"""
 )
-_SQLITE_JUDGE = text(
-    "CREATE TEMP TABLE scan_judged AS WITH " + _JUDGE.format(**_fill("sqlite"))
-    + " SELECT * FROM scan_judged"
-)
+# On SQLite the judged items wait in a temporary table kept for the connection's life: creating and
+# dropping it for each batch changed the schema, and SQLite then prepared every statement anew.
+_SQLITE_WITH = "WITH " + _JUDGE.format(**_fill("sqlite"))
+_SQLITE_TABLE = text("CREATE TEMP TABLE IF NOT EXISTS scan_judged AS " + _SQLITE_WITH + " SELECT * FROM scan_judged WHERE 0")
+_SQLITE_JUDGE = text("INSERT INTO temp.scan_judged " + _SQLITE_WITH + " SELECT * FROM scan_judged")
 _SQLITE_FILL = text(_FILL.format(**_fill("sqlite")))
 _SQLITE_WRITE = text(_WRITE)
 _SQLITE_ANSWER = text(_ANSWER + " FROM scan_judged ORDER BY ord")
-_SQLITE_DROP = text("DROP TABLE IF EXISTS temp.scan_judged")
+_SQLITE_CLEAR = text("DELETE FROM temp.scan_judged")
 
 
 def _stamp(value: datetime) -> str:
@@ -375,13 +376,15 @@ def _judge(session: Session, params: dict[str, object]) -> list[Sequence[object]
     try:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(PG_KEYED_PLANS)
-            return [tuple(r) for r in conn.execute(PG_SCAN, params)]
-        conn.execute(_SQLITE_DROP)
+            written: list[Sequence[object]] = list(conn.execute(PG_SCAN, params))
+            return written
+        conn.execute(_SQLITE_TABLE, params)
+        conn.execute(_SQLITE_CLEAR)
         conn.execute(_SQLITE_JUDGE, params)
         conn.execute(_SQLITE_FILL, params)
         ids = {u: i for i, u in conn.execute(_SQLITE_WRITE, params)}
-        rows = [(*r, ids.get(r.uuid)) for r in conn.execute(_SQLITE_ANSWER)]
-        conn.execute(_SQLITE_DROP)
+        rows: list[Sequence[object]] = [(*r, ids.get(r.uuid)) for r in conn.execute(_SQLITE_ANSWER)]
+        conn.execute(_SQLITE_CLEAR)
         return rows
     except IntegrityError as exc:
         raise RaceLost(str(exc.orig)) from exc

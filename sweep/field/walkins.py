@@ -77,13 +77,14 @@ _UNHEX = {"postgresql": "decode({0}, 'hex')", "sqlite": "unhex({0})"}
 _PEOPLE = ("WITH w AS ({walk_ins}) INSERT INTO people (name, doc_type, id_hash, id_masked, id_encrypted, phone, home_sampling) "
            "SELECT w.name, w.doc_type, {hash}, w.id_masked, {sealed}, w.phone, {false} FROM w WHERE true "
            "ON CONFLICT (id_hash) DO NOTHING")
-# A round's walk-in row for everyone of these not (yet) in the registry: registered here, now.
+# A round's walk-in row for everyone of these not (yet) in the registry: registered here, now. The
+# IN list lets SQLite find them by the ID-hash index; without it, it read the whole registry.
 _REGISTERED = ("WITH w AS ({walk_ins}) INSERT INTO walk_ins (campaign_id, person_id, plan_site_id, building_id, address, reason, "
                "registered_at, registered_by) "
                "SELECT :cid, p.id, :site, b.id, CASE WHEN b.id IS NULL AND w.address IS NULL THEN '楼栋 ' || w.building_code "
                "ELSE w.address END, w.reason, :now, :uid "
                "FROM w JOIN people p ON p.id_hash = {hash} LEFT JOIN buildings b ON b.code = w.building_code "
-               "WHERE p.building_id IS NULL ON CONFLICT (campaign_id, person_id) DO NOTHING")
+               "WHERE p.id_hash IN (SELECT {hash} FROM w) AND p.building_id IS NULL ON CONFLICT (campaign_id, person_id) DO NOTHING")
 
 
 def _statements(dialect: str) -> tuple[Any, Any]:
