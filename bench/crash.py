@@ -39,7 +39,7 @@ async def _load(server: Server, round_, batch: int, seconds: float, kills: int) 
                 try:
                     await send(http, desk, opens, scans, tally)
                     break
-                except Exception:
+                except Exception:  # the server is down or restarting
                     tally.retries += 1
                     if time.monotonic() > give_up:
                         return
@@ -77,7 +77,7 @@ def main() -> None:
     with fresh_database(args.db) as url:
         say(f"preparing {args.people:,} people on {args.db}…")
         round_ = prepare(url, terminals=args.terminals, people=args.people)
-        server = Server(url, workers=args.workers)
+        server = Server(url, workers=args.workers, serve=True)
         server.start()
         try:
             say(f"{args.terminals} terminals for {args.seconds:.0f} s, killing the server {args.kills} times…")

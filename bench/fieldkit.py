@@ -114,8 +114,8 @@ def free_port() -> int:
 class Server:
     """``uvicorn sweep.api:create_app`` in its own process group, so kill -9 takes its workers too.
 
-    ``serve=True`` runs ``sweep serve`` instead (one process, as a city's application server runs
-    it); ``netns`` starts it inside that network namespace (``ip netns exec``), listening on
+    ``serve=True`` runs ``sweep serve --workers N`` instead (as a district's or a city's application
+    server runs it); ``netns`` starts it inside that network namespace (``ip netns exec``), listening on
     ``host``; ``env`` adds settings (``SWEEP_READ_DATABASE_URL``); ``log`` keeps its output."""
 
     def __init__(self, url: str, *, workers: int = 1, port: int | None = None, host: str = "127.0.0.1", netns: str | None = None,
@@ -131,10 +131,11 @@ class Server:
         self.base = f"http://{host}:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:
         env = {**os.environ, "SWEEP_DATABASE_URL": self.url, "SWEEP_SECRET_KEY": KEY, "PYTHONPATH": str(ROOT), **self.env}
         if self.serve:
-            cmd = [sys.executable, "-c", "from sweep.cli import app; app()", "serve", "--host", self.host, "--port", str(self.port)]
+            cmd = [sys.executable, "-c", "from sweep.cli import app; app()", "serve", "--host", self.host, "--port", str(self.port),
+                   "--workers", str(self.workers)]
         else:
             cmd = [sys.executable, "-m", "uvicorn", "--factory", "sweep.api:create_app", "--host", self.host, "--port", str(self.port),
                    "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"]

@@ -4,8 +4,12 @@
 
 Each terminal opens tubes of ten and sends its scans in batches of B (B=1 uses the single-scan
 endpoint), waiting for each answer before the next, as a phone does. Prints one JSON object:
-scans, scans_per_s, p50_ms, p99_ms (per scan request), errors, and the ceiling: the raw INSERT
-rate of the same sample rows into a bare copy of the table on the same database, B rows a commit.
+scans, scans_per_s, p50_ms, p99_ms (per scan request), errors, and, measured in the same run once
+the server has stopped, the database's own ceiling: ``db_ceiling_rows_per_s``, rows of the same
+kind a scan writes (a key and a unique client UUID each) inserted ten to a transaction, on
+PostgreSQL by pgbench with as many clients as terminals, on SQLite by one connection (it has one
+writer); ``ceiling_ratio`` is scans_per_s over it, how far the field API runs from the physical
+limit of the same machine at the same moment. Also the load average at the start and the end.
 """
 
 from __future__ import annotations
@@ -13,11 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import re
+import subprocess
 import sys
+import tempfile
 import time
+import uuid
+from datetime import datetime
 
 from fieldkit import Desk, Server, Tally, client, fresh_database, percentile, prepare, send
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 
 from sweep.db import make_engine
 from sweep.field.models import Sample
@@ -33,7 +43,7 @@ async def _terminals(server: Server, round_, batch: int, seconds: float) -> tupl
             opens, scans = desk.plan()
             try:
                 await send(http, desk, opens, scans, tally)
-            except Exception as exc:
+            except Exception as exc:  # counted, and the terminal goes on
                 tally.errors += len(scans)
                 tally.failed(repr(exc))
 
@@ -56,26 +66,68 @@ async def _drain(server: Server, round_, batch: int, queued: int) -> tuple[Tally
         return tally, time.monotonic() - started
 
 
-def _ceiling(url: str, batch: int, limit: int = 50_000) -> float:
-    """Rows a second into a bare copy of ``samples`` (no indexes, no checks), ``batch`` rows a commit."""
+# The database's own ceiling: the same kind of row as a scan writes (the columns of ``samples``,
+# its key and the unique client UUID), ten a transaction, by pgbench's C clients, one per terminal.
+_CEILING_TABLE = """CREATE TABLE bench_ceiling (
+    id bigserial PRIMARY KEY, campaign_id int NOT NULL, tube_id int NOT NULL, person_id int NOT NULL,
+    plan_site_id int NOT NULL, position int NOT NULL, kind varchar(16) NOT NULL, client_uuid varchar(36) NOT NULL UNIQUE,
+    sampled_at timestamp NOT NULL, recorded_at timestamp NOT NULL, recorded_by int)"""
+_CEILING_SCRIPT = """\\set person random(1, 1000000)
+BEGIN;
+INSERT INTO bench_ceiling (campaign_id, tube_id, person_id, plan_site_id, position, kind, client_uuid, sampled_at, recorded_at, recorded_by)
+SELECT 1, :person / 10, :person + g, 1, g, 'pooled', gen_random_uuid()::text, now(), now(), 1 FROM generate_series(1, {rows}) g;
+END;
+"""
+PGBENCH = "/usr/bin/pgbench"
+
+
+def _pgbench_ceiling(url: str, *, clients: int, rows: int, seconds: float) -> float:
+    """Rows a second that PostgreSQL itself takes: pgbench, ``clients`` connections, ``rows`` rows a commit."""
     engine = make_engine(url)
-    columns = ["campaign_id", "tube_id", "person_id", "plan_site_id", "position", "kind", "client_uuid", "sampled_at", "recorded_at", "recorded_by"]
     with engine.begin() as conn:
-        rows = [tuple(r) for r in conn.execute(select(*(getattr(Sample, c) for c in columns)).limit(limit))]
-        conn.execute(text("CREATE TABLE bench_samples AS SELECT * FROM samples WHERE 1 = 0"))
-    marks = ", ".join(f":{c}" for c in columns)
-    insert = text(f"INSERT INTO bench_samples ({', '.join(columns)}) VALUES ({marks})")
-    dicts = [dict(zip(columns, r, strict=True)) for r in rows]
+        conn.execute(text("DROP TABLE IF EXISTS bench_ceiling"))
+        conn.execute(text(_CEILING_TABLE))
+    u = make_url(url)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="ceiling-") as script:
+        script.write(_CEILING_SCRIPT.format(rows=rows))
+        script.flush()
+        cmd = [PGBENCH, "--no-vacuum", "--protocol=prepared", f"--client={clients}", f"--jobs={min(clients, os.cpu_count() or 1)}",
+               f"--time={max(1, round(seconds))}", f"--file={script.name}", "--host", u.host or "127.0.0.1", "--port", str(u.port or 5432),
+               "--username", u.username or "postgres", u.database or "postgres"]
+        env = {**os.environ, **({"PGPASSWORD": u.password} if u.password else {})}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_ceiling"))
+    engine.dispose()
+    found = re.search(r"^tps = ([0-9.]+)", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return float(found.group(1)) * rows
+
+
+def _sqlite_ceiling(url: str, *, rows: int, seconds: float) -> float:
+    """SQLite has one writer: the same rows, ``rows`` a commit, from one connection with the server's settings."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_ceiling"))
+        conn.execute(text(_CEILING_TABLE.replace("bigserial", "integer")))
+    insert = text("INSERT INTO bench_ceiling (campaign_id, tube_id, person_id, plan_site_id, position, kind, client_uuid, sampled_at, "
+                  "recorded_at, recorded_by) VALUES (1, :tube, :person, 1, :position, 'pooled', :uuid, :at, :at, 1)")
+    written, person = 0, 0
+    now = datetime.now()
     started = time.perf_counter()
     with engine.connect() as conn:
-        for k in range(0, len(dicts), batch):
+        while time.perf_counter() - started < seconds:
             with conn.begin():
-                conn.execute(insert, dicts[k : k + batch])
+                conn.execute(insert, [{"tube": (person + g) // 10, "person": person + g, "position": g + 1, "uuid": str(uuid.uuid4()),
+                                       "at": now} for g in range(rows)])
+            person += rows
+            written += rows
     elapsed = time.perf_counter() - started
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE bench_samples"))
+        conn.execute(text("DROP TABLE bench_ceiling"))
     engine.dispose()
-    return len(dicts) / elapsed if elapsed else 0.0
+    return written / elapsed
 
 
 def main() -> None:
@@ -90,6 +142,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=200_000, help="registry size; each terminal scans its own share once")
     parser.add_argument("--queued", type=int, default=0,
                         help="instead: one terminal sends this many queued scans in batches of --batch; prints sync_seconds")
+    parser.add_argument("--ceiling-seconds", type=float, default=10.0, help="how long the database's own ceiling is measured")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
     if args.workers is None:
@@ -99,9 +152,10 @@ def main() -> None:
 
     say = (lambda *_: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
     with fresh_database(args.db) as url:
+        load_before = os.getloadavg()[0]
         say(f"preparing {args.people:,} people on {args.db}…")
         round_ = prepare(url, terminals=args.terminals, people=args.people)
-        server = Server(url, workers=args.workers)
+        server = Server(url, workers=args.workers, serve=True)
         server.start()
         try:
             if args.queued:
@@ -116,14 +170,19 @@ def main() -> None:
         with engine.connect() as conn:
             stored = conn.scalar(select(func.count()).select_from(Sample)) or 0
         engine.dispose()
-        ceiling = _ceiling(url, args.batch)
+        load_after = os.getloadavg()[0]
+        say(f"the database's own ceiling, {args.ceiling_seconds:.0f} s…")
+        rows = 10  # a batch of ten scans: ten rows a commit, whatever --batch
+        ceiling = (_pgbench_ceiling(url, clients=args.terminals, rows=rows, seconds=args.ceiling_seconds) if args.db == "postgresql"
+                   else _sqlite_ceiling(url, rows=rows, seconds=args.ceiling_seconds))
     result = {
         "db": args.db, "terminals": args.terminals, "batch": args.batch, "workers": args.workers, "seconds": round(elapsed, 2),
         "scans": tally.scans, "scans_per_s": round(tally.scans / elapsed, 1), "requests": tally.requests,
         "requests_per_s": round(tally.requests / elapsed, 1),
         "p50_ms": round(percentile(tally.latencies_ms, 0.50), 1), "p99_ms": round(percentile(tally.latencies_ms, 0.99), 1),
         "errors": tally.errors, "stored": stored, "stored_matches": stored == tally.scans,
-        "insert_ceiling_rows_per_s": round(ceiling, 1), "error_examples": tally.examples,
+        "db_ceiling_rows_per_s": round(ceiling, 1), "ceiling_ratio": round(tally.scans / elapsed / ceiling, 4) if ceiling else None,
+        "load_average": [round(load_before, 2), round(load_after, 2)], "error_examples": tally.examples,
     }
     if args.queued:
         result["sync_seconds"] = round(elapsed, 2)

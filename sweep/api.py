@@ -160,7 +160,19 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.include_router(pages_router)
     mount_docs(app, login_required=settings.environment == "production")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _resolve_routes(app)
     return app
+
+
+def _resolve_routes(app: FastAPI) -> None:
+    """Resolve every included route now, not at its first request: FastAPI builds each router's
+    routes (their fields and validators) when first matched, a second of work that would fall on
+    the first terminals to call each worker."""
+    for route in app.router.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            for _ in contexts():
+                pass
 
 
 def _unavailable(exc: BaseException) -> bool:

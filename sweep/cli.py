@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -150,7 +151,10 @@ def _print_summary(summary: dict) -> None:
     out.print(table)
 
 
-def _serve(url: str, host: str | None, port: int | None) -> None:
+WORKER_START_SECONDS = 60
+
+
+def _serve(url: str, host: str | None, port: int | None, workers: int = 1) -> None:
     import uvicorn
 
     from sweep.api import create_app
@@ -160,10 +164,21 @@ def _serve(url: str, host: str | None, port: int | None) -> None:
     settings = get_settings()
     engine = make_engine(url)
     check_schema(engine)  # a server on a database without the current schema would answer every log-in 500
-    app_ = create_app(settings=Settings(**{**settings.model_dump(), "database_url": url}), engine=engine)
     host = host or settings.host
     port = port or settings.port
-    console.print(f"[green]serving http://{host}:{port}[/green] (Ctrl+C to stop)")
+    console.print(f"[green]serving http://{host}:{port}[/green] ({workers} worker{'s' if workers > 1 else ''}; Ctrl+C to stop)")
+    if workers > 1:
+        # Each worker a process of its own, on one listening socket that uvicorn binds and hands to
+        # them (a worker that dies or stops answering is started again); each makes the app from the
+        # same settings. A worker answers the supervisor's pings once its imports are done, which on a
+        # busy machine took longer than uvicorn's default 5 s, and the supervisor then restarted it
+        # again and again: it is given WORKER_START_SECONDS.
+        engine.dispose()  # each worker makes its own
+        os.environ["SWEEP_DATABASE_URL"] = url
+        uvicorn.run("sweep.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning",
+                    timeout_worker_healthcheck=WORKER_START_SECONDS)
+        return
+    app_ = create_app(settings=Settings(**{**settings.model_dump(), "database_url": url}), engine=engine)
     uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
@@ -171,9 +186,10 @@ def _serve(url: str, host: str | None, port: int | None) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address (default: SWEEP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: SWEEP_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port (one per core).")] = 1,
 ) -> None:
     """Serve the pages and the API on the configured database."""
-    _serve(get_settings().database_url, host, port)
+    _serve(get_settings().database_url, host, port, workers)
 
 
 @app.command()

@@ -34,7 +34,8 @@ def get_read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    # async: FastAPI runs a plain function dependency on a worker thread, a hop per request for a read.
     return request.app.state.settings
 
 

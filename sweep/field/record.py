@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sweep.db import unit_of_work
 from sweep.errors import Busy, DomainError
 from sweep.field.scan import PG_SCAN, ScanIn, ScanOutcome, check_batch, scan_batch
-from sweep.field.tubes import PG_OPEN, RaceLost, TubeOpen, TubeState, answers, open_params, open_tubes, prepare
+from sweep.field.tubes import PG_KEYED_PLANS, PG_OPEN, RaceLost, TubeOpen, TubeState, answers, open_params, open_tubes, prepare
 from sweep.field.walkins import STATEMENTS as WALK_IN_STATEMENTS
 from sweep.plan.models import Campaign
 
@@ -76,11 +76,12 @@ def _pipelined(engine: Engine, campaign: Campaign, plan_site_id: int, tubes: Seq
         try:
             scan_params = batch.params(campaign=campaign, plan_site_id=plan_site_id, user_id=user_id, now=now)
             with raw.pipeline():
+                raw.execute(PG_KEYED_PLANS)
                 if batch.walk_ins:
                     for statement in _PG_WALK_IN_SQL:
                         raw.execute(statement, scan_params)
-                tube_cur = raw.execute(_PG_OPEN_SQL, tube_params) if requested else None
-                scan_cur = raw.execute(_PG_SCAN_SQL, scan_params) if batch.items else None
+                tube_cur = raw.execute(_PG_OPEN_SQL, tube_params, prepare=True) if requested else None
+                scan_cur = raw.execute(_PG_SCAN_SQL, scan_params, prepare=True) if batch.items else None
                 raw.commit()
         except psycopg.errors.IntegrityError as exc:
             raw.rollback()

@@ -34,7 +34,7 @@ from sweep.auth.service import audit
 from sweep.db import begin_write
 from sweep.errors import AlreadySampled, Conflict, DomainError, InvalidInput, NotFound, TubeFull, TubeSealed, WrongSite
 from sweep.field.models import SAMPLE_KINDS
-from sweep.field.tubes import RaceLost
+from sweep.field.tubes import PG_KEYED_PLANS, RaceLost
 from sweep.field.walkins import WalkInIn, check_walk_in, register_walk_ins, walk_in_items
 from sweep.plan.clock import client_time
 from sweep.plan.models import Campaign
@@ -119,10 +119,20 @@ _ITEMS = {
 _UNHEX = {"postgresql": "decode(i.id_hash, 'hex')", "sqlite": "unhex(i.id_hash)"}
 # Two batches on one tube take turns on its row; the second then sees the first's fill.
 _LOCK = {"postgresql": "FOR UPDATE OF t", "sqlite": ""}
+# Every table is read by its key, for the keys the batch names: ``col {any}SELECT …{end}``. On
+# PostgreSQL that is an index condition on an array (``= ANY(ARRAY(…))``), so the plan made once
+# for the prepared statement reads only the batch's rows however large the round grows since; a
+# join to a whole table would be planned from the statistics of the moment it was prepared.
+_ANY = {"postgresql": ("= ANY(ARRAY(", "))"), "sqlite": ("IN (", ")")}
 _FALSE = {"postgresql": "false", "sqlite": "0"}
 
 _JUDGE = """
 items AS ({items}),
+person AS (SELECT p.id, p.id_hash FROM people p WHERE p.id_hash {any}SELECT {unhex} FROM items i WHERE i.id_hash IS NOT NULL{end}),
+prereg AS (
+    SELECT r.id, r.code, r.person_id, r.id_hash FROM preregistrations r
+    WHERE r.campaign_id = :cid AND r.code {any}SELECT prereg FROM items WHERE prereg IS NOT NULL{end}
+),
 named AS (
     SELECT i.ord, i.uuid, i.tube_code, i.sampled_at, i.kind,
            COALESCE(i.person_id, p.id, rp.id) AS person_id,
@@ -130,27 +140,39 @@ named AS (
                 WHEN i.prereg IS NOT NULL AND r.id IS NULL THEN 'unknown_prereg'
                 WHEN i.prereg IS NOT NULL AND rp.id IS NULL THEN 'walk_in_needed' END AS unknown
     FROM items i
-    LEFT JOIN people p ON p.id_hash = {unhex}
-    LEFT JOIN preregistrations r ON r.campaign_id = :cid AND r.code = i.prereg
+    LEFT JOIN person p ON p.id_hash = {unhex}
+    LEFT JOIN prereg r ON r.code = i.prereg
     LEFT JOIN people rp ON rp.id_hash = r.id_hash
 ),
+key_group AS (
+    SELECT gp.id, g.single_tube, g.pool_size FROM people gp JOIN key_groups g ON g.id = gp.key_group_id
+    WHERE gp.id {any}SELECT person_id FROM named WHERE person_id IS NOT NULL{end}
+),
 who AS (
-    SELECT n.*, COALESCE(g.single_tube, {false}) AS single_only, g.pool_size AS group_pool
-    FROM named n LEFT JOIN people gp ON gp.id = n.person_id LEFT JOIN key_groups g ON g.id = gp.key_group_id
+    SELECT n.*, COALESCE(kg.single_tube, {false}) AS single_only, kg.pool_size AS group_pool
+    FROM named n LEFT JOIN key_group kg ON kg.id = n.person_id
 ),
 tube AS (
     SELECT t.id, t.code, t.plan_site_id, t.status, t.pool_size, t.filled, t.kind
-    FROM tubes t WHERE t.campaign_id = :cid AND t.code IN (SELECT tube_code FROM items) {lock}
+    FROM tubes t WHERE t.campaign_id = :cid AND t.code {any}SELECT tube_code FROM items{end} {lock}
+),
+prior_sample AS (
+    SELECT s.client_uuid, s.id, s.person_id, s.plan_site_id, s.position, s.kind, s.tube_id
+    FROM samples s WHERE s.client_uuid {any}SELECT uuid FROM items{end}
 ),
 prior AS (
     SELECT s.client_uuid, s.id, s.person_id, s.plan_site_id, s.position, s.kind, pt.code, pt.filled, pt.pool_size, pt.status
-    FROM samples s JOIN tubes pt ON pt.id = s.tube_id
-    WHERE s.client_uuid IN (SELECT uuid FROM items)
+    FROM prior_sample s JOIN tubes pt ON pt.id = s.tube_id
+    WHERE pt.id {any}SELECT tube_id FROM prior_sample{end}
+),
+sampled_before AS (
+    SELECT s.person_id, s.tube_id, s.sampled_at FROM samples s
+    WHERE s.campaign_id = :cid AND s.kind <> 'retest' AND s.person_id {any}SELECT person_id FROM who WHERE person_id IS NOT NULL{end}
 ),
 sampled AS (
     SELECT s.person_id, min(st.code) AS code, min(s.sampled_at) AS sampled_at
-    FROM samples s JOIN tubes st ON st.id = s.tube_id
-    WHERE s.campaign_id = :cid AND s.kind <> 'retest' AND s.person_id IN (SELECT person_id FROM who)
+    FROM sampled_before s JOIN tubes st ON st.id = s.tube_id
+    WHERE st.id {any}SELECT tube_id FROM sampled_before{end}
     GROUP BY s.person_id
 ),
 judged AS (
@@ -209,16 +231,23 @@ _FILL = """UPDATE tubes SET
     sealed_at = CASE WHEN tubes.filled + a.n >= tubes.pool_size THEN a.last_at ELSE tubes.sealed_at END,
     sealed_by = CASE WHEN tubes.filled + a.n >= tubes.pool_size THEN :uid ELSE tubes.sealed_by END
 FROM (SELECT tube_id, count(*) AS n, max(sampled_at) AS last_at FROM scan_judged WHERE outcome = 'ok' GROUP BY tube_id) a
-WHERE tubes.id = a.tube_id"""
+WHERE tubes.id = a.tube_id AND tubes.id {any}SELECT tube_id FROM scan_judged WHERE outcome = 'ok'{end}"""
 _WRITE = """INSERT INTO samples (campaign_id, tube_id, person_id, plan_site_id, position, kind, client_uuid, sampled_at, recorded_at, recorded_by)
 SELECT :cid, tube_id, person_id, :site, position, kind, uuid, sampled_at, :now, :uid FROM scan_judged WHERE outcome = 'ok'
 RETURNING id, client_uuid"""
 _ANSWER = """SELECT ord, uuid, tube_code, outcome, position, pool_size, prior_id, prior_position, prior_code, prior_filled,
        prior_pool_size, prior_status, prior_site, sampled_code, sampled_when, first_code, first_at, group_pool"""
 
+
+
+def _fill(dialect: str) -> dict[str, str]:
+    return {"items": _ITEMS[dialect], "unhex": _UNHEX[dialect], "lock": _LOCK[dialect], "any": _ANY[dialect][0], "end": _ANY[dialect][1],
+            "false": _FALSE[dialect]}
+
+
 PG_SCAN = text(
-    "WITH " + _JUDGE.format(items=_ITEMS["postgresql"], unhex=_UNHEX["postgresql"], lock=_LOCK["postgresql"], false=_FALSE["postgresql"]) + """,
-fill AS (""" + _FILL + """ RETURNING tubes.id),
+    "WITH " + _JUDGE.format(**_fill("postgresql")) + """,
+fill AS (""" + _FILL.format(**_fill("postgresql")) + """ RETURNING tubes.id),
 written AS (""" + _WRITE + """),
 logged AS (
     INSERT INTO audit_log (at, user_id, campaign_id, action, entity, entity_id, detail)
@@ -230,14 +259,15 @@ logged AS (
 )
 """ + _ANSWER + """, written.id AS sample_id FROM scan_judged LEFT JOIN written ON written.client_uuid = scan_judged.uuid ORDER BY ord"""
 )
-_SQLITE_JUDGE = text(
-    "CREATE TEMP TABLE scan_judged AS WITH " + _JUDGE.format(items=_ITEMS["sqlite"], unhex=_UNHEX["sqlite"], lock=_LOCK["sqlite"], false=_FALSE["sqlite"])
-    + " SELECT * FROM scan_judged"
-)
-_SQLITE_FILL = text(_FILL)
+# On SQLite the judged items wait in a temporary table kept for the connection's life: creating and
+# dropping it for each batch changed the schema, and SQLite then prepared every statement anew.
+_SQLITE_WITH = "WITH " + _JUDGE.format(**_fill("sqlite"))
+_SQLITE_TABLE = text("CREATE TEMP TABLE IF NOT EXISTS scan_judged AS " + _SQLITE_WITH + " SELECT * FROM scan_judged WHERE 0")
+_SQLITE_JUDGE = text("INSERT INTO temp.scan_judged " + _SQLITE_WITH + " SELECT * FROM scan_judged")
+_SQLITE_FILL = text(_FILL.format(**_fill("sqlite")))
 _SQLITE_WRITE = text(_WRITE)
 _SQLITE_ANSWER = text(_ANSWER + " FROM scan_judged ORDER BY ord")
-_SQLITE_DROP = text("DROP TABLE IF EXISTS temp.scan_judged")
+_SQLITE_CLEAR = text("DELETE FROM temp.scan_judged")
 
 
 def _stamp(value: datetime) -> str:
@@ -384,13 +414,16 @@ def _judge(session: Session, params: dict[str, object]) -> Sequence[Sequence[Any
     conn = session.connection()
     try:
         if conn.dialect.name == "postgresql":
-            return [tuple(r) for r in conn.execute(PG_SCAN, params)]
-        conn.execute(_SQLITE_DROP)
+            conn.exec_driver_sql(PG_KEYED_PLANS)
+            written: list[Sequence[object]] = list(conn.execute(PG_SCAN, params))
+            return written
+        conn.execute(_SQLITE_TABLE, params)
+        conn.execute(_SQLITE_CLEAR)
         conn.execute(_SQLITE_JUDGE, params)
         conn.execute(_SQLITE_FILL, params)
         ids = {u: i for i, u in conn.execute(_SQLITE_WRITE, params)}
-        rows = [(*r, ids.get(r.uuid)) for r in conn.execute(_SQLITE_ANSWER)]
-        conn.execute(_SQLITE_DROP)
+        rows: list[Sequence[object]] = [(*r, ids.get(r.uuid)) for r in conn.execute(_SQLITE_ANSWER)]
+        conn.execute(_SQLITE_CLEAR)
         return rows
     except IntegrityError as exc:
         raise RaceLost(str(exc.orig)) from exc

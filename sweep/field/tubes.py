@@ -69,7 +69,13 @@ _REQUESTED = {
               "json_extract(value, '$.kind') AS kind, json_extract(value, '$.pool_size') AS pool_size FROM json_each(:tubes)",
 }
 _KNOWN = ("SELECT t.id, t.code, t.plan_site_id, t.opened_by, t.kind, t.pool_size, t.filled, t.status FROM tubes t "
-          "WHERE t.campaign_id = :cid AND t.code IN (SELECT code FROM requested)")
+          "WHERE t.campaign_id = :cid AND t.code {among}")
+_AMONG = {"postgresql": "= ANY(ARRAY(SELECT code FROM requested))", "sqlite": "IN (SELECT code FROM requested)"}
+# The field's statements are prepared once per connection and keep one plan (planning the scan
+# statement for each batch cost more than running it). That plan must read each table by the keys
+# the batch names, whatever the statistics said when it was made (an empty round's tables look
+# cheaper to scan whole): so, within the batch's transaction, no sequential scans.
+PG_KEYED_PLANS = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)"
 _INSERT = ("INSERT INTO tubes (campaign_id, plan_site_id, code, desk_no, kind, pool_size, filled, status, opened_at, opened_by) "
            "SELECT :cid, :site, r.code, r.desk_no, r.kind, CASE WHEN r.kind = 'single' THEN 1 ELSE COALESCE(r.pool_size, :pool) END, "
            "0, 'open', "
@@ -78,15 +84,15 @@ _INSERT = ("INSERT INTO tubes (campaign_id, plan_site_id, code, desk_no, kind, p
 # PostgreSQL: everything in one statement. A code another terminal inserted a moment ago is in
 # neither ``known`` (the statement's snapshot) nor ``fresh`` (the insert gave way): a lost race.
 PG_OPEN = text(
-    f"WITH requested AS ({_REQUESTED['postgresql']}), known AS ({_KNOWN}), fresh AS ({_INSERT}), "
+    f"WITH requested AS ({_REQUESTED['postgresql']}), known AS ({_KNOWN.format(among=_AMONG['postgresql'])}), fresh AS ({_INSERT}), "
     "logged AS (INSERT INTO audit_log (at, user_id, campaign_id, action, entity, entity_id, detail) "
     "SELECT :now, :uid, :cid, 'tube.opened', 'plan_site', :site, json_build_object('tubes', json_agg(code)) "
     "FROM (SELECT code FROM fresh LIMIT 100) f HAVING count(*) > 0) "
     "SELECT r.ord, f.id, f.pool_size, k.id, k.plan_site_id, k.opened_by, k.kind, k.pool_size, k.filled, k.status "
     "FROM requested r LEFT JOIN fresh f ON f.code = r.code LEFT JOIN known k ON k.code = r.code ORDER BY r.ord"
 )
-_SQLITE_KNOWN = text(f"WITH requested AS ({_REQUESTED['sqlite']}) {_KNOWN}")
-_SQLITE_INSERT = text(f"WITH requested AS ({_REQUESTED['sqlite']}), known AS ({_KNOWN}) {_INSERT}")
+_SQLITE_KNOWN = text(f"WITH requested AS ({_REQUESTED['sqlite']}) {_KNOWN.format(among=_AMONG['sqlite'])}")
+_SQLITE_INSERT = text(f"WITH requested AS ({_REQUESTED['sqlite']}), known AS ({_KNOWN.format(among=_AMONG['sqlite'])}) {_INSERT}")
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,7 @@ def open_tubes(
         params = open_params(campaign=campaign, plan_site_id=plan_site_id, requested=requested, user_id=user_id, now=now)
         conn = session.connection()
         if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(PG_KEYED_PLANS)
             facts = list(conn.execute(PG_OPEN, params))
         else:
             known = {r.code: tuple(r)[:1] + tuple(r)[2:] for r in conn.execute(_SQLITE_KNOWN, params)}
