@@ -20,6 +20,7 @@ import httpx
 import uvicorn
 
 from sweep.demo.day import DaySchedule, Event
+from sweep.plan.clock import running_clock
 
 Progress = Callable[[datetime, int, int], None]
 
@@ -116,26 +117,32 @@ def play_live(
                 if item["status"] == "error":
                     terminals.errors.append(f"scan {item['client_uuid']}: {item['error']}")
 
+    def day_clock() -> datetime:
+        return day_start + (time.monotonic() - wall_start) * speed * _SECOND
+
     i = 0
-    while i < len(events):
-        clock = day_start + (time.monotonic() - wall_start) * speed * _SECOND
-        while i < len(events) and events[i].at <= clock:
-            e = events[i]
-            if e.action == "scan":
-                a = e.args
-                who = {"walk_in": a["walk_in"]} if "walk_in" in a else {"id_number": id_number_of(a["person_id"])}
-                pending[e.site_id].append(
-                    {"client_uuid": a["client_uuid"], "tube_code": a["tube_code"], "sampled_at": e.at.isoformat(), "kind": a["kind"], **who}
-                )
-            else:
-                flush(e.site_id)
-                _send(terminals, e)
-            i += 1
-        for site in list(pending):
-            flush(site)
-        if progress:
-            progress(clock, i, len(events))
-        time.sleep(0.2)
+    # The server judges the terminals' times by the day being played, not by today's wall clock.
+    with running_clock(day_clock):
+        i = 0
+        while i < len(events):
+            clock = day_clock()
+            while i < len(events) and events[i].at <= clock:
+                e = events[i]
+                if e.action == "scan":
+                    a = e.args
+                    who = {"walk_in": a["walk_in"]} if "walk_in" in a else {"id_number": id_number_of(a["person_id"])}
+                    pending[e.site_id].append(
+                        {"client_uuid": a["client_uuid"], "tube_code": a["tube_code"], "sampled_at": e.at.isoformat(), "kind": a["kind"], **who}
+                    )
+                else:
+                    flush(e.site_id)
+                    _send(terminals, e)
+                i += 1
+            for site in list(pending):
+                flush(site)
+            if progress:
+                progress(clock, i, len(events))
+            time.sleep(0.2)
     return LiveResult(terminals.requests, sent, terminals.errors, time.monotonic() - wall_start)
 
 

@@ -22,6 +22,7 @@ from sweep.errors import Busy, DomainError
 from sweep.field.scan import PG_SCAN, ScanIn, ScanOutcome, check_batch, scan_batch
 from sweep.field.tubes import PG_KEYED_PLANS, PG_OPEN, RaceLost, TubeOpen, TubeState, answers, open_params, open_tubes, prepare
 from sweep.field.walkins import STATEMENTS as WALK_IN_STATEMENTS
+from sweep.plan.clock import server_now
 from sweep.plan.models import Campaign
 
 # A batch that keeps losing races to other terminals is a live lock, not input: give up and say so.
@@ -67,7 +68,7 @@ def _pipelined(engine: Engine, campaign: Campaign, plan_site_id: int, tubes: Seq
                key: str, user_id: int | None, received_at: datetime | None) -> tuple[list[TubeState | DomainError], list[ScanOutcome]]:
     import psycopg  # the driver PostgreSQL URLs use (sweep.db.normalise_url)
 
-    now = datetime.now()
+    now = server_now()
     errors, requested, repeats = prepare(tubes, campaign, received_at)
     batch = check_batch(scans, campaign, key, received_at)
     tube_params = open_params(campaign=campaign, plan_site_id=plan_site_id, requested=requested, user_id=user_id, now=now)

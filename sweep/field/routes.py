@@ -6,7 +6,6 @@ Site staff write only to their own site (403 otherwise); times default to now wh
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -41,7 +40,7 @@ from sweep.field.schemas import (
 )
 from sweep.field.tubes import TubeState
 from sweep.params import ERRORS, PathCode, RowId
-from sweep.plan.clock import client_time, credited_time
+from sweep.plan.clock import client_time, credited_time, server_now
 from sweep.plan.current import CurrentCampaign
 from sweep.plan.models import Campaign
 
@@ -85,7 +84,7 @@ def seal_tube(
     """Seal a tube by hand before it is full (the last tube of a desk)."""
     require_site(user, site_id)
     t = field.seal_tube(session=session, campaign=current, plan_site_id=site_id, tube_code=tube_code,
-                        at=client_time(campaign=current, value=body.sealed_at, field="sealed_at", now=datetime.now()), user_id=user.id)
+                        at=client_time(campaign=current, value=body.sealed_at, field="sealed_at", now=server_now()), user_id=user.id)
     return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status)
 
 
@@ -106,7 +105,7 @@ def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan
     """Open a box (its code scanned). The same terminal sending the same open again gets 200 with ``replayed``."""
     _site_scope(session, current, site_id, user)
     box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code,
-                         at=client_time(campaign=current, value=body.opened_at, field="opened_at", now=datetime.now()), user_id=user.id)
+                         at=client_time(campaign=current, value=body.opened_at, field="opened_at", now=server_now()), user_id=user.id)
     if box.replayed:
         response.status_code = 200
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status, replayed=box.replayed)
@@ -124,7 +123,7 @@ def pack(
     """Pack a sealed tube into an open box."""
     _site_scope(session, current, site_id, user)
     box = field.pack_tube(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, tube_code=body.tube_code,
-                          at=datetime.now(), user_id=user.id)
+                          at=server_now(), user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
 
 
@@ -142,7 +141,7 @@ def hand_over(
     _site_scope(session, current, site_id, user)
     h = field.hand_over(session=session, campaign=current, plan_site_id=site_id, box_code=box_code,
                         courier_staff_id=body.courier_staff_id,
-                        at=client_time(campaign=current, value=body.handed_at, field="handed_at", now=datetime.now()), user_id=user.id,
+                        at=client_time(campaign=current, value=body.handed_at, field="handed_at", now=server_now()), user_id=user.id,
                         courier_id=user.id if user.role == "courier" else None)
     box = session.get(Box, h.box_id)
     assert box is not None
@@ -165,7 +164,7 @@ def _readiness(s: readiness.ReadinessState) -> ReadinessRead:
 def site_readiness(site_id: RowId, session: SessionDep, user: CanCheckIn, current: CurrentCampaign) -> list[ReadinessRead]:
     """The site's board of the four things in place, each with its deadline and state."""
     _site_scope(session, current, site_id, user)
-    return [_readiness(s) for s in readiness.site_board(session=session, campaign=current, plan_site_id=site_id, now=datetime.now())]
+    return [_readiness(s) for s in readiness.site_board(session=session, campaign=current, plan_site_id=site_id, now=server_now())]
 
 
 @router.post("/readiness/{item_id}/check-in", response_model=ReadinessRead)
@@ -179,7 +178,7 @@ def check_in(
     """Check an item in: the quantity counted in place (materials), or just done (disinfection, waste)."""
     site = readiness.item_site(session=session, campaign=current, item_id=item_id)
     _site_scope(session, current, site.id, user)
-    now = datetime.now()
+    now = server_now()
     state = readiness.check_in(session=session, campaign=current, item_id=item_id,
                                at=client_time(campaign=current, value=body.at, field="at", now=now), received_at=now,
                                quantity=body.quantity, note=body.note, user_id=user.id)
@@ -189,7 +188,7 @@ def check_in(
 @router.get("/readiness/flagged", response_model=list[ReadinessRead])
 def flagged(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> list[ReadinessRead]:
     """Every late or short item of the round at the sites in the user's scope (the HQ: all; an office: its own)."""
-    return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=datetime.now(), scope=user.scope)]
+    return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=server_now(), scope=user.scope)]
 
 
 @router.get("/sites/{site_id}/staff", response_model=list[RosterRead])
@@ -209,7 +208,7 @@ def staff_arrival(
 ) -> ArrivalRead:
     """A rostered staff member is in place; the site's staff item counts them against its deadline."""
     _site_scope(session, current, site_id, user)
-    now = datetime.now()
+    now = server_now()
     entry, again = readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,
                                            at=credited_time(claimed=client_time(campaign=current, value=body.at, field="at", now=now),
                                                             received=now), user_id=user.id)
@@ -234,6 +233,6 @@ def preregister(current: CurrentCampaign, body: PreregCreate, request: Request, 
     if limiter is None:
         limiter = request.app.state.prereg_limiter = RateLimiter(attempts=PREREG_ATTEMPTS, per_seconds=PREREG_WINDOW_SECONDS)
     limiter.hit(f"addr:{request.client.host if request.client else 'unknown'}", field="id_number")
-    state = prereg.preregister(session=session, campaign=current, id_number=body.id_number, key=settings.secret_key, now=datetime.now())
+    state = prereg.preregister(session=session, campaign=current, id_number=body.id_number, key=settings.secret_key, now=server_now())
     return PreregRead(code=state.code, id_masked=state.id_masked, replayed=state.replayed)
 

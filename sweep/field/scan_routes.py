@@ -10,7 +10,6 @@ takes a worker thread and a connection.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +25,7 @@ from sweep.field.service import site_of
 from sweep.field.tubes import TubeOpen, TubeState
 from sweep.field.walkins import WalkInIn
 from sweep.params import ERRORS, CampaignRef, RowId
+from sweep.plan.clock import server_now
 from sweep.plan.models import Campaign
 from sweep.plan.service import campaign_by_ref
 from sweep.ttlcache import TtlCache
@@ -59,7 +59,7 @@ async def _site_round(request: Request, ref: str, site_id: int, user: Principal)
 
 
 def _tube_open(t: TubeCreate) -> TubeOpen:
-    return TubeOpen(t.code, t.opened_at or datetime.now(), t.desk_no, t.kind, t.pool_size)
+    return TubeOpen(t.code, t.opened_at or server_now(), t.desk_no, t.kind, t.pool_size)
 
 
 def _scan_in(s: ScanCreate) -> ScanIn:
@@ -90,7 +90,7 @@ async def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, req
     current = await _site_round(request, campaign, site_id, user)
     (tube,), _ = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
                                          plan_site_id=site_id, tubes=[_tube_open(body)], scans=[], key="", user_id=user.id,
-                                         received_at=datetime.now())
+                                         received_at=server_now())
     if isinstance(tube, DomainError):
         raise tube
     if tube.replayed:
@@ -105,7 +105,7 @@ async def scan(campaign: CampaignRef, site_id: RowId, body: ScanCreate, request:
     current = await _site_round(request, campaign, site_id, user)
     _, (outcome,) = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
                                             plan_site_id=site_id, tubes=[], scans=[_scan_in(body)], key=settings.secret_key,
-                                            user_id=user.id, received_at=datetime.now())
+                                            user_id=user.id, received_at=server_now())
     if outcome.error is not None:
         raise outcome.error
     if outcome.status == "replayed":
@@ -121,7 +121,7 @@ async def scan_many(campaign: CampaignRef, site_id: RowId, body: ScanBatchCreate
     opened, outcomes = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
                                                plan_site_id=site_id, tubes=[_tube_open(t) for t in body.tubes],
                                                scans=[_scan_in(s) for s in body.scans], key=settings.secret_key, user_id=user.id,
-                                            received_at=datetime.now())
+                                            received_at=server_now())
     tubes = [
         TubeItemRead.model_validate({"code": t.code, "status": "error", "error": o.as_dict()}) if isinstance(o, DomainError)
         else TubeItemRead(code=o.code, status="replayed" if o.replayed else "ok")

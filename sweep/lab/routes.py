@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -40,7 +39,7 @@ from sweep.lab.schemas import (
     TubeTraceRead,
 )
 from sweep.params import ERRORS, PathCode, RowId
-from sweep.plan.clock import client_time
+from sweep.plan.clock import client_time, server_now
 from sweep.plan.current import CurrentCampaign
 from sweep.web.templating import templates
 
@@ -58,7 +57,7 @@ def _one_of(user: Principal, *actions: Can) -> None:
 @router.post("/api/campaigns/{campaign}/boxes/{box_code}/receipt", response_model=BoxRead)
 def receive(box_code: PathCode, body: ReceiptCreate, session: SessionDep, user: CanReceive, current: CurrentCampaign) -> BoxRead:
     """The lab signs for a box (the second signature)."""
-    at = client_time(campaign=current, value=body.received_at, field="received_at", now=datetime.now())
+    at = client_time(campaign=current, value=body.received_at, field="received_at", now=server_now())
     box = lab.receive_box(session=session, campaign=current, box_code=box_code, at=at, user_id=user.id)
     return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
 
@@ -67,7 +66,7 @@ def receive(box_code: PathCode, body: ReceiptCreate, session: SessionDep, user: 
 def box(box_code: PathCode, session: SessionDep, settings: SettingsDep, user: CurrentUser, current: CurrentCampaign) -> BoxViewRead:
     """A box's chain of custody: its tubes, counts, opened, sealed, handed over to whom, received, results."""
     _one_of(user, Can.VIEW_ROUND, Can.RECEIVE, Can.RESULTS)
-    found = custody.box_view(session=session, campaign=current, box_code=box_code, now=datetime.now(),
+    found = custody.box_view(session=session, campaign=current, box_code=box_code, now=server_now(),
                              wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes,
                              scope=user.scope)
     return BoxViewRead(**asdict(found))
@@ -78,7 +77,7 @@ def custody_flags(session: SessionDep, settings: SettingsDep, user: CurrentUser,
     """Red flags of the chain of custody: sealed tubes held at a site past ``SWEEP_SAMPLE_WAIT_LIMIT_MINUTES``
     before leaving, boxes on the road past ``SWEEP_TRANSIT_LIMIT_MINUTES``; the worst first."""
     _one_of(user, Can.VIEW_ROUND, Can.RECEIVE, Can.RESULTS)
-    found = custody.custody_flags(session=session, campaign=current, now=datetime.now(),
+    found = custody.custody_flags(session=session, campaign=current, now=server_now(),
                                   wait_limit_minutes=settings.sample_wait_limit_minutes, transit_limit_minutes=settings.transit_limit_minutes,
                                   scope=user.scope)
     return CustodyFlagsRead(**asdict(found))
@@ -88,7 +87,7 @@ def custody_flags(session: SessionDep, settings: SettingsDep, user: CurrentUser,
 def enter_result(body: ResultCreate, session: SessionDep, user: CanLoadResults, current: CurrentCampaign) -> ResultRead:
     state = lab.record_result(
         session=session, campaign=current, tube_code=body.tube_code.strip(), result=body.result,
-        ct_values=body.ct_values, at=client_time(campaign=current, value=body.resulted_at, field="resulted_at", now=datetime.now()),
+        ct_values=body.ct_values, at=client_time(campaign=current, value=body.resulted_at, field="resulted_at", now=server_now()),
         user_id=user.id,
     )
     return ResultRead(**asdict(state))
@@ -109,7 +108,7 @@ def load_results(
         raise InvalidInput("file", f"文件超过 {MAX_FILE // 1024 // 1024} MB (the file is larger than {MAX_FILE // 1024 // 1024} MB)")
     report = import_results(
         session=session, campaign=current, filename=file.filename or "results.csv", data=data,
-        at=datetime.now(), user_id=user.id, strict=strict,
+        at=server_now(), user_id=user.id, strict=strict,
     )
     return ImportRead(**asdict(report))
 
@@ -130,7 +129,7 @@ def alert_board(
 ) -> list[AlertRead]:
     """Positive and invalid pools with their retests: the HQ sees all, an office its own people."""
     _one_of(user, Can.VIEW_ROUND, Can.RESULTS)
-    board = alerts(session=session, campaign=current, now=datetime.now(), scope=user.scope, include_closed=include_closed)
+    board = alerts(session=session, campaign=current, now=server_now(), scope=user.scope, include_closed=include_closed)
     return [AlertRead(**asdict(a), open=a.open, overdue=a.overdue, confirmed=a.confirmed) for a in board]
 
 
@@ -138,7 +137,7 @@ def alert_board(
 def retests_of_site(site_id: RowId, session: SessionDep, user: CanScan, current: CurrentCampaign) -> list[SiteRetestRead]:
     """The site's retest orders not yet closed (its terminal's retest mode), the earliest due first; people masked."""
     site_in_scope(session=session, campaign=current, plan_site_id=site_id, scope=user.scope)
-    found = site_retests(session=session, campaign=current, plan_site_id=site_id, scope=user.scope, now=datetime.now())
+    found = site_retests(session=session, campaign=current, plan_site_id=site_id, scope=user.scope, now=server_now())
     return [SiteRetestRead(**asdict(r)) for r in found]
 
 
@@ -151,7 +150,7 @@ def close_retest(
     current: CurrentCampaign,
 ) -> RetestRead:
     order = lab.close_retest(session=session, campaign=current, order_id=order_id, result=body.result,
-                             at=body.closed_at or datetime.now(), user_id=user.id)
+                             at=body.closed_at or server_now(), user_id=user.id)
     return RetestRead(id=order.id, person_id=order.person_id, status=order.status, result=order.result, due_at=order.due_at,
                       closed_at=order.closed_at)
 

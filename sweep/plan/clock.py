@@ -8,6 +8,8 @@ of their own, call the services directly.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sweep.errors import InvalidInput
@@ -45,3 +47,22 @@ def credited_time(*, claimed: datetime, received: datetime) -> datetime:
     (less the tolerance). A check-in sent at 09:00 cannot claim to have been done at 05:00; a
     terminal that was offline sends its check-ins late and is judged by when they arrived."""
     return max(claimed, received - AHEAD_TOLERANCE)
+
+
+_clock: list[Callable[[], datetime]] = [datetime.now]
+
+
+def server_now() -> datetime:
+    """The server's clock: the wall clock, or the accelerated day while ``sweep demo`` plays it live."""
+    return _clock[-1]()
+
+
+@contextmanager
+def running_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Serve on another clock for a while: the live demo's day runs hundreds of times faster than the
+    wall clock, and its terminals' times are checked against that day, not against today."""
+    _clock.append(clock)
+    try:
+        yield
+    finally:
+        _clock.remove(clock)

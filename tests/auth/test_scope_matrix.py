@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from sweep.plan.clock import running_clock
 from tests.auth.world import PASSWORD, ROLES, Foreign, Side, World, build, database, drop
 
 # Who may, by role (sweep/auth/policy.py), written out here on purpose.
@@ -41,9 +42,17 @@ SITE = {"site_leader", "site_staff"}
 # Scoped roles go first: a write by the district (deleting an exemption) must not take away the
 # other side's row before a scoped role is refused it.
 ORDER = ("office", "site_leader", "site_staff", "courier", "inspector", "lab", "command", "admin")
-# The played round is on 2026-12-01: a receipt or a rectification is dated after its day.
+# The played round is on 2026-12-01: a receipt or a rectification is dated after its day, and the
+# server's clock reads the afternoon after it, whatever today's date (client times ahead of the
+# server's clock are refused).
 AFTER = "2026-12-02T08:00:00"
 LATER = "2026-12-02T09:00:00"
+
+
+@pytest.fixture(autouse=True)
+def _the_day_after_the_round() -> Iterator[None]:
+    with running_clock(lambda: datetime(2026, 12, 2, 12, 0)):
+        yield
 
 Call = Callable[[World, Side, str], dict[str, Any]]
 
@@ -226,6 +235,7 @@ TABLE: dict[tuple[str, str], Op] = {
             "client_uuid": str(uuid.uuid4()), "tube_code": s.tube, "sampled_at": now(), "id_number": _number(w, s)}]}),
         other=SITE, check="none"),
     ("GET", "/api/campaigns/{campaign}/sites/{site_id}/scans/recent"): op(SCAN, 200, get(lambda w, s: f"{S(w, s)}/scans/recent"), other=SITE),
+    ("GET", "/api/campaigns/{campaign}/sites/{site_id}/retests"): op(SCAN, 200, get(lambda w, s: f"{S(w, s)}/retests"), other=SITE),
     ("POST", "/api/campaigns/{campaign}/sites/{site_id}/boxes"): op(
         SCAN, 201, post(lambda w, s: f"{S(w, s)}/boxes", lambda w, s: {"code": unique("MB")}), other=SITE, check="none"),
     ("POST", "/api/campaigns/{campaign}/sites/{site_id}/boxes/{box_code}/tubes"): op(

@@ -100,11 +100,15 @@ def test_the_notices_send_each_building_where_it_is_served(session, planned):
 def test_the_next_round_places_the_same_mobile_sites_again(session, strict, planned):
     _, outcome = planned
     nxt, _ = choose_campaign(session=session, settings=strict, new_round=True)
+    mobile = select(func.count()).select_from(CandidateSite).where(CandidateSite.kind == "mobile")
+    before = session.scalar(mobile)
     second = make_plan(session=session, settings=strict, campaign=nxt, time_limit=10)
     codes = {s["code"] for s in outcome.site_list if s["mobile"]}
     assert codes == {s["code"] for s in second.site_list if s["mobile"]}
     assert second.diff["sites_dropped"] == [] and second.beyond_limit == 0
-    assert session.scalar(select(func.count()).select_from(CandidateSite).where(CandidateSite.kind == "mobile")) == len(codes)
+    # The second round reuses the first's mobile sites: no new candidate rows (other tests' committed
+    # plans may have left mobile sites of their own in the shared registry).
+    assert session.scalar(mobile) == before
 
 
 def test_a_cap_that_breaks_the_limit_is_refused_with_its_cost_unless_accepted(session, settings, district_loaded, start):
