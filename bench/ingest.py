@@ -87,6 +87,11 @@ def _pgbench_ceiling(url: str, *, clients: int, rows: int, seconds: float) -> fl
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_ceiling"))
         conn.execute(text(_CEILING_TABLE))
+        # A client a terminal, but no more than the server takes beside the connections already
+        # open (200 terminals share the application's pool; pgbench's clients would not fit).
+        allowed = int(conn.execute(text("SHOW max_connections")).scalar_one())
+        in_use = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+    clients = max(1, min(clients, allowed - in_use - 10))
     u = make_url(url)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="ceiling-") as script:
         script.write(_CEILING_SCRIPT.format(rows=rows))
