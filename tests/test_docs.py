@@ -13,17 +13,9 @@ from sweep.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _commands(group, prefix=""):  # type: ignore[no-untyped-def]
-    for name, cmd in group.commands.items():
-        if hasattr(cmd, "commands"):
-            yield from _commands(cmd, f"{prefix}{name} ")
-        else:
-            yield f"{prefix}{name}"
-
-
 def test_every_command_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
-    commands = list(_commands(typer.main.get_command(app)))
+    commands = [name for name, _ in _command_objects(typer.main.get_command(app))]
     assert "demo" in commands and "db upgrade" in commands
     for command in commands:
         assert f"sweep {command}" in readme, f"`sweep {command}` is not documented in README.md"

@@ -8,6 +8,7 @@ top of a file: a lazy import is still a dependency.
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,9 @@ def unit(module: str) -> str | None:
     return parts[1]
 
 
+@cache
 def imports() -> list[tuple[str, str, int]]:
+    """Every import of the package, parsed once for all the tests here."""
     found = []
     for path in sorted(ROOT.rglob("*.py")):
         rel = path.relative_to(ROOT.parent).with_suffix("")
