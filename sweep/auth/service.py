@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -41,23 +42,34 @@ def audit(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
+    audit_each(session=session, user_id=user_id, action=action, entity=entity, campaign_id=campaign_id,
+               lines=[(entity_id, at, detail)])
+
+
+def audit_each(
+    *,
+    session: Session,
+    user_id: int | None,
+    action: str,
+    entity: str,
+    campaign_id: int | None,
+    lines: Sequence[tuple[int | None, datetime | None, dict[str, Any] | None]],
+) -> None:
+    """One audit line for each (entity id, time, detail), in one statement: a box packed with ten
+    tubes is ten lines, as ten packs by hand would be."""
     # A Core insert, not session.add: field writes audit on their hot path, and the ORM's unit
     # of work would cost more than the row.
     context = session.info.get(CONTEXT)
-    if context:
-        detail = {**context, **(detail or {})}
-    session.connection().execute(
-        _AUDIT,
+    who = user_id if user_id is not None else session.info.get(OPERATOR)
+    now = datetime.now()
+    rows = [
         {
-            "at": at or datetime.now(),
-            "user_id": user_id if user_id is not None else session.info.get(OPERATOR),
-            "campaign_id": campaign_id,
-            "action": action,
-            "entity": entity,
-            "entity_id": entity_id,
-            "detail": detail,
-        },
-    )
+            "at": at or now, "user_id": who, "campaign_id": campaign_id, "action": action, "entity": entity,
+            "entity_id": entity_id, "detail": {**context, **(detail or {})} if context else detail,
+        }
+        for entity_id, at, detail in lines
+    ]
+    session.connection().execute(_AUDIT, rows[0] if len(rows) == 1 else rows)
 
 
 def site_of(*, session: Session, plan_site_id: int | None = None, site_code: str | None = None,

@@ -8,7 +8,7 @@ One transaction a site.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,9 +84,12 @@ def apply_schedule(*, factory: sessionmaker[Session], schedule: DaySchedule, pro
             swabs = [e for e in events if e.action in SWAB_ACTIONS]
             for start in range(0, len(swabs), BATCH):
                 _send_batch(session, campaign, site_id, swabs[start : start + BATCH], user.id)
-            for event in events:
-                if event.action not in SWAB_ACTIONS:
-                    _apply(session, campaign, event, user.id)
+            for run in _runs(e for e in events if e.action not in SWAB_ACTIONS):
+                if run[0].action == "pack":
+                    field.pack_tubes(session=session, campaign=campaign, plan_site_id=site_id, box_code=run[0].args["box_code"],
+                                     packs=[field.Pack(e.args["tube_code"], e.at) for e in run], user_id=user.id)
+                else:
+                    _apply(session, campaign, run[0], user.id)
             audit(session=session, user_id=user.id, action="site.day_played", entity="plan_site", entity_id=site.id,
                   campaign_id=campaign.id, detail={"events": len(events)})
         if progress:
@@ -96,6 +99,19 @@ def apply_schedule(*, factory: sessionmaker[Session], schedule: DaySchedule, pro
         assert campaign is not None
         for event in lab_events:
             _apply(session, campaign, event, None)
+
+
+def _runs(events: Iterable[Event]) -> Iterator[list[Event]]:
+    """The events one by one, but the tubes packed into one box one after another together, as a
+    box filled at the end of a desk's hour goes in one request."""
+    run: list[Event] = []
+    for event in events:
+        if run and not (event.action == "pack" == run[0].action and event.args["box_code"] == run[0].args["box_code"]):
+            yield run
+            run = []
+        run.append(event)
+    if run:
+        yield run
 
 
 def _send_batch(session: Session, campaign: Campaign, site_id: int, events: list[Event], user_id: int) -> None:
@@ -123,9 +139,6 @@ def _apply(session: Session, campaign: Campaign, e: Event, user_id: int | None) 
             field.seal_tube(session=session, campaign=campaign, plan_site_id=site, tube_code=a["code"], at=e.at, user_id=user_id)
         case "open_box":
             field.open_box(session=session, campaign=campaign, plan_site_id=site, code=a["code"], at=e.at, user_id=user_id)
-        case "pack":
-            field.pack_tube(session=session, campaign=campaign, plan_site_id=site, box_code=a["box_code"], tube_code=a["tube_code"],
-                            at=e.at, user_id=user_id)
         case "hand_over":
             field.hand_over(session=session, campaign=campaign, plan_site_id=site, box_code=a["box_code"], courier_staff_id=a["courier"],
                             at=e.at, user_id=user_id)

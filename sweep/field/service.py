@@ -7,13 +7,14 @@ them in ``sweep.field.scan``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from sweep.auth.service import audit
+from sweep.auth.service import audit, audit_each
 from sweep.errors import (
     AlreadyHandedOver,
     Conflict,
@@ -51,11 +52,6 @@ def _tube(session: Session, campaign: Campaign, code: str, plan_site_id: int | N
     if plan_site_id is not None and tube.plan_site_id != plan_site_id:
         raise WrongSite("tube_code", f"管码 {code} 属于另一个采样点 (tube belongs to another site)")
     return tube
-
-
-_TUBE = select(Tube.id, Tube.plan_site_id, Tube.status, Tube.pool_size, Tube.filled).where(
-    Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code")
-)
 
 
 def seal_tube(
@@ -128,13 +124,24 @@ _BOX = select(Box.id, Box.code, Box.plan_site_id, Box.status, Box.capacity).wher
 )
 _PACK = (
     update(Box)
-    .where(Box.id == bindparam("bid"), Box.status == "open", Box.tubes < Box.capacity)
-    .values(tubes=Box.tubes + 1)
+    .where(Box.id == bindparam("bid"), Box.status == "open", Box.tubes + bindparam("n") <= Box.capacity)
+    .values(tubes=Box.tubes + bindparam("n"))
     .returning(Box.tubes)
 )
 _PACKED = update(Tube).where(Tube.id == bindparam("tid")).values(
     status="packed", box_id=bindparam("bid"), packed_at=bindparam("at"), packed_by=bindparam("uid")
 )
+_TUBES = select(Tube.id, Tube.code, Tube.plan_site_id, Tube.status).where(
+    Tube.campaign_id == bindparam("cid"), Tube.code.in_(bindparam("codes", expanding=True))
+)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """One sealed tube put into a box, and when."""
+
+    tube_code: str
+    at: datetime | None = None
 
 
 def pack_tube(
@@ -147,30 +154,50 @@ def pack_tube(
     at: datetime | None = None,
     user_id: int | None = None,
 ) -> BoxState:
+    return pack_tubes(session=session, campaign=campaign, plan_site_id=plan_site_id, box_code=box_code,
+                      packs=[Pack(tube_code, at)], user_id=user_id)
+
+
+def pack_tubes(
+    *,
+    session: Session,
+    campaign: Campaign,
+    plan_site_id: int,
+    box_code: str,
+    packs: Sequence[Pack],
+    user_id: int | None = None,
+) -> BoxState:
+    """Pack sealed tubes into an open box: all of them, or none and the first refusal (which names
+    its tube). A box filled at the end of the day goes in a few statements, not five a tube."""
     conn = session.connection()
     box = conn.execute(_BOX, {"cid": campaign.id, "code": box_code}).first()
     if box is None:
         raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
     if box.plan_site_id != plan_site_id:
         raise WrongSite("box_code", f"箱码 {box_code} 属于另一个采样点 (box belongs to another site)")
-    tube = conn.execute(_TUBE, {"cid": campaign.id, "code": tube_code}).first()
-    if tube is None:
-        raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
-    if tube.plan_site_id != plan_site_id:
-        raise WrongSite("tube_code", f"管码 {tube_code} 属于另一个采样点 (tube belongs to another site)")
-    if box.status != "open":
-        raise Conflict("box_code", f"箱码 {box_code} 已封箱 (box is sealed)")
-    if tube.status == "open":
-        raise Conflict("tube_code", f"管码 {tube_code} 尚未封管 (seal the tube before packing it)")
-    if tube.status == "packed":
-        raise Conflict("tube_code", f"管码 {tube_code} 已装箱 (tube is already in a box)")
-    packed = conn.execute(_PACK, {"bid": box.id}).scalar()
+    codes = [p.tube_code for p in packs]
+    tubes = {t.code: t for t in conn.execute(_TUBES, {"cid": campaign.id, "codes": codes})}
+    seen: set[str] = set()
+    for code in codes:
+        tube = tubes.get(code)
+        if tube is None:
+            raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {code}")
+        if tube.plan_site_id != plan_site_id:
+            raise WrongSite("tube_code", f"管码 {code} 属于另一个采样点 (tube belongs to another site)")
+        if box.status != "open":
+            raise Conflict("box_code", f"箱码 {box_code} 已封箱 (box is sealed)")
+        if tube.status == "open":
+            raise Conflict("tube_code", f"管码 {code} 尚未封管 (seal the tube before packing it)")
+        if tube.status == "packed" or code in seen:
+            raise Conflict("tube_code", f"管码 {code} 已装箱 (tube is already in a box)")
+        seen.add(code)
+    packed = conn.execute(_PACK, {"bid": box.id, "n": len(packs)}).scalar()
     if packed is None:
         raise Conflict("box_code", f"箱码 {box_code} 已装满 {box.capacity} 管 (box is full)")
-    at = at or datetime.now()
-    conn.execute(_PACKED, {"tid": tube.id, "bid": box.id, "at": at, "uid": user_id})
-    audit(session=session, user_id=user_id, action="tube.packed", entity="tube", entity_id=tube.id, campaign_id=campaign.id,
-          at=at, detail={"box": box_code})
+    now = datetime.now()
+    conn.execute(_PACKED, [{"tid": tubes[p.tube_code].id, "bid": box.id, "at": p.at or now, "uid": user_id} for p in packs])
+    audit_each(session=session, user_id=user_id, action="tube.packed", entity="tube", campaign_id=campaign.id,
+               lines=[(tubes[p.tube_code].id, p.at or now, {"box": box_code}) for p in packs])
     return BoxState(box.id, box_code, packed, box.capacity, box.status)
 
 

@@ -120,6 +120,47 @@ def test_box_packing_and_a_box_handed_over_twice(session, round_, start):
                         courier_staff_id=courier(session, campaign, site.id), at=start)
 
 
+def test_a_box_packed_in_one_go_takes_all_its_tubes_or_none(session, round_, start):
+    from sweep.auth.models import AuditEntry
+
+    campaign, site, _ = round_
+    ids = people(session, 4)
+    for n, pid in enumerate(ids[:3], start=1):
+        tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code=f"TUBE0P{n}", at=start)
+        _scan(session, campaign, site, f"TUBE0P{n}", pid, start)
+        if n < 3:
+            field.seal_tube(session=session, campaign=campaign, plan_site_id=site.id, tube_code=f"TUBE0P{n}", at=start)
+    box = field.open_box(session=session, campaign=campaign, plan_site_id=site.id, code="BOX0P001", at=start)
+    session.execute(text("UPDATE boxes SET capacity = 2 WHERE id = :id"), {"id": box.id})
+
+    def pack(*codes: str) -> field.BoxState:
+        return field.pack_tubes(session=session, campaign=campaign, plan_site_id=site.id, box_code="BOX0P001",
+                                packs=[field.Pack(c, start) for c in codes])
+
+    def state() -> tuple[int, list[str]]:
+        packed = session.scalars(select(Tube.code).where(Tube.box_id == box.id).order_by(Tube.code)).all()
+        return session.scalar(select(Box.tubes).where(Box.id == box.id)), list(packed)
+
+    refusals = [
+        (("TUBE0P1", "TUBE0P3"), Conflict, "tube_code", "TUBE0P3"),  # the second is not sealed
+        (("TUBE0P1", "TUBE0P1"), Conflict, "tube_code", "TUBE0P1"),  # the same tube twice
+        (("TUBE0P1", "NOPE0P99"), NotFound, "tube_code", "NOPE0P99"),
+    ]
+    for codes, error, field_name, named in refusals:
+        with pytest.raises(error) as err:
+            pack(*codes)
+        assert err.value.field == field_name and named in err.value.reason
+        assert state() == (0, [])
+    field.seal_tube(session=session, campaign=campaign, plan_site_id=site.id, tube_code="TUBE0P3", at=start)
+    with pytest.raises(Conflict, match="full"):
+        pack("TUBE0P1", "TUBE0P2", "TUBE0P3")  # three for a box of two
+    assert state() == (0, [])
+    assert pack("TUBE0P1", "TUBE0P2").tubes == 2
+    assert state() == (2, ["TUBE0P1", "TUBE0P2"])
+    lines = session.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == "tube.packed")).all()
+    assert sorted(lines) == sorted(session.scalars(select(Tube.id).where(Tube.box_id == box.id)).all())
+
+
 def test_a_box_goes_only_to_a_courier_rostered_at_its_site(session, round_, start):
     from sweep.field.couriers import site_couriers
     from sweep.field.models import Handover
