@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from sweep.plan.clock import running_clock
+from sweep.plan.clock import running_clock, server_now
 from tests.auth.world import PASSWORD, ROLES, Foreign, Side, World, build, database, drop
 
 # Who may, by role (sweep/auth/policy.py), written out here on purpose.
@@ -94,7 +94,7 @@ def unique(prefix: str) -> str:
 
 
 def now() -> str:
-    return datetime.now().isoformat(timespec="seconds")
+    return server_now().isoformat(timespec="seconds")
 
 
 def _number(w: World, s: Side) -> str:
@@ -171,11 +171,11 @@ TABLE: dict[tuple[str, str], Op] = {
         FOLLOW, {204, 404}, post(lambda w, s: f"{C(w)}/exemptions/{s.exemption}", method="DELETE"), other={"office"}),
     ("POST", "/api/campaigns/{campaign}/home-tasks"): op(
         FOLLOW, {201, 409}, post(lambda w, s: f"{C(w)}/home-tasks", lambda w, s: {
-            "person_id": s.person, "reason": "卧床", "due_at": (datetime.now() + timedelta(days=1)).isoformat()}), other={"office"}),
+            "person_id": s.person, "reason": "卧床", "due_at": (server_now() + timedelta(days=1)).isoformat()}), other={"office"}),
     ("GET", "/api/campaigns/{campaign}/home-tasks"): op(FOLLOW, 200, get(lambda w, s: f"{C(w)}/home-tasks")),
     ("POST", "/api/campaigns/{campaign}/home-tasks/from-registry"): op(
         FOLLOW, 200, post(lambda w, s: f"{C(w)}/home-tasks/from-registry", lambda w, s: {
-            "due_at": (datetime.now() + timedelta(days=1)).isoformat()})),
+            "due_at": (server_now() + timedelta(days=1)).isoformat()})),
     ("POST", "/api/campaigns/{campaign}/home-tasks/{task_id}/done"): op(
         FOLLOW, {200, 409}, post(lambda w, s: f"{C(w)}/home-tasks/{s.task}/done"), other={"office"}),
     # One round only: there is nothing to compare with, for anyone allowed.
