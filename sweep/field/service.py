@@ -117,6 +117,12 @@ class BoxState:
     tubes: int
     capacity: int
     status: str
+    replayed: bool = False
+
+
+def box_state(box: Box) -> BoxState:
+    """A box as the API answers it; ``replayed`` when an open was resent by the terminal that made it."""
+    return BoxState(box.id, box.code, box.tubes, box.capacity, box.status, box.replayed)
 
 
 _BOX = select(Box.id, Box.code, Box.plan_site_id, Box.status, Box.capacity).where(

@@ -16,7 +16,7 @@ from sweep.auth.tokens import Principal
 from sweep.deps import CanLoadResults, CanReceive, CanScan, CurrentUser, SessionDep, SettingsDep
 from sweep.errors import DomainError, Forbidden, InvalidInput
 from sweep.field.queries import site_in_scope
-from sweep.field.schemas import BoxRead
+from sweep.field.service import BoxState, box_state
 from sweep.lab import custody
 from sweep.lab import service as lab
 from sweep.lab.alerts import alerts
@@ -54,12 +54,11 @@ def _one_of(user: Principal, *actions: Can) -> None:
         raise Forbidden("role", f"角色 {user.role} 无权查看 (role {user.role} may not see this)")
 
 
-@router.post("/api/campaigns/{campaign}/boxes/{box_code}/receipt", response_model=BoxRead)
-def receive(box_code: PathCode, body: ReceiptCreate, session: SessionDep, user: CanReceive, current: CurrentCampaign) -> BoxRead:
+@router.post("/api/campaigns/{campaign}/boxes/{box_code}/receipt", response_model=BoxState)
+def receive(box_code: PathCode, body: ReceiptCreate, session: SessionDep, user: CanReceive, current: CurrentCampaign) -> BoxState:
     """The lab signs for a box (the second signature)."""
     at = client_time(campaign=current, value=body.received_at, field="received_at", now=server_now())
-    box = lab.receive_box(session=session, campaign=current, box_code=box_code, at=at, user_id=user.id)
-    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+    return box_state(lab.receive_box(session=session, campaign=current, box_code=box_code, at=at, user_id=user.id))
 
 
 @router.get("/api/campaigns/{campaign}/boxes/{box_code}", response_model=BoxViewRead)
