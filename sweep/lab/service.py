@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Annotated
 
+from pydantic import Field
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -181,7 +183,7 @@ class TracedPerson:
     sampled_at: datetime
     site_code: str
     community: str | None
-    office_id: int | None
+    office_id: Annotated[int | None, Field(exclude=True)]  # for the scope, not for the answer
     unit: int | None = None
     room: str | None = None
     kind: str = "pooled"
@@ -200,11 +202,11 @@ class TubeTrace:
     resulted_at: datetime | None
     people: list[TracedPerson]
     # The chain of custody: the box it travelled in, when it was packed, handed to whom, received.
-    box_code: str | None = None
+    box_code: Annotated[str | None, Field(description="The transport box the tube went in.")] = None
     packed_at: datetime | None = None
-    handed_at: datetime | None = None
+    handed_at: Annotated[datetime | None, Field(description="When the box was handed to the courier.")] = None
     courier_name: str | None = None
-    received_at: datetime | None = None
+    received_at: Annotated[datetime | None, Field(description="When the lab signed for the box.")] = None
 
 
 def mask_name(name: str) -> str:
