@@ -20,8 +20,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from sweep.auth.scope import Scope
-from sweep.errors import NotFound
 from sweep.field.models import Box, Handover, Tube
+from sweep.field.service import unknown_code
 from sweep.lab.models import RESULTS, LabResult
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import CandidateSite
@@ -90,7 +90,7 @@ def box_view(
     if row is None:
         if session.scalar(select(Box.id).where(Box.campaign_id == campaign.id, Box.code == box_code)) is not None:
             raise scope.refuse("box_code", box_code)
-        raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
+        raise unknown_code("box", box_code)
     box, site_code, site_name, handover = row
     handed = handover.handed_at if handover else None
     tubes = []

@@ -22,6 +22,7 @@ from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Box, Handover, Sample, Tube, WalkIn
+from sweep.field.service import unknown_code
 from sweep.lab.models import RESULTS, LabResult, RetestOrder
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import Building, CandidateSite, Community, Person
@@ -57,7 +58,7 @@ def receive_box(*, session: Session, campaign: Campaign, box_code: str, at: date
     """The lab signs for a box (the second signature of 双签收)."""
     box = session.scalar(select(Box).where(Box.campaign_id == campaign.id, Box.code == box_code))
     if box is None:
-        raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
+        raise unknown_code("box", box_code)
     handover = session.scalar(select(Handover).where(Handover.box_id == box.id))
     if handover is None:
         raise Conflict("box_code", f"箱码 {box_code} 尚未交给转运员 (box was never handed to a courier)")
@@ -159,7 +160,7 @@ def record_result(
     conn = session.connection()
     tube = conn.execute(_TUBE_AT_LAB, {"cid": campaign.id, "code": tube_code}).first()
     if tube is None:
-        raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
+        raise unknown_code("tube", tube_code)
     if tube.received_at is None:
         raise Conflict("tube_code", f"管码 {tube_code} 所在的箱子尚未签收 (the tube's box has not been received)")
     if tube.result_id is not None:
@@ -255,7 +256,7 @@ def trace_tube(*, session: Session, campaign: Campaign, tube_code: str, scope: S
     if tube is None:
         if conn.execute(_TUBE_EXISTS, {"cid": campaign.id, "code": tube_code}).first() is not None:
             raise scope.refuse("tube_code", tube_code)
-        raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
+        raise unknown_code("tube", tube_code)
     rows = conn.execute(_TRACE_PEOPLE.where(scope.people(campaign.id)), {"tid": tube.id})
     people = [redact(TracedPerson(*row), scope) for row in rows]
     if scope.contacts:
