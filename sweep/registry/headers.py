@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sweep.errors import InvalidInput
+from sweep.registry.report import ImportReport
 
 Row = tuple[int, list[str]]  # (row number as the spreadsheet shows it, cells)
 
@@ -181,3 +182,10 @@ def find_header(
 
 
 __all__ = ["HEADERS", "REQUIRED", "Header", "Row", "find_header", "match_header", "normalise_header"]
+
+
+def data_rows(rows: Iterable[Row], kind: str, report: ImportReport) -> tuple[Header, Iterable[Row]]:
+    """The header of a file of ``kind``, written on the report, and the rows below it that are not blank."""
+    header, rest = find_header(rows, kind)
+    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    return header, (r for r in rest if "".join(r[1]).strip())

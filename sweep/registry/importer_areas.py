@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.service import audit
 from sweep.registry.fields import BadCell, fold, parse_float, parse_int
-from sweep.registry.headers import Header, Row, find_header
+from sweep.registry.headers import Row, data_rows
 from sweep.registry.lookup import Areas, load_areas
 from sweep.registry.models import Building, Community, Grid, Office, Person
 from sweep.registry.report import ImportReport
@@ -111,11 +111,6 @@ class AreaMaker:
         return grid.id
 
 
-def _rows(rows: Iterable[Row], kind: str) -> tuple[Header, Iterable[Row]]:
-    header, rest = find_header(rows, kind)
-    return header, (r for r in rest if "".join(r[1]).strip())
-
-
 def _changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [getattr(obj, k), v] for k, v in values.items() if getattr(obj, k) != v}
 
@@ -151,8 +146,7 @@ def _record(session: Session, report: ImportReport, user_id: int | None, entity:
 
 def import_buildings(*, session: Session, rows: Iterable[Row], report: ImportReport, community: Community | None,
                      user_id: int | None) -> ImportReport:
-    header, data = _rows(rows, "buildings")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, data = data_rows(rows, "buildings", report)
     areas = load_areas(session, buildings=False)
     maker = AreaMaker(session, areas, report, community)
     existing = {b.code: b for b in session.scalars(select(Building))}
@@ -188,8 +182,7 @@ def import_buildings(*, session: Session, rows: Iterable[Row], report: ImportRep
 
 def import_grids(*, session: Session, rows: Iterable[Row], report: ImportReport, community: Community | None,
                  user_id: int | None) -> ImportReport:
-    header, data = _rows(rows, "grids")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, data = data_rows(rows, "grids", report)
     areas = load_areas(session, buildings=False)
     maker = AreaMaker(session, areas, report, community)
     existing = {g.code: g for g in session.scalars(select(Grid))}

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.registry.fields import BadCell, fold, parse_float, parse_int, parse_phone
-from sweep.registry.headers import Row
-from sweep.registry.importer_areas import _record, _rows, parse_kind, parse_lon_lat, unique_code
+from sweep.registry.headers import Row, data_rows
+from sweep.registry.importer_areas import _record, parse_kind, parse_lon_lat, unique_code
 from sweep.registry.lookup import Areas, load_areas
 from sweep.registry.models import CandidateSite, Community, Staff
 from sweep.registry.report import ImportReport
@@ -46,8 +46,7 @@ def _scoped_community(areas: Areas, text: str, community: Community | None) -> i
 
 def import_sites(*, session: Session, rows: Iterable[Row], report: ImportReport, community: Community | None,
                  user_id: int | None) -> ImportReport:
-    header, data = _rows(rows, "sites")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, data = data_rows(rows, "sites", report)
     areas = load_areas(session, buildings=False)
     existing = {s.code: s for s in session.scalars(select(CandidateSite))}
     seen: dict[str, int] = {}
@@ -80,8 +79,7 @@ def import_sites(*, session: Session, rows: Iterable[Row], report: ImportReport,
 
 def import_staff(*, session: Session, rows: Iterable[Row], report: ImportReport, community: Community | None,
                  user_id: int | None) -> ImportReport:
-    header, data = _rows(rows, "staff")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, data = data_rows(rows, "staff", report)
     areas = load_areas(session, buildings=False)
     by_phone: dict[str, Staff] = {}
     by_name: dict[tuple[int, str], list[Staff]] = {}
