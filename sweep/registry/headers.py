@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from sweep.errors import InvalidInput
 from sweep.registry.report import ImportReport
@@ -189,3 +190,10 @@ def data_rows(rows: Iterable[Row], kind: str, report: ImportReport) -> tuple[Hea
     header, rest = find_header(rows, kind)
     report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
     return header, (r for r in rest if "".join(r[1]).strip())
+
+
+def each_row(header: Header, data: Iterable[Row], report: ImportReport) -> Iterator[tuple[int, list[str], Callable[[str], str]]]:
+    """Each data row, counted on the report: its number, its cells, and its cells by column name."""
+    for number, cells in data:
+        report.rows += 1
+        yield number, cells, partial(header.get, cells)
