@@ -200,13 +200,9 @@ def status(
     """The round's figures: sampled, coverage, tubes, boxes, results, finish time."""
     from sweep.coverage.service import round_figures
 
-    try:
-        with session_scope() as session:
-            current = campaign_by_ref(session=session, ref=campaign)
-            fig = round_figures(session=session, campaign=current)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        current = campaign_by_ref(session=session, ref=campaign)
+        fig = round_figures(session=session, campaign=current)
     data = {
         "campaign": fig.campaign_id, "people": fig.people, "sampled": fig.sampled, "coverage": round(fig.coverage, 6),
         "tubes": fig.tubes, "boxes": fig.boxes, "results": fig.results, "positives": fig.positives,

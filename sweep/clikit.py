@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -108,13 +109,18 @@ def sign_in(session: Session, as_user: str | None, *, personal: bool) -> Scope:
 
 @contextmanager
 def session_scope(database: str | None = None, *, as_user: str | None = None, personal: bool = False) -> Iterator[Session]:
-    """One unit of work on the configured database, for a CLI command, recorded under its operator."""
+    """One unit of work on the configured database, for a CLI command, recorded under its operator.
+
+    A refusal inside it (a domain error) rolls the work back and is printed as its field and reason,
+    exit 2, here: so no command repeats the same ``except``."""
     engine = make_engine(database_url(database))
     try:
         check_schema(engine)
         with unit_of_work(make_session_factory(engine)) as session:
             session.info["scope"] = sign_in(session, as_user, personal=personal)
             yield session
+    except DomainError as exc:
+        fail(exc)
     finally:
         engine.dispose()
 
@@ -157,3 +163,15 @@ def _first_line(exc: SQLAlchemyError) -> str:
 
 def _one_line(field: str, reason: str) -> None:
     console.print(f"[red]错误 error[/red] [bold]{escape(field)}[/bold]: {escape(reason)}", soft_wrap=True, highlight=False)
+
+
+def print_rejected(rejected: list[dict[str, Any]], *, first: int = 50) -> None:
+    """The rows an import turned away, by row, field and reason (the first ``first`` of them)."""
+    if not rejected:
+        return
+    table = Table(title=f"未导入的行 · rejected rows (first {first})")
+    for col in ("行 row", "字段 field", "原因 reason"):
+        table.add_column(col)
+    for r in rejected[:first]:
+        table.add_row(str(r["row"]), r["field"], r["reason"])
+    out.print(table)

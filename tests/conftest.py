@@ -148,6 +148,27 @@ def scratch_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
         admin_engine.dispose()
 
 
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, tuple[Engine, str] | None]:
+    """A new database for a module's fixture, of the backend its parameter names (``sqlite`` or ``postgresql``):
+    its URL, and what ``drop`` needs to remove it afterwards (nothing for SQLite's file)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('module') / 'module.db'}", None
+    request.getfixturevalue("pg_url")  # fails when there is no server (skips when told to run SQLite alone)
+    name = f"sweep_module_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(_admin_url()).set(database=name).render_as_string(hide_password=False), (admin, name)
+
+
+def drop(cleanup: tuple[Engine, str] | None) -> None:
+    if cleanup:
+        admin, name = cleanup
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
 def empty_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """An empty database of the backend named by the test's ``backend`` parameter."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
+from pydantic import Field
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,7 @@ class Account:
     office: str | None
     candidate_site_id: int | None
     site: str | None
-    tokens: int  # log-ins still valid
+    tokens: Annotated[int, Field(description="Log-ins still valid.")]
     created_at: datetime | None
 
 

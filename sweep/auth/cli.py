@@ -18,8 +18,7 @@ from sweep.auth import accounts
 from sweep.auth.auditlog import audit_lines
 from sweep.auth.models import USER_ROLES, User
 from sweep.auth.service import OPERATOR, create_user, site_of
-from sweep.clikit import AsUser, console, fail, out, print_json, session_scope
-from sweep.errors import DomainError
+from sweep.clikit import AsUser, console, out, print_json, session_scope
 
 app = typer.Typer(help="Users and their roles: create, list, disable, change role or scope, reset a password, end log-ins.",
                   no_args_is_help=True)
@@ -48,15 +47,12 @@ def create(
     as_user: AsUser = None,
 ) -> None:
     """Create a user. There is no default account: the first admin is made here."""
-    try:
-        with session_scope(as_user=as_user) as session:
-            user = create_user(
-                session=session, username=username, display_name=display_name or username, role=role,
-                office_id=office_id, plan_site_id=plan_site_id, site_code=site, password=password,
-            )
-            console.print(f"[green]✓[/green] user {user.username} ({user.role}) #{user.id}")
-    except DomainError as exc:
-        fail(exc)
+    with session_scope(as_user=as_user) as session:
+        user = create_user(
+            session=session, username=username, display_name=display_name or username, role=role,
+            office_id=office_id, plan_site_id=plan_site_id, site_code=site, password=password,
+        )
+        console.print(f"[green]✓[/green] user {user.username} ({user.role}) #{user.id}")
 
 
 @app.command("list")
@@ -65,12 +61,8 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Every account: role, scope, whether active, and how many log-ins are still valid."""
-    try:
-        with session_scope() as session:
-            rows = accounts.list_accounts(session=session, role=role)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        rows = accounts.list_accounts(session=session, role=role)
     if as_json:
         print_json([asdict(a) for a in rows])
         return
@@ -84,13 +76,10 @@ def list_command(
 
 
 def _change(username: str, as_user: str | None, change: Callable[[Session, User, int | None], object], done: str) -> None:
-    try:
-        with session_scope(as_user=as_user) as session:
-            user = accounts.account(session=session, username=username)
-            change(session, user, session.info.get(OPERATOR))
-            console.print(f"[green]✓[/green] {user.username}: {done}")
-    except DomainError as exc:
-        fail(exc)
+    with session_scope(as_user=as_user) as session:
+        user = accounts.account(session=session, username=username)
+        change(session, user, session.info.get(OPERATOR))
+        console.print(f"[green]✓[/green] {user.username}: {done}")
 
 
 @app.command("disable")
@@ -142,12 +131,8 @@ def audit_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """The audit log by user, action and time: who did what, and who saw whose personal data."""
-    try:
-        with session_scope() as session:
-            lines = audit_lines(session=session, username=user, action=action, since=since, until=until, limit=limit)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        lines = audit_lines(session=session, username=user, action=action, since=since, until=until, limit=limit)
     if out_file is not None:
         with out_file.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)

@@ -3,7 +3,6 @@ accounts of a district run by its admins: over the API and on a plain page."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -11,11 +10,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sweep.auth import accounts, service
-from sweep.auth.auditlog import audit_lines
+from sweep.auth.accounts import Account
+from sweep.auth.auditlog import AuditLine, audit_lines
 from sweep.auth.models import USER_ROLES, User, UserRole
 from sweep.auth.schemas import (
-    AccountRead,
-    AuditRead,
     PasswordReset,
     RevokedRead,
     RoleUpdate,
@@ -77,19 +75,18 @@ def me(user: CurrentUser) -> UserRead:
 
 # -- accounts, for admins ------------------------------------------------------------------------
 
-def _read(session: SessionDep, user_id: int) -> AccountRead:
-    found = next(a for a in accounts.list_accounts(session=session) if a.id == user_id)
-    return AccountRead(**asdict(found))
+def _read(session: SessionDep, user_id: int) -> Account:
+    return next(a for a in accounts.list_accounts(session=session) if a.id == user_id)
 
 
-@router.get("/api/users", response_model=list[AccountRead])
+@router.get("/api/users", response_model=list[Account])
 def list_users(
     session: SessionDep,
     admin: CanManageUsers,
     role: Annotated[UserRole | None, Query()] = None,
     active: bool | None = None,
-) -> list[AccountRead]:
-    return [AccountRead(**asdict(a)) for a in accounts.list_accounts(session=session, role=role, active=active)]
+) -> list[Account]:
+    return accounts.list_accounts(session=session, role=role, active=active)
 
 
 @router.post("/api/users", response_model=UserRead, status_code=201)
@@ -100,36 +97,36 @@ def create_user(body: UserCreate, session: SessionDep, admin: CanManageUsers) ->
     return UserRead.model_validate(user)
 
 
-@router.post("/api/users/{user_id}/disable", response_model=AccountRead)
-def disable_user(user_id: RowId, session: SessionDep, admin: CanManageUsers) -> AccountRead:
+@router.post("/api/users/{user_id}/disable", response_model=Account)
+def disable_user(user_id: RowId, session: SessionDep, admin: CanManageUsers) -> Account:
     """Disable an account: its log-ins end at once here, within seconds on every other server."""
     accounts.set_active(session=session, user=accounts.account(session=session, user_id=user_id), active=False, by=admin.id)
     return _read(session, user_id)
 
 
-@router.post("/api/users/{user_id}/enable", response_model=AccountRead)
-def enable_user(user_id: RowId, session: SessionDep, admin: CanManageUsers) -> AccountRead:
+@router.post("/api/users/{user_id}/enable", response_model=Account)
+def enable_user(user_id: RowId, session: SessionDep, admin: CanManageUsers) -> Account:
     accounts.set_active(session=session, user=accounts.account(session=session, user_id=user_id), active=True, by=admin.id)
     return _read(session, user_id)
 
 
-@router.put("/api/users/{user_id}/role", response_model=AccountRead)
-def set_role(user_id: RowId, body: RoleUpdate, session: SessionDep, admin: CanManageUsers) -> AccountRead:
+@router.put("/api/users/{user_id}/role", response_model=Account)
+def set_role(user_id: RowId, body: RoleUpdate, session: SessionDep, admin: CanManageUsers) -> Account:
     site = service.site_of(session=session, site_code=body.site)
     accounts.set_role(session=session, user=accounts.account(session=session, user_id=user_id), role=body.role, by=admin.id,
                       office_id=body.office_id, site=site)
     return _read(session, user_id)
 
 
-@router.put("/api/users/{user_id}/scope", response_model=AccountRead)
-def set_scope(user_id: RowId, body: ScopeUpdate, session: SessionDep, admin: CanManageUsers) -> AccountRead:
+@router.put("/api/users/{user_id}/scope", response_model=Account)
+def set_scope(user_id: RowId, body: ScopeUpdate, session: SessionDep, admin: CanManageUsers) -> Account:
     accounts.set_scope(session=session, user=accounts.account(session=session, user_id=user_id), by=admin.id,
                        office_id=body.office_id, site_code=body.site)
     return _read(session, user_id)
 
 
-@router.post("/api/users/{user_id}/password", response_model=AccountRead)
-def reset_password(user_id: RowId, body: PasswordReset, session: SessionDep, admin: CanManageUsers) -> AccountRead:
+@router.post("/api/users/{user_id}/password", response_model=Account)
+def reset_password(user_id: RowId, body: PasswordReset, session: SessionDep, admin: CanManageUsers) -> Account:
     accounts.reset_password(session=session, user=accounts.account(session=session, user_id=user_id), password=body.password, by=admin.id)
     return _read(session, user_id)
 
@@ -139,7 +136,7 @@ def revoke_tokens(user_id: RowId, session: SessionDep, admin: CanManageUsers) ->
     return RevokedRead(revoked=accounts.revoke_tokens(session=session, user=accounts.account(session=session, user_id=user_id), by=admin.id))
 
 
-@router.get("/api/audit", response_model=list[AuditRead])
+@router.get("/api/audit", response_model=list[AuditLine])
 def audit_log(
     session: SessionDep,
     admin: CanManageUsers,
@@ -148,9 +145,9 @@ def audit_log(
     since: LocalTime | None = None,
     until: LocalTime | None = None,
     limit: int = Query(default=200, ge=1, le=10_000),
-) -> list[AuditRead]:
+) -> list[AuditLine]:
     """The audit log, newest first, by user, action (``personal`` for every view of personal data) and time."""
-    return [AuditRead(**asdict(a)) for a in audit_lines(session=session, username=user, action=action, since=since, until=until, limit=limit)]
+    return audit_lines(session=session, username=user, action=action, since=since, until=until, limit=limit)
 
 
 # -- pages -----------------------------------------------------------------------------------------

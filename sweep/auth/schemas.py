@@ -1,9 +1,9 @@
-"""What the auth API takes and answers."""
+"""What the auth API takes, and the answers no service returns whole (a token, the user of a token); an account
+and the audit log answer the services' own dataclasses."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -48,20 +48,6 @@ class UserCreate(BaseModel):
     plan_site_id: int | None = Field(default=None, ge=1, le=2_147_483_647, description="Or the site by one round's copy of it.")
 
 
-class AccountRead(BaseModel):
-    id: int
-    username: str
-    display_name: str
-    role: str
-    active: bool
-    office_id: int | None
-    office: str | None
-    candidate_site_id: int | None
-    site: str | None
-    tokens: int = Field(description="Log-ins still valid.")
-    created_at: datetime | None
-
-
 class RoleUpdate(BaseModel):
     role: str = Field(json_schema_extra={"enum": list(USER_ROLES)})
     office_id: int | None = RowRef
@@ -79,15 +65,3 @@ class PasswordReset(BaseModel):
 
 class RevokedRead(BaseModel):
     revoked: int
-
-
-class AuditRead(BaseModel):
-    id: int
-    at: datetime
-    user_id: int | None
-    username: str | None
-    campaign_id: int | None
-    action: str
-    entity: str
-    entity_id: int | None
-    detail: dict[str, Any] | None

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sweep.auth.policy import Can, can, require
 from sweep.auth.scope import Scope
 from sweep.auth.service import audit
+from sweep.coverage.export import list_sheet
 from sweep.coverage.rounds import carry_over
 from sweep.errors import InvalidInput
 from sweep.plan.models import Campaign
@@ -85,11 +86,7 @@ def carry_over_file(*, session: Session, campaign: Campaign, fmt: str, scope: Sc
         content, media = text.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8"
     else:
         book = Workbook(write_only=True)
-        sheet = book.create_sheet("带入下一轮 carry-over")
-        sheet.freeze_panes = "A2"
-        for letter, width in zip("ABCDEFGHIJKLM", WIDTHS, strict=True):
-            sheet.column_dimensions[letter].width = width
-        sheet.append(HEADERS)
+        sheet = list_sheet(book, "带入下一轮 carry-over", HEADERS, WIDTHS)
         for row in rows:
             sheet.append(row)
         buffer = io.BytesIO()

@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sweep.clikit import AsUser, console, fail, out, print_json, scope_of, session_scope
-from sweep.errors import DomainError
+from sweep.clikit import AsUser, console, out, print_json, scope_of, session_scope
 from sweep.plan.service import campaign_by_ref
 
 coverage_app = typer.Typer(help="Coverage and the missing list (应检尽检、未检人员名单).", no_args_is_help=True)
@@ -37,12 +36,8 @@ def table_command(
     """Everyone's standing summed by area: expected, called, sampled, resulted, exempt, missing."""
     from sweep.coverage.service import coverage_by
 
-    try:
-        with session_scope(as_user=as_user) as session:
-            rows = coverage_by(session=session, campaign=campaign_by_ref(session=session, ref=campaign), scope=scope_of(session), level=by)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope(as_user=as_user) as session:
+        rows = coverage_by(session=session, campaign=campaign_by_ref(session=session, ref=campaign), scope=scope_of(session), level=by)
     if as_json:
         print_json([{**asdict(r), "missing": r.missing, "fraction": round(r.fraction, 6)} for r in rows])
         return
@@ -71,21 +66,17 @@ def missing_command(
     from sweep.coverage.export import missing_workbook
     from sweep.coverage.service import missing_list
 
-    try:
-        with session_scope(as_user=as_user, personal=True) as session:
-            current = campaign_by_ref(session=session, ref=campaign)
-            if out_file is not None:
-                with console.status("生成名单 writing the list…"):
-                    made = missing_workbook(session=session, campaign=current, key=get_settings().secret_key, scope=scope_of(session),
-                                            full_ids=full_ids, community_code=community, grid_code=grid, building_code=building)
-                out_file.write_bytes(made.content)
-                console.print(f"[green]✓[/green] {made.rows:,} 人 people → {out_file}")
-                return
-            rows = missing_list(session=session, campaign=current, scope=scope_of(session), community_code=community, grid_code=grid,
-                                building_code=building)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope(as_user=as_user, personal=True) as session:
+        current = campaign_by_ref(session=session, ref=campaign)
+        if out_file is not None:
+            with console.status("生成名单 writing the list…"):
+                made = missing_workbook(session=session, campaign=current, key=get_settings().secret_key, scope=scope_of(session),
+                                        full_ids=full_ids, community_code=community, grid_code=grid, building_code=building)
+            out_file.write_bytes(made.content)
+            console.print(f"[green]✓[/green] {made.rows:,} 人 people → {out_file}")
+            return
+        rows = missing_list(session=session, campaign=current, scope=scope_of(session), community_code=community, grid_code=grid,
+                            building_code=building)
     if as_json:
         print_json([asdict(r) for r in rows])
         return
@@ -108,12 +99,8 @@ def refresh_command(
     """Bring the coverage tallies up to date (the pages and API do this on every look)."""
     from sweep.coverage import tallies
 
-    try:
-        with console.status("统计 counting…"), session_scope(as_user=as_user) as session:
-            counts = tallies.refresh(session=session, campaign=campaign_by_ref(session=session, ref=campaign), full=full)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with console.status("统计 counting…"), session_scope(as_user=as_user) as session:
+        counts = tallies.refresh(session=session, campaign=campaign_by_ref(session=session, ref=campaign), full=full)
     console.print(f"[green]✓[/green] {sum(c[0] for c in counts.values()):,} sampled in {len(counts):,} buildings")
 
 
@@ -129,14 +116,10 @@ def compare_command(
     from sweep.coverage.rounds import compare_rounds
     from sweep.plan.service import get_campaign
 
-    try:
-        with session_scope(as_user=as_user, personal=True) as session:
-            before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
-            found = compare_rounds(session=session, campaign=campaign_by_ref(session=session, ref=campaign), previous=before, low=low,
-                                   now=datetime.now(), scope=scope_of(session))
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope(as_user=as_user, personal=True) as session:
+        before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
+        found = compare_rounds(session=session, campaign=campaign_by_ref(session=session, ref=campaign), previous=before, low=low,
+                               now=datetime.now(), scope=scope_of(session))
     if as_json:
         print_json(asdict(found))
         return
@@ -164,18 +147,14 @@ def carry_over_command(
     from sweep.coverage.carryover import carry_over_file
     from sweep.coverage.rounds import carry_over
 
-    try:
-        with session_scope(as_user=as_user, personal=out_file is not None) as session:
-            current = campaign_by_ref(session=session, ref=campaign)
-            if out_file is not None:
-                made = carry_over_file(session=session, campaign=current, fmt=out_file.suffix.lower().lstrip("."), scope=scope_of(session))
-                out_file.write_bytes(made.content)
-                console.print(f"[green]✓[/green] {made.rows:,} 人 people → {out_file}")
-                return
-            rows = carry_over(session=session, campaign=current, scope=scope_of(session))
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope(as_user=as_user, personal=out_file is not None) as session:
+        current = campaign_by_ref(session=session, ref=campaign)
+        if out_file is not None:
+            made = carry_over_file(session=session, campaign=current, fmt=out_file.suffix.lower().lstrip("."), scope=scope_of(session))
+            out_file.write_bytes(made.content)
+            console.print(f"[green]✓[/green] {made.rows:,} 人 people → {out_file}")
+            return
+        rows = carry_over(session=session, campaign=current, scope=scope_of(session))
     if as_json:
         print_json([asdict(r) for r in rows])
     else:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +29,16 @@ HEADERS = (
     "证件号码 ID number", "电话 phone", "上门采样 home sampling", "上轮也未检 missed last round", "走访结果 outcome",
 )
 WIDTHS = (14, 16, 12, 22, 6, 8, 10, 22, 14, 10, 12, 24)
+
+
+def list_sheet(book: Workbook, title: str, headers: Sequence[str], widths: Sequence[int]) -> WriteOnlyWorksheet:
+    """A list for the grid workers: a sheet of a write-only workbook with its headers, their widths, the first row frozen."""
+    sheet = book.create_sheet(title)
+    sheet.freeze_panes = "A2"
+    for column, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.append(headers)
+    return sheet
 NOT_STORED = "（完整号码未保存 not stored）"
 
 
@@ -76,11 +89,7 @@ def missing_workbook(
     twice = missed_before(session=session, campaign=campaign, person_ids=[p.person_id for p in people])
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("未检人员名单 missing")
-    sheet.freeze_panes = "A2"
-    for letter, width in zip("ABCDEFGHIJKL", WIDTHS, strict=True):
-        sheet.column_dimensions[letter].width = width
-    sheet.append(HEADERS)
+    sheet = list_sheet(book, "未检人员名单 missing", HEADERS, WIDTHS)
     for p in people:
         number = numbers.get(p.person_id, p.id_masked if not full_ids else f"{p.id_masked} {NOT_STORED}")
         sheet.append((

@@ -3,7 +3,6 @@ XLSX), exemptions, home-sampling tasks, and round over round. An office sees its
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -14,20 +13,10 @@ from sweep.auth.tokens import Principal
 from sweep.coverage import followup, rounds, service
 from sweep.coverage.carryover import carry_over_file
 from sweep.coverage.export import missing_workbook
-from sweep.coverage.schemas import (
-    AreaCoverageRead,
-    CarryOverRead,
-    CreatedCount,
-    ExemptionCreate,
-    ExemptionRead,
-    HomeTaskCreate,
-    HomeTaskRead,
-    HomeTasksFromRegistry,
-    MissingPersonRead,
-    PersonStatusRead,
-    RoundComparisonRead,
-    RoundFiguresRead,
-)
+from sweep.coverage.followup import ExemptionRow, HomeTaskRow
+from sweep.coverage.rounds import CarryOver, RoundComparison
+from sweep.coverage.schemas import CreatedCount, ExemptionCreate, HomeTaskCreate, HomeTasksFromRegistry
+from sweep.coverage.service import AreaCoverage, MissingPerson, PersonStatus, RoundFigures
 from sweep.deps import CanExport, CanFollowUp, CanSeeContacts, CanViewRound, SessionDep, SettingsDep
 from sweep.params import ERRORS, PathCode, RowId
 from sweep.plan.current import CurrentCampaign
@@ -39,29 +28,23 @@ AreaCode = Annotated[str | None, Query(max_length=48, pattern=r"^[A-Za-z0-9_-]+$
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _area(r: service.AreaCoverage) -> AreaCoverageRead:
-    return AreaCoverageRead(**asdict(r), missing=r.missing, fraction=r.fraction)
+@router.get("/{campaign}/figures", response_model=RoundFigures)
+def figures(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> RoundFigures:
+    return service.round_figures(session=session, campaign=current)
 
 
-@router.get("/{campaign}/figures", response_model=RoundFiguresRead)
-def figures(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> RoundFiguresRead:
-    fig = service.round_figures(session=session, campaign=current)
-    return RoundFiguresRead(**asdict(fig), coverage=fig.coverage, finish_minutes=fig.finish_minutes)
-
-
-@router.get("/{campaign}/coverage", response_model=list[AreaCoverageRead])
+@router.get("/{campaign}/coverage", response_model=list[AreaCoverage])
 def coverage(
     session: SessionDep,
     user: CanViewRound,
     current: CurrentCampaign,
     by: Literal["office", "community", "grid", "building"] = "community",
-) -> list[AreaCoverageRead]:
+) -> list[AreaCoverage]:
     """Everyone's standing (called, sampled, resulted, exempt, missing) summed by area."""
-    rows = service.coverage_by(session=session, campaign=current, scope=user.scope, level=by)
-    return [_area(r) for r in rows]
+    return service.coverage_by(session=session, campaign=current, scope=user.scope, level=by)
 
 
-@router.get("/{campaign}/missing", response_model=list[MissingPersonRead])
+@router.get("/{campaign}/missing", response_model=list[MissingPerson])
 def missing(
     session: SessionDep,
     user: CanSeeContacts,
@@ -70,12 +53,11 @@ def missing(
     grid: AreaCode = None,
     building: AreaCode = None,
     limit: int = Query(default=500, ge=1, le=100_000),
-) -> list[MissingPersonRead]:
-    rows = service.missing_list(
+) -> list[MissingPerson]:
+    return service.missing_list(
         session=session, campaign=current, scope=user.scope, community_code=community, grid_code=grid, building_code=building,
         limit=limit,
     )
-    return [MissingPersonRead(**asdict(r)) for r in rows]
 
 
 @router.get("/{campaign}/missing.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
@@ -98,36 +80,33 @@ def missing_xlsx(
     })
 
 
-@router.get("/{campaign}/buildings/{code}/people", response_model=list[PersonStatusRead])
+@router.get("/{campaign}/buildings/{code}/people", response_model=list[PersonStatus])
 def building_roll(
     code: PathCode,
     session: SessionDep,
     user: CanSeeContacts,
     current: CurrentCampaign,
-) -> list[PersonStatusRead]:
+) -> list[PersonStatus]:
     """Person by person for one building: the building leader's roll."""
-    rows = service.people_status(session=session, campaign=current, scope=user.scope, building_code=code)
-    return [PersonStatusRead(**asdict(r)) for r in rows]
+    return service.people_status(session=session, campaign=current, scope=user.scope, building_code=code)
 
 
-@router.get("/{campaign}/people/{person_id}/status", response_model=PersonStatusRead)
-def person_status(person_id: RowId, session: SessionDep, user: CanSeeContacts, current: CurrentCampaign) -> PersonStatusRead:
+@router.get("/{campaign}/people/{person_id}/status", response_model=PersonStatus)
+def person_status(person_id: RowId, session: SessionDep, user: CanSeeContacts, current: CurrentCampaign) -> PersonStatus:
     (row,) = service.people_status(session=session, campaign=current, scope=user.scope, person_id=person_id)
-    return PersonStatusRead(**asdict(row))
+    return row
 
 
-@router.post("/{campaign}/exemptions", response_model=ExemptionRead, status_code=201)
-def exempt(body: ExemptionCreate, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> ExemptionRead:
+@router.post("/{campaign}/exemptions", response_model=ExemptionRow, status_code=201)
+def exempt(body: ExemptionCreate, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> ExemptionRow:
     made = followup.add_exemption(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
                                   proof=body.proof, note=body.note, at=datetime.now(), scope=user.scope)
-    row = next(e for e in followup.list_exemptions(session=session, campaign=current, scope=user.scope) if e.id == made.id)
-    return ExemptionRead(**asdict(row))
+    return next(e for e in followup.list_exemptions(session=session, campaign=current, scope=user.scope) if e.id == made.id)
 
 
-@router.get("/{campaign}/exemptions", response_model=list[ExemptionRead])
-def exemptions(session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> list[ExemptionRead]:
-    rows = followup.list_exemptions(session=session, campaign=current, scope=user.scope)
-    return [ExemptionRead(**asdict(r)) for r in rows]
+@router.get("/{campaign}/exemptions", response_model=list[ExemptionRow])
+def exemptions(session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> list[ExemptionRow]:
+    return followup.list_exemptions(session=session, campaign=current, scope=user.scope)
 
 
 @router.delete("/{campaign}/exemptions/{exemption_id}", status_code=204)
@@ -136,13 +115,13 @@ def withdraw(exemption_id: RowId, session: SessionDep, user: CanFollowUp, curren
     return Response(status_code=204)
 
 
-def _task(session: SessionDep, campaign: Campaign, task_id: int, user: CanFollowUp) -> HomeTaskRead:
+def _task(session: SessionDep, campaign: Campaign, task_id: int, user: CanFollowUp) -> HomeTaskRow:
     (row,) = followup.list_home_tasks(session=session, campaign=campaign, scope=user.scope, task_id=task_id)
-    return HomeTaskRead(**asdict(row))
+    return row
 
 
-@router.post("/{campaign}/home-tasks", response_model=HomeTaskRead, status_code=201)
-def add_home_task(body: HomeTaskCreate, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> HomeTaskRead:
+@router.post("/{campaign}/home-tasks", response_model=HomeTaskRow, status_code=201)
+def add_home_task(body: HomeTaskCreate, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> HomeTaskRow:
     task = followup.add_home_task(session=session, campaign=current, person_id=body.person_id, reason=body.reason,
                                   due_at=body.due_at, team=body.team, at=datetime.now(), scope=user.scope)
     return _task(session, current, task.id, user)
@@ -160,36 +139,34 @@ def home_tasks_from_registry(
     return CreatedCount(created=made)
 
 
-@router.get("/{campaign}/home-tasks", response_model=list[HomeTaskRead])
+@router.get("/{campaign}/home-tasks", response_model=list[HomeTaskRow])
 def home_tasks(
     session: SessionDep,
     user: CanFollowUp,
     current: CurrentCampaign,
     status: Literal["open", "done", "cancelled"] | None = None,
-) -> list[HomeTaskRead]:
+) -> list[HomeTaskRow]:
     followup.sync_home_tasks(session=session, campaign=current, at=datetime.now())
-    rows = followup.list_home_tasks(session=session, campaign=current, scope=user.scope, status=status)
-    return [HomeTaskRead(**asdict(r)) for r in rows]
+    return followup.list_home_tasks(session=session, campaign=current, scope=user.scope, status=status)
 
 
-@router.post("/{campaign}/home-tasks/{task_id}/done", response_model=HomeTaskRead)
-def home_task_done(task_id: RowId, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> HomeTaskRead:
+@router.post("/{campaign}/home-tasks/{task_id}/done", response_model=HomeTaskRow)
+def home_task_done(task_id: RowId, session: SessionDep, user: CanFollowUp, current: CurrentCampaign) -> HomeTaskRow:
     followup.complete_home_task(session=session, campaign=current, task_id=task_id, at=datetime.now(), scope=user.scope)
     return _task(session, current, task_id, user)
 
 
-@router.get("/{campaign}/compare", response_model=RoundComparisonRead)
+@router.get("/{campaign}/compare", response_model=RoundComparison)
 def compare(
     session: SessionDep,
     user: CanSeeContacts,
     current: CurrentCampaign,
     previous: int | None = Query(default=None, ge=1, le=2_147_483_647),
     low: float = Query(default=rounds.LOW_COVERAGE, gt=0, le=1),
-) -> RoundComparisonRead:
+) -> RoundComparison:
     """Round over round: who was missed twice, which buildings stay low, which sites were late."""
     before = get_campaign(session=session, campaign_id=previous) if previous is not None else None
-    found = rounds.compare_rounds(session=session, campaign=current, previous=before, low=low, now=datetime.now(), scope=user.scope)
-    return RoundComparisonRead(**asdict(found))
+    return rounds.compare_rounds(session=session, campaign=current, previous=before, low=low, now=datetime.now(), scope=user.scope)
 
 
 @router.get("/{campaign}/carry-over.csv", response_class=Response)
@@ -211,8 +188,7 @@ def _carry_over_file(session: SessionDep, user: Principal, current: Campaign, fm
     return Response(made.content, media_type=made.media_type, headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
-@router.get("/{campaign}/carry-over", response_model=list[CarryOverRead])
-def carry_over(session: SessionDep, user: CanSeeContacts, current: CurrentCampaign) -> list[CarryOverRead]:
+@router.get("/{campaign}/carry-over", response_model=list[CarryOver])
+def carry_over(session: SessionDep, user: CanSeeContacts, current: CurrentCampaign) -> list[CarryOver]:
     """Those the next round's call-up must reach on purpose: this round's missing, and the away and in hospital."""
-    rows = rounds.carry_over(session=session, campaign=current, scope=user.scope)
-    return [CarryOverRead(**asdict(r)) for r in rows]
+    return rounds.carry_over(session=session, campaign=current, scope=user.scope)

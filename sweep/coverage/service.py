@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
+from pydantic import computed_field
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -26,6 +28,7 @@ from sweep.registry.models import Building, Community, Grid, Office, Person, reg
 
 LEVELS = ("office", "community", "grid", "building")
 STATUSES = ("resulted", "sampled", "exempt", "missing")
+Standing = Literal["resulted", "sampled", "exempt", "missing"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,12 @@ class AreaCoverage:
     exempt: int = 0
     home_open: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def missing(self) -> int:
         return self.expected - self.sampled - self.exempt
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def fraction(self) -> float:
         """Sampled among those due (应检): the registry less the exempt."""
@@ -74,11 +79,13 @@ class RoundFigures:
     exempt: int = 0
     walk_ins: int = 0  # people sampled who are not (yet) in the registry: outside ``sampled`` and ``people``
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def coverage(self) -> float:
         due = self.people - self.exempt
         return self.sampled / due if due else 0.0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def finish_minutes(self) -> float | None:
         """Minutes from the start of sampling to the last swab."""
@@ -217,7 +224,7 @@ class PersonStatus:
     building: str
     unit: int | None
     room: str | None
-    status: str  # resulted | sampled | exempt | missing
+    status: Standing
     called: bool
     slot_start: datetime | None
     slot_site: str | None
@@ -263,7 +270,7 @@ def people_status(
         query = query.where(Person.id == person_id)
     out = []
     for (pid, name, masked, building, unit, room, home, slot_min, site, sampled_at, tube, result, reason, task, order) in session.execute(query):
-        status = "resulted" if result else "sampled" if sampled_at else "exempt" if reason else "missing"
+        status: Standing = "resulted" if result else "sampled" if sampled_at else "exempt" if reason else "missing"
         slotted = slot_min is not None and not home
         slot_at = campaign.starts_at + timedelta(minutes=slot_min) if slotted else None
         called = slotted or (task is not None and task != "cancelled")

@@ -49,8 +49,8 @@ class WalkInRow:
 
 @dataclass(frozen=True)
 class WalkInCount:
-    code: str
-    name: str
+    code: str | None  # none: walk-ins at a site outside any community
+    name: str | None
     registered: int
     sampled: int
     confirmed: int

@@ -8,10 +8,11 @@ its own board and the HQ one list of every late or short item.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import computed_field
 from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import SQLCoreOperations
@@ -45,8 +46,9 @@ class ReadinessState:
     late: bool
     short: bool
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def state(self) -> str:
+    def state(self) -> Literal["pending", "short", "done", "late", "overdue"]:
         if self.done_at is not None:
             return "late" if self.late else "done"
         if self.late:
@@ -157,6 +159,13 @@ class RosterEntry:
     arrived_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Arrival(RosterEntry):
+    """A roster entry as a check-in answers it: ``replayed`` when the person was already checked in."""
+
+    replayed: bool = False
+
+
 def roster(*, session: Session, campaign: Campaign, plan_site_id: int) -> list[RosterEntry]:
     """Who is rostered at a site (one line a person, their first shift's role) and who has arrived."""
     rows = session.execute(
@@ -174,13 +183,13 @@ def roster(*, session: Session, campaign: Campaign, plan_site_id: int) -> list[R
 
 def staff_arrived(
     *, session: Session, campaign: Campaign, plan_site_id: int, staff_id: int, at: datetime, user_id: int | None = None
-) -> tuple[RosterEntry, bool]:
-    """Check one rostered person in; returns the entry and whether it was already checked in."""
+) -> Arrival:
+    """Check one rostered person in; an arrival already checked in is answered as it stands, ``replayed``."""
     entry = next((e for e in roster(session=session, campaign=campaign, plan_site_id=plan_site_id) if e.staff_id == staff_id), None)
     if entry is None:
         raise NotFound("staff_id", "此人不在本点的分工表上 (this person is not on the site's roster)")
     if entry.arrived_at is not None:
-        return entry, True
+        return Arrival(**asdict(entry), replayed=True)
     session.add(StaffArrival(campaign_id=campaign.id, plan_site_id=plan_site_id, staff_id=staff_id, arrived_at=at, recorded_by=user_id))
     session.flush()
     # A site has two staff items, its medical staff (whoever samples there) and the others; each
@@ -212,7 +221,7 @@ def staff_arrived(
         )
     audit(session=session, user_id=user_id, action="staff.arrived", entity="staff", entity_id=staff_id, campaign_id=campaign.id,
           at=at, detail={"plan_site_id": plan_site_id})
-    return RosterEntry(entry.staff_id, entry.name, entry.role, entry.desk_no, at), False
+    return Arrival(entry.staff_id, entry.name, entry.role, entry.desk_no, at)
 
 
 __all__ = ["STATES", "ReadinessState", "RosterEntry", "check_in", "flagged", "item_site", "late_by", "roster", "site_board", "staff_arrived"]

@@ -5,7 +5,6 @@ Site staff write only to their own site (403 otherwise); times default to now wh
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,28 +15,24 @@ from sweep.auth.tokens import Principal
 from sweep.deps import CanCheckIn, CanHandOver, CanScan, CanViewRound, SessionDep, SettingsDep
 from sweep.field import prereg, queries, readiness
 from sweep.field import service as field
-from sweep.field.couriers import site_couriers
+from sweep.field.couriers import Courier, site_couriers
 from sweep.field.models import Box
+from sweep.field.prereg import PreregState
+from sweep.field.queries import BoxLine
+from sweep.field.readiness import Arrival, ReadinessState, RosterEntry
 from sweep.field.schemas import (
     ArrivalCreate,
-    ArrivalRead,
     BoxCreate,
-    BoxLineRead,
-    BoxRead,
     CheckInCreate,
-    CourierRead,
     HandoverCreate,
     HandoverRead,
     PackCreate,
     PreregCreate,
-    PreregRead,
-    ReadinessRead,
     RecentScanRead,
-    RosterRead,
     SealCreate,
     TerminalRead,
-    TubeRead,
 )
+from sweep.field.service import BoxState, box_state
 from sweep.field.tubes import TubeState
 from sweep.params import ERRORS, PathCode, RowId
 from sweep.plan.clock import client_time, credited_time, server_now
@@ -55,11 +50,6 @@ def _site_scope(session: SessionDep, campaign: Campaign, site_id: int, user: Pri
     queries.site_in_scope(session=session, campaign=campaign, plan_site_id=site_id, scope=user.scope)
 
 
-def _tube(t: TubeState) -> TubeRead:
-    return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status,
-                    replayed=t.replayed, kind=t.kind)
-
-
 @router.get("/sites/{site_id}/terminal", response_model=TerminalRead)
 def terminal_state(site_id: RowId, session: SessionDep, user: CanScan, current: CurrentCampaign) -> TerminalRead:
     """The terminal's start-up state: the latest tubes with their fill, and the last scans (masked)."""
@@ -67,12 +57,12 @@ def terminal_state(site_id: RowId, session: SessionDep, user: CanScan, current: 
     site = field.site_of(session=session, campaign=current, plan_site_id=site_id)
     return TerminalRead(
         campaign_id=current.id, plan_site_id=site_id, site_code=site.code, pool_size=current.pool_size,
-        tubes=[_tube(t) for t in queries.site_tubes(session=session, campaign=current, plan_site_id=site_id, status=None, limit=30)],
+        tubes=queries.site_tubes(session=session, campaign=current, plan_site_id=site_id, status=None, limit=30),
         recent=[RecentScanRead(**r) for r in queries.recent_scans(session=session, campaign=current, plan_site_id=site_id)],
     )
 
 
-@router.post("/sites/{site_id}/tubes/{tube_code}/seal", response_model=TubeRead)
+@router.post("/sites/{site_id}/tubes/{tube_code}/seal", response_model=TubeState)
 def seal_tube(
     site_id: RowId,
     tube_code: PathCode,
@@ -80,12 +70,12 @@ def seal_tube(
     session: SessionDep,
     user: CanScan,
     current: CurrentCampaign,
-) -> TubeRead:
+) -> TubeState:
     """Seal a tube by hand before it is full (the last tube of a desk)."""
     require_site(user, site_id)
     t = field.seal_tube(session=session, campaign=current, plan_site_id=site_id, tube_code=tube_code,
                         at=client_time(campaign=current, value=body.sealed_at, field="sealed_at", now=server_now()), user_id=user.id)
-    return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status)
+    return TubeState(t.id, t.code, t.plan_site_id, t.pool_size, t.filled, t.status, kind=t.kind)
 
 
 @router.get("/sites/{site_id}/scans/recent", response_model=list[RecentScanRead])
@@ -100,18 +90,18 @@ def recent(
     return [RecentScanRead(**r) for r in queries.recent_scans(session=session, campaign=current, plan_site_id=site_id, limit=limit)]
 
 
-@router.post("/sites/{site_id}/boxes", response_model=BoxRead, status_code=201)
-def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan, current: CurrentCampaign, response: Response) -> BoxRead:
+@router.post("/sites/{site_id}/boxes", response_model=BoxState, status_code=201)
+def open_box(site_id: RowId, body: BoxCreate, session: SessionDep, user: CanScan, current: CurrentCampaign, response: Response) -> BoxState:
     """Open a box (its code scanned). The same terminal sending the same open again gets 200 with ``replayed``."""
     _site_scope(session, current, site_id, user)
     box = field.open_box(session=session, campaign=current, plan_site_id=site_id, code=body.code,
                          at=client_time(campaign=current, value=body.opened_at, field="opened_at", now=server_now()), user_id=user.id)
     if box.replayed:
         response.status_code = 200
-    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status, replayed=box.replayed)
+    return box_state(box)
 
 
-@router.post("/sites/{site_id}/boxes/{box_code}/tubes", response_model=BoxRead)
+@router.post("/sites/{site_id}/boxes/{box_code}/tubes", response_model=BoxState)
 def pack(
     site_id: RowId,
     box_code: PathCode,
@@ -119,12 +109,11 @@ def pack(
     session: SessionDep,
     user: CanScan,
     current: CurrentCampaign,
-) -> BoxRead:
+) -> BoxState:
     """Pack a sealed tube into an open box."""
     _site_scope(session, current, site_id, user)
-    box = field.pack_tube(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, tube_code=body.tube_code,
-                          at=server_now(), user_id=user.id)
-    return BoxRead(id=box.id, code=box.code, tubes=box.tubes, capacity=box.capacity, status=box.status)
+    return field.pack_tube(session=session, campaign=current, plan_site_id=site_id, box_code=box_code, tube_code=body.tube_code,
+                           at=server_now(), user_id=user.id)
 
 
 @router.post("/sites/{site_id}/boxes/{box_code}/handover", response_model=HandoverRead, status_code=201)
@@ -149,55 +138,50 @@ def hand_over(
                         tubes=box.tubes)
 
 
-@router.get("/sites/{site_id}/couriers", response_model=list[CourierRead])
-def couriers(site_id: RowId, session: SessionDep, user: CanHandOver, current: CurrentCampaign) -> list[CourierRead]:
+@router.get("/sites/{site_id}/couriers", response_model=list[Courier])
+def couriers(site_id: RowId, session: SessionDep, user: CanHandOver, current: CurrentCampaign) -> list[Courier]:
     """The site's rostered couriers this round: the ones a box may be handed to."""
     _site_scope(session, current, site_id, user)
-    return [CourierRead(staff_id=c.staff_id, name=c.name) for c in site_couriers(session=session, campaign=current, plan_site_id=site_id)]
+    return site_couriers(session=session, campaign=current, plan_site_id=site_id)
 
 
-def _readiness(s: readiness.ReadinessState) -> ReadinessRead:
-    return ReadinessRead(**{k: getattr(s, k) for k in ReadinessRead.model_fields})
-
-
-@router.get("/sites/{site_id}/readiness", response_model=list[ReadinessRead])
-def site_readiness(site_id: RowId, session: SessionDep, user: CanCheckIn, current: CurrentCampaign) -> list[ReadinessRead]:
+@router.get("/sites/{site_id}/readiness", response_model=list[ReadinessState])
+def site_readiness(site_id: RowId, session: SessionDep, user: CanCheckIn, current: CurrentCampaign) -> list[ReadinessState]:
     """The site's board of the four things in place, each with its deadline and state."""
     _site_scope(session, current, site_id, user)
-    return [_readiness(s) for s in readiness.site_board(session=session, campaign=current, plan_site_id=site_id, now=server_now())]
+    return readiness.site_board(session=session, campaign=current, plan_site_id=site_id, now=server_now())
 
 
-@router.post("/readiness/{item_id}/check-in", response_model=ReadinessRead)
+@router.post("/readiness/{item_id}/check-in", response_model=ReadinessState)
 def check_in(
     item_id: RowId,
     body: CheckInCreate,
     session: SessionDep,
     user: CanCheckIn,
     current: CurrentCampaign,
-) -> ReadinessRead:
+) -> ReadinessState:
     """Check an item in: the quantity counted in place (materials), or just done (disinfection, waste)."""
     site = readiness.item_site(session=session, campaign=current, item_id=item_id)
     _site_scope(session, current, site.id, user)
     now = server_now()
-    state = readiness.check_in(session=session, campaign=current, item_id=item_id,
-                               at=client_time(campaign=current, value=body.at, field="at", now=now), received_at=now,
-                               quantity=body.quantity, note=body.note, user_id=user.id)
-    return _readiness(state)
+    return readiness.check_in(session=session, campaign=current, item_id=item_id,
+                              at=client_time(campaign=current, value=body.at, field="at", now=now), received_at=now,
+                              quantity=body.quantity, note=body.note, user_id=user.id)
 
 
-@router.get("/readiness/flagged", response_model=list[ReadinessRead])
-def flagged(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> list[ReadinessRead]:
+@router.get("/readiness/flagged", response_model=list[ReadinessState])
+def flagged(session: SessionDep, user: CanViewRound, current: CurrentCampaign) -> list[ReadinessState]:
     """Every late or short item of the round at the sites in the user's scope (the HQ: all; an office: its own)."""
-    return [_readiness(s) for s in readiness.flagged(session=session, campaign=current, now=server_now(), scope=user.scope)]
+    return readiness.flagged(session=session, campaign=current, now=server_now(), scope=user.scope)
 
 
-@router.get("/sites/{site_id}/staff", response_model=list[RosterRead])
-def site_roster(site_id: RowId, session: SessionDep, user: CanCheckIn, current: CurrentCampaign) -> list[RosterRead]:
+@router.get("/sites/{site_id}/staff", response_model=list[RosterEntry])
+def site_roster(site_id: RowId, session: SessionDep, user: CanCheckIn, current: CurrentCampaign) -> list[RosterEntry]:
     _site_scope(session, current, site_id, user)
-    return [RosterRead(**vars(e)) for e in readiness.roster(session=session, campaign=current, plan_site_id=site_id)]
+    return readiness.roster(session=session, campaign=current, plan_site_id=site_id)
 
 
-@router.post("/sites/{site_id}/staff/{staff_id}/arrival", response_model=ArrivalRead)
+@router.post("/sites/{site_id}/staff/{staff_id}/arrival", response_model=Arrival)
 def staff_arrival(
     site_id: RowId,
     staff_id: RowId,
@@ -205,34 +189,32 @@ def staff_arrival(
     session: SessionDep,
     user: CanCheckIn,
     current: CurrentCampaign,
-) -> ArrivalRead:
+) -> Arrival:
     """A rostered staff member is in place; the site's staff item counts them against its deadline."""
     _site_scope(session, current, site_id, user)
     now = server_now()
-    entry, again = readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,
-                                           at=credited_time(claimed=client_time(campaign=current, value=body.at, field="at", now=now),
-                                                            received=now), user_id=user.id)
-    return ArrivalRead(**vars(entry), replayed=again)
+    return readiness.staff_arrived(session=session, campaign=current, plan_site_id=site_id, staff_id=staff_id,
+                                   at=credited_time(claimed=client_time(campaign=current, value=body.at, field="at", now=now),
+                                                    received=now), user_id=user.id)
 
 
-@router.get("/boxes", response_model=list[BoxLineRead])
+@router.get("/boxes", response_model=list[BoxLine])
 def boxes(
     session: SessionDep,
     user: CanHandOver,
     current: CurrentCampaign,
     status: Literal["open", "sealed", "in_transit", "received"] | None = None,
-) -> list[BoxLineRead]:
+) -> list[BoxLine]:
     """The round's boxes in the user's scope: a site's own, a courier's those handed to them."""
-    return [BoxLineRead(**asdict(b)) for b in queries.boxes(session=session, campaign=current, scope=user.scope, status=status)]
+    return queries.boxes(session=session, campaign=current, scope=user.scope, status=status)
 
 
-@router.post("/preregistrations", response_model=PreregRead)
-def preregister(current: CurrentCampaign, body: PreregCreate, request: Request, session: SessionDep, settings: SettingsDep) -> PreregRead:
+@router.post("/preregistrations", response_model=PreregState)
+def preregister(current: CurrentCampaign, body: PreregCreate, request: Request, session: SessionDep, settings: SettingsDep) -> PreregState:
     """A resident pre-registers with their ID number and gets the code to show at the desk. No log-in; rate-limited."""
     limiter = getattr(request.app.state, "prereg_limiter", None)
     if limiter is None:
         limiter = request.app.state.prereg_limiter = RateLimiter(attempts=PREREG_ATTEMPTS, per_seconds=PREREG_WINDOW_SECONDS)
     limiter.hit(f"addr:{request.client.host if request.client else 'unknown'}", field="id_number")
-    state = prereg.preregister(session=session, campaign=current, id_number=body.id_number, key=settings.secret_key, now=server_now())
-    return PreregRead(code=state.code, id_masked=state.id_masked, replayed=state.replayed)
+    return prereg.preregister(session=session, campaign=current, id_number=body.id_number, key=settings.secret_key, now=server_now())
 

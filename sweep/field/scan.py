@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.service import audit
 from sweep.db import begin_write
-from sweep.errors import AlreadySampled, Conflict, DomainError, InvalidInput, NotFound, TubeFull, TubeSealed, WrongSite
+from sweep.errors import AlreadySampled, Conflict, DomainError, InvalidInput, NotFound, TubeFull, TubeSealed
 from sweep.field.models import SAMPLE_KINDS
+from sweep.field.service import elsewhere, unknown_code
 from sweep.field.tubes import PG_KEYED_PLANS, RaceLost
 from sweep.field.walkins import WalkInIn, check_walk_in, register_walk_ins, walk_in_items
 from sweep.plan.clock import client_time
@@ -373,9 +374,9 @@ def _error(r: _Judged, site_id: int) -> DomainError:
             return WalkInRequired("prereg_code", "预登记人员不在登记册中，请补全临时登记 (not in the registry: complete their "
                                                  "walk-in registration with this code)")
         case "unknown_tube":
-            return NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {code}")
+            return unknown_code("tube", code)
         case "wrong_site":
-            return WrongSite("tube_code", f"管码 {code} 属于另一个采样点 (tube belongs to another site)")
+            return elsewhere("tube", code)
         case "tube_full":
             return TubeFull("tube_code", f"管码 {code} 已满 {r.pool_size} 人并已封管 (tube is full: it holds {r.pool_size})")
         case "tube_sealed":

@@ -20,7 +20,7 @@ from sweep.deps import CanScan, SettingsDep
 from sweep.errors import DomainError
 from sweep.field.record import record_batch
 from sweep.field.scan import ScanIn, ScanOutcome
-from sweep.field.schemas import ScanBatchCreate, ScanBatchRead, ScanCreate, ScanItemRead, ScanRead, TubeCreate, TubeItemRead, TubeRead
+from sweep.field.schemas import ScanBatchCreate, ScanBatchRead, ScanCreate, ScanItemRead, ScanRead, TubeCreate, TubeItemRead
 from sweep.field.service import site_of
 from sweep.field.tubes import TubeOpen, TubeState
 from sweep.field.walkins import WalkInIn
@@ -78,14 +78,9 @@ def _item(o: ScanOutcome) -> ScanItemRead:
                                         "pool_size": r.pool_size, "sealed": r.sealed})
 
 
-def _tube(t: TubeState) -> TubeRead:
-    return TubeRead(id=t.id, code=t.code, plan_site_id=t.plan_site_id, pool_size=t.pool_size, filled=t.filled, status=t.status,
-                    replayed=t.replayed, kind=t.kind)
-
-
-@router.post("/sites/{site_id}/tubes", response_model=TubeRead, status_code=201)
+@router.post("/sites/{site_id}/tubes", response_model=TubeState, status_code=201)
 async def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, request: Request, response: Response,
-                    user: CanScan) -> TubeRead:
+                    user: CanScan) -> TubeState:
     """Open a tube (its code scanned) at the site. Resending the same open answers 200 with ``replayed``."""
     current = await _site_round(request, campaign, site_id, user)
     (tube,), _ = await run_in_threadpool(record_batch, factory=request.app.state.session_factory, campaign=current,
@@ -95,7 +90,7 @@ async def open_tube(campaign: CampaignRef, site_id: RowId, body: TubeCreate, req
         raise tube
     if tube.replayed:
         response.status_code = 200
-    return _tube(tube)
+    return tube
 
 
 @router.post("/sites/{site_id}/scans", response_model=ScanRead, status_code=201)

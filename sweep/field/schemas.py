@@ -1,4 +1,5 @@
-"""What the field API takes and answers."""
+"""What the field API takes (request bodies, checked at the door) and the answers of the scan path and the
+terminal, which no service returns whole; the others answer the services' own dataclasses."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sweep.field.tubes import TubeState
 from sweep.params import PRINTABLE, Code, ErrorRead, LocalTime
 
 MAX_BATCH = 500  # a terminal sends its queue in slices of this many scans
@@ -19,17 +21,6 @@ class TubeCreate(BaseModel):
     kind: Literal["pooled", "single"] = Field(default="pooled", description="pooled (the round's pool size) or single (one person).")
     pool_size: int | None = Field(default=None, ge=2, le=20,
                                   description="A pooled tube's own pool size (5 for 5混1, say); default the round's.")
-
-
-class TubeRead(BaseModel):
-    id: int
-    code: str
-    plan_site_id: int
-    pool_size: int
-    filled: int
-    status: str
-    replayed: bool = False
-    kind: str = "pooled"
 
 
 class SealCreate(BaseModel):
@@ -118,15 +109,6 @@ class BoxCreate(BaseModel):
     opened_at: LocalTime | None = None
 
 
-class BoxRead(BaseModel):
-    id: int
-    code: str
-    tubes: int
-    capacity: int
-    status: str
-    replayed: bool = False
-
-
 class PackCreate(BaseModel):
     tube_code: Code
 
@@ -144,68 +126,18 @@ class HandoverRead(BaseModel):
     tubes: int
 
 
-class ReadinessRead(BaseModel):
-    id: int
-    plan_site_id: int
-    site_code: str
-    kind: str
-    label: str
-    due_at: datetime
-    quantity_planned: int | None
-    quantity_done: int | None
-    checked_at: datetime | None
-    done_at: datetime | None
-    note: str | None
-    late: bool
-    short: bool
-    state: Literal["pending", "short", "done", "late", "overdue"]
-
-
 class CheckInCreate(BaseModel):
     quantity: int | None = Field(default=None, ge=0, le=10_000_000, description="The total counted in place (not an increment).")
     note: str | None = Field(default=None, max_length=200, pattern=PRINTABLE)
     at: LocalTime | None = None
 
 
-class RosterRead(BaseModel):
-    staff_id: int
-    name: str
-    role: str
-    desk_no: int | None
-    arrived_at: datetime | None
-
-
-class CourierRead(BaseModel):
-    staff_id: int
-    name: str
-
-
 class ArrivalCreate(BaseModel):
     at: LocalTime | None = None
 
 
-class ArrivalRead(RosterRead):
-    replayed: bool
-
-
-class BoxLineRead(BaseModel):
-    code: str
-    site_code: str
-    tubes: int
-    status: str
-    courier_name: str | None
-    handed_at: datetime | None
-    received_at: datetime | None
-
-
 class PreregCreate(BaseModel):
     id_number: str = Field(min_length=1, max_length=32, pattern=PRINTABLE)
-
-
-class PreregRead(BaseModel):
-    code: str
-    id_masked: str
-    replayed: bool
 
 
 class TerminalRead(BaseModel):
@@ -215,5 +147,5 @@ class TerminalRead(BaseModel):
     plan_site_id: int
     site_code: str
     pool_size: int
-    tubes: list[TubeRead] = Field(description="The site's latest tubes, open or not, newest first.")
+    tubes: list[TubeState] = Field(description="The site's latest tubes, open or not, newest first.")
     recent: list[RecentScanRead]

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -45,12 +46,34 @@ def site_of(*, session: Session, campaign: Campaign, plan_site_id: int) -> PlanS
     return site
 
 
+# A tube's or a box's code: the field it is sent in, and its name in Chinese.
+_CODES = {"tube": ("tube_code", "管码"), "box": ("box_code", "箱码")}
+
+
+def unknown_code(kind: Literal["tube", "box"], code: str) -> NotFound:
+    """No tube (box) of this code in the round: the one wording, wherever a code is looked up."""
+    field, zh = _CODES[kind]
+    return NotFound(field, f"本轮没有这个{zh} (unknown {kind} code in this campaign): {code}")
+
+
+def elsewhere(kind: Literal["tube", "box"], code: str) -> WrongSite:
+    """The tube (box) is another site's."""
+    field, zh = _CODES[kind]
+    return WrongSite(field, f"{zh} {code} 属于另一个采样点 ({kind} belongs to another site)")
+
+
+def check_site(kind: Literal["tube", "box"], code: str, site_id: int | None, plan_site_id: int | None) -> None:
+    """A tube or box found (``site_id``: its site; None: not found) may be used at ``plan_site_id`` (None: anywhere)."""
+    if site_id is None:
+        raise unknown_code(kind, code)
+    if plan_site_id is not None and site_id != plan_site_id:
+        raise elsewhere(kind, code)
+
+
 def _tube(session: Session, campaign: Campaign, code: str, plan_site_id: int | None) -> Tube:
     tube = session.scalar(select(Tube).where(Tube.campaign_id == campaign.id, Tube.code == code))
-    if tube is None:
-        raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {code}")
-    if plan_site_id is not None and tube.plan_site_id != plan_site_id:
-        raise WrongSite("tube_code", f"管码 {code} 属于另一个采样点 (tube belongs to another site)")
+    check_site("tube", code, tube.plan_site_id if tube else None, plan_site_id)
+    assert tube is not None
     return tube
 
 
@@ -103,10 +126,8 @@ def open_box(
 
 def _box(session: Session, campaign: Campaign, code: str, plan_site_id: int | None) -> Box:
     box = session.scalar(select(Box).where(Box.campaign_id == campaign.id, Box.code == code))
-    if box is None:
-        raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {code}")
-    if plan_site_id is not None and box.plan_site_id != plan_site_id:
-        raise WrongSite("box_code", f"箱码 {code} 属于另一个采样点 (box belongs to another site)")
+    check_site("box", code, box.plan_site_id if box else None, plan_site_id)
+    assert box is not None
     return box
 
 
@@ -117,6 +138,12 @@ class BoxState:
     tubes: int
     capacity: int
     status: str
+    replayed: bool = False
+
+
+def box_state(box: Box) -> BoxState:
+    """A box as the API answers it; ``replayed`` when an open was resent by the terminal that made it."""
+    return BoxState(box.id, box.code, box.tubes, box.capacity, box.status, box.replayed)
 
 
 _BOX = select(Box.id, Box.code, Box.plan_site_id, Box.status, Box.capacity).where(
@@ -171,19 +198,15 @@ def pack_tubes(
     its tube). A box filled at the end of the day goes in a few statements, not five a tube."""
     conn = session.connection()
     box = conn.execute(_BOX, {"cid": campaign.id, "code": box_code}).first()
-    if box is None:
-        raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
-    if box.plan_site_id != plan_site_id:
-        raise WrongSite("box_code", f"箱码 {box_code} 属于另一个采样点 (box belongs to another site)")
+    check_site("box", box_code, box.plan_site_id if box else None, plan_site_id)
+    assert box is not None
     codes = [p.tube_code for p in packs]
     tubes = {t.code: t for t in conn.execute(_TUBES, {"cid": campaign.id, "codes": codes})}
     seen: set[str] = set()
     for code in codes:
         tube = tubes.get(code)
-        if tube is None:
-            raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {code}")
-        if tube.plan_site_id != plan_site_id:
-            raise WrongSite("tube_code", f"管码 {code} 属于另一个采样点 (tube belongs to another site)")
+        check_site("tube", code, tube.plan_site_id if tube else None, plan_site_id)
+        assert tube is not None
         if box.status != "open":
             raise Conflict("box_code", f"箱码 {box_code} 已封箱 (box is sealed)")
         if tube.status == "open":

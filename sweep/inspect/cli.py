@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sweep.clikit import AsUser, fail, out, print_json, scope_of, session_scope
-from sweep.errors import DomainError
+from sweep.clikit import AsUser, out, print_json, scope_of, session_scope
 
 app = typer.Typer(help="Supervision: checklists, findings, rectification (督导、整改).", no_args_is_help=True)
 
@@ -23,15 +22,11 @@ def templates_command() -> None:
     """Install the SOP's checklist templates (if missing) and list them."""
     from sweep.inspect import service
 
-    try:
-        with session_scope() as session:
-            made = service.install_templates(session=session)
-            found = service.templates(session=session)
-            for t in found:
-                out.print(f"[bold]{t.code}[/bold] {t.name} v{t.version}: {len(t.items)} 项 items ({sum(i.critical for i in t.items)} critical)")
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        made = service.install_templates(session=session)
+        found = service.templates(session=session)
+        for t in found:
+            out.print(f"[bold]{t.code}[/bold] {t.name} v{t.version}: {len(t.items)} 项 items ({sum(i.critical for i in t.items)} critical)")
     out.print(f"新建 installed {made}")
 
 
@@ -45,13 +40,9 @@ def findings_command(
     from sweep.inspect import service
     from sweep.plan.service import campaign_by_ref
 
-    try:
-        with session_scope(as_user=as_user) as session:
-            sites = service.open_findings(session=session, campaign=campaign_by_ref(session=session, ref=campaign),
-                                          now=datetime.now(), scope=scope_of(session))
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope(as_user=as_user) as session:
+        sites = service.open_findings(session=session, campaign=campaign_by_ref(session=session, ref=campaign),
+                                      now=datetime.now(), scope=scope_of(session))
     if as_json:
         print_json([{**asdict(s), "overdue": s.overdue} for s in sites])
         return

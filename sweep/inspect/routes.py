@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter, Query
@@ -13,14 +12,13 @@ from sweep.inspect import service
 from sweep.inspect.models import Finding
 from sweep.inspect.schemas import (
     ChecklistItemRead,
-    FindingRead,
     InspectionCreate,
     InspectionRead,
     RectifiedRead,
     RectifyCreate,
-    SiteFindingsRead,
     TemplateRead,
 )
+from sweep.inspect.service import SiteFindings
 from sweep.params import ERRORS, RowId
 from sweep.plan.current import CurrentCampaign
 
@@ -50,17 +48,15 @@ def record(body: InspectionCreate, session: SessionDep, user: CanInspect, curren
                           rectify_by=visit.rectify_by, findings=found)
 
 
-@router.get("/api/campaigns/{campaign}/findings", response_model=list[SiteFindingsRead])
+@router.get("/api/campaigns/{campaign}/findings", response_model=list[SiteFindings])
 def open_findings(
     session: SessionDep,
     user: CanViewRound,
     current: CurrentCampaign,
     site: int | None = Query(default=None, ge=1, le=2_147_483_647),
-) -> list[SiteFindingsRead]:
+) -> list[SiteFindings]:
     """Findings not yet put right, by site, the overdue first; an office sees its own sites."""
-    rows = service.open_findings(session=session, campaign=current, now=datetime.now(), plan_site_id=site, scope=user.scope)
-    return [SiteFindingsRead(site_code=s.site_code, site_name=s.site_name, plan_site_id=s.plan_site_id, overdue=s.overdue,
-                             findings=[FindingRead(**asdict(f)) for f in s.findings]) for s in rows]
+    return service.open_findings(session=session, campaign=current, now=datetime.now(), plan_site_id=site, scope=user.scope)
 
 
 @router.post("/api/findings/{finding_id}/rectify", response_model=RectifiedRead)

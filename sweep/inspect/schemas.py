@@ -1,4 +1,5 @@
-"""What the inspection API takes and answers."""
+"""What the inspection API takes, and the answers no service returns whole (a template with its items, a recorded
+inspection, a rectified finding); the open findings answer the service's own dataclasses."""
 
 from __future__ import annotations
 
@@ -59,24 +60,6 @@ class InspectionRead(BaseModel):
 class RectifyCreate(BaseModel):
     rectification: Annotated[Text, Field(min_length=1, max_length=500)]
     rectified_at: LocalTime | None = None
-
-
-class FindingRead(BaseModel):
-    id: int
-    inspection_id: int
-    severity: str
-    description: str
-    visited_at: datetime
-    rectify_by: datetime | None
-    overdue: bool
-
-
-class SiteFindingsRead(BaseModel):
-    site_code: str
-    site_name: str
-    plan_site_id: int
-    overdue: int
-    findings: list[FindingRead]
 
 
 class RectifiedRead(BaseModel):

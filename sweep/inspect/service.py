@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import computed_field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -184,6 +185,7 @@ class SiteFindings:
     plan_site_id: int
     findings: list[OpenFinding] = field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def overdue(self) -> int:
         return sum(f.overdue for f in self.findings)

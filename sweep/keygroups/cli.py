@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sweep.clikit import AsUser, console, fail, out, print_json, scope_of, session_scope
+from sweep.clikit import AsUser, console, out, print_json, print_rejected, scope_of, session_scope
 from sweep.config import get_settings
-from sweep.errors import DomainError
 from sweep.keygroups.importer import import_keygroup_file
 from sweep.keygroups.service import COMPLIANCE_BY, compliance, create_group, schedules, update_group
 from sweep.registry.models import KeyGroup
@@ -42,14 +41,10 @@ def create_command(
     pool_size: Annotated[int | None, typer.Option(help="Pooled at most this many a tube (2-20, e.g. 5 for 5混1); implies --pooled.")] = None,
 ) -> None:
     """Create a key group with its test interval (重点人群)."""
-    try:
-        with session_scope() as session:
-            group = create_group(session=session, code=code, name=name, test_every_days=every, single_tube=single_tube,
-                                 pool_size=pool_size)
-            line = _line(group)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        group = create_group(session=session, code=code, name=name, test_every_days=every, single_tube=single_tube,
+                             pool_size=pool_size)
+        line = _line(group)
     console.print(f"[green]✓[/green] {line}")
 
 
@@ -64,14 +59,10 @@ def set_command(
     pool_size: Annotated[int | None, typer.Option(help="Pooled at most this many a tube (2-20); 0: the round's pool size.")] = None,
 ) -> None:
     """Change a key group's name, interval or tube kind; each change is audited."""
-    try:
-        with session_scope() as session:
-            g = update_group(session=session, key_group=code, name=name, test_every_days=every, single_tube=single_tube,
-                             pool_size=pool_size)
-            line = _line(g)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        g = update_group(session=session, key_group=code, name=name, test_every_days=every, single_tube=single_tube,
+                         pool_size=pool_size)
+        line = _line(g)
     console.print(f"[green]✓[/green] {line}")
 
 
@@ -83,37 +74,23 @@ def import_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Import workplaces, their members or a workplace's own tests; bad rows are listed by row, field and reason."""
-    try:
-        with session_scope() as session, file.open("rb") as stream:
-            report = import_keygroup_file(session=session, kind=kind, stream=stream, filename=file.name, key=get_settings().secret_key,
-                                          scope=scope_of(session))
-            data = report.as_dict()
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session, file.open("rb") as stream:
+        report = import_keygroup_file(session=session, kind=kind, stream=stream, filename=file.name, key=get_settings().secret_key,
+                                      scope=scope_of(session))
+        data = report.as_dict()
     if as_json:
         print_json(data)
         return
     out.print(f"导入 import of {kind} ({data['file']}): 数据行 rows {data['rows']:,} · 新增 imported {data['imported']:,} · "
               f"更新 updated {data['updated']:,} · 未变 unchanged {data['unchanged']:,} · 未导入 rejected {data['rejected_rows']:,}")
-    if data["rejected"]:
-        bad = Table(title="未导入的行 · rejected rows (first 50)")
-        for col in ("行 row", "字段 field", "原因 reason"):
-            bad.add_column(col)
-        for r in data["rejected"][:50]:
-            bad.add_row(str(r["row"]), r["field"], r["reason"])
-        out.print(bad)
+    print_rejected(data["rejected"])
 
 
 @app.command("schedules")
 def schedules_command(as_json: JsonOpt = False) -> None:
     """Each key group's test interval, members and workplaces."""
-    try:
-        with session_scope() as session:
-            rows = schedules(session=session)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        rows = schedules(session=session)
     if as_json:
         print_json([asdict(r) for r in rows])
         return
@@ -135,12 +112,8 @@ def compliance_command(
 ) -> None:
     """Who is overdue for a test, by employer or by office; the most overdue first (names and phones: run
     --as a user, with their password)."""
-    try:
-        with session_scope(as_user=as_user, personal=True) as session:
-            rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group, by=by, scope=scope_of(session))
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope(as_user=as_user, personal=True) as session:
+        rows = compliance(session=session, as_of=as_of or datetime.now(), key_group=key_group, by=by, scope=scope_of(session))
     if as_json:
         print_json([asdict(r) for r in rows])
         return

@@ -115,6 +115,13 @@ class _Sheet:
         self.report.bad_rows.append((number, masked))
 
 
+def _found(person: Person | BadCell) -> Person:
+    """A row's person; a row whose document found nobody in the registry is refused, saying why."""
+    if isinstance(person, BadCell):
+        raise person
+    return person
+
+
 def _people(session: Session, sheet: _Sheet, key: str) -> dict[int, Person | BadCell]:
     """Row number -> the registry's person of that row (by document number, the name checked when given)."""
     hashes: dict[int, bytes] = {}
@@ -191,10 +198,8 @@ def import_members(*, session: Session, sheet: _Sheet, key: str, user_id: int | 
     seen: dict[int, int] = {}
     for number, cells in sheet.rows:
         sheet.report.rows += 1
-        person = people[number]
         try:
-            if isinstance(person, BadCell):
-                raise person
+            person = _found(people[number])
             place = places.get(fold(sheet.get(cells, "workplace")))
             if place is None:
                 raise BadCell(f"没有这个工作场所，请先导入场所 (no such workplace; import the workplaces first): "
@@ -228,10 +233,8 @@ def import_tests(*, session: Session, sheet: _Sheet, key: str, user_id: int | No
     seen: dict[tuple[int, dt.datetime], int] = {}
     for number, cells in sheet.rows:
         sheet.report.rows += 1
-        person = people[number]
         try:
-            if isinstance(person, BadCell):
-                raise person
+            person = _found(people[number])
             sampled_at = parse_time(sheet.get(cells, "sampled_at"), field="sampled_at")
             text = fold(sheet.get(cells, "result")).lower()
             if text and text not in RESULTS:

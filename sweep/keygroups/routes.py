@@ -3,7 +3,6 @@ and the compliance list of who is overdue, by employer."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -16,20 +15,18 @@ from sweep.errors import Forbidden
 from sweep.keygroups import service as keygroups
 from sweep.keygroups.importer import import_keygroup_file
 from sweep.keygroups.schemas import (
-    EmployerComplianceRead,
     EnvironmentResult,
     EnvironmentSampleCreate,
     GroupCreate,
-    GroupScheduleRead,
     GroupUpdate,
     KeyGroupTestCreate,
     MemberCreate,
     RecordedRead,
     ScheduleUpdate,
     WorkplaceCreate,
-    WorkplaceEnvironmentRead,
     WorkplaceRead,
 )
+from sweep.keygroups.service import EmployerCompliance, GroupSchedule, WorkplaceEnvironment
 from sweep.params import ERRORS, LocalTime, RowId
 from sweep.registry.schemas import ImportReportRead
 
@@ -43,30 +40,30 @@ def _tester(user: Principal) -> None:
         raise Forbidden("role", f"角色 {user.role} 无权登记重点人群检测 (role {user.role} may not record key-group tests)")
 
 
-@router.get("", response_model=list[GroupScheduleRead])
-def schedules(session: SessionDep, user: CanViewRound) -> list[GroupScheduleRead]:
-    return [GroupScheduleRead(**asdict(g)) for g in keygroups.schedules(session=session)]
+@router.get("", response_model=list[GroupSchedule])
+def schedules(session: SessionDep, user: CanViewRound) -> list[GroupSchedule]:
+    return keygroups.schedules(session=session)
 
 
-def _schedule(session: SessionDep, code: str) -> GroupScheduleRead:
-    return next(GroupScheduleRead(**asdict(g)) for g in keygroups.schedules(session=session) if g.code == code)
+def _schedule(session: SessionDep, code: str) -> GroupSchedule:
+    return next(g for g in keygroups.schedules(session=session) if g.code == code)
 
 
-@router.post("", response_model=GroupScheduleRead, status_code=201)
-def create_group(body: GroupCreate, session: SessionDep, user: CanKeyGroups) -> GroupScheduleRead:
+@router.post("", response_model=GroupSchedule, status_code=201)
+def create_group(body: GroupCreate, session: SessionDep, user: CanKeyGroups) -> GroupSchedule:
     """A new key group with its test interval and tube kind; the people import's 人员类别 then finds it."""
     group = keygroups.create_group(session=session, **body.model_dump(), user_id=user.id)
     return _schedule(session, group.code)
 
 
-@router.patch("/{code}", response_model=GroupScheduleRead)
-def update_group(code: GroupPath, body: GroupUpdate, session: SessionDep, user: CanKeyGroups) -> GroupScheduleRead:
+@router.patch("/{code}", response_model=GroupSchedule)
+def update_group(code: GroupPath, body: GroupUpdate, session: SessionDep, user: CanKeyGroups) -> GroupSchedule:
     keygroups.update_group(session=session, key_group=code, **body.model_dump(), user_id=user.id)
     return _schedule(session, code)
 
 
-@router.put("/{code}/schedule", response_model=GroupScheduleRead)
-def set_schedule(code: GroupPath, body: ScheduleUpdate, session: SessionDep, user: CanKeyGroups) -> GroupScheduleRead:
+@router.put("/{code}/schedule", response_model=GroupSchedule)
+def set_schedule(code: GroupPath, body: ScheduleUpdate, session: SessionDep, user: CanKeyGroups) -> GroupSchedule:
     keygroups.set_schedule(session=session, key_group=code, test_every_days=body.test_every_days, user_id=user.id)
     return _schedule(session, code)
 
@@ -120,21 +117,19 @@ def environment_result(sample_id: RowId, body: EnvironmentResult, session: Sessi
     return RecordedRead(id=sample.id, result=sample.result)
 
 
-@router.get("/compliance", response_model=list[EmployerComplianceRead])
+@router.get("/compliance", response_model=list[EmployerCompliance])
 def compliance(
     session: SessionDep,
     user: CanSeeContacts,
     as_of: LocalTime | None = None,
     key_group: str | None = Query(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$"),
     by: Literal["employer", "office"] = "employer",
-) -> list[EmployerComplianceRead]:
+) -> list[EmployerCompliance]:
     """Per employer (or per office the people live in): members, and who is overdue for a test (never
     tested, or past the group's interval); the most overdue first."""
-    rows = keygroups.compliance(session=session, as_of=as_of or datetime.now(), scope=user.scope, key_group=key_group, by=by)
-    return [EmployerComplianceRead(**asdict(r)) for r in rows]
+    return keygroups.compliance(session=session, as_of=as_of or datetime.now(), scope=user.scope, key_group=key_group, by=by)
 
 
-@router.get("/environment", response_model=list[WorkplaceEnvironmentRead])
-def environment(session: SessionDep, user: CanViewRound, as_of: LocalTime | None = None) -> list[WorkplaceEnvironmentRead]:
-    rows = keygroups.environment_compliance(session=session, as_of=as_of or datetime.now())
-    return [WorkplaceEnvironmentRead(**asdict(r)) for r in rows]
+@router.get("/environment", response_model=list[WorkplaceEnvironment])
+def environment(session: SessionDep, user: CanViewRound, as_of: LocalTime | None = None) -> list[WorkplaceEnvironment]:
+    return keygroups.environment_compliance(session=session, as_of=as_of or datetime.now())

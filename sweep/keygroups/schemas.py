@@ -1,8 +1,8 @@
-"""What the key-group API takes and answers."""
+"""What the key-group API takes, and the answers no service returns whole (a workplace, a recorded test); the
+schedules and the compliance lists answer the service's own dataclasses."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -11,16 +11,6 @@ from sweep.params import LocalTime, PersonId, Text
 
 GroupCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Result = Literal["negative", "positive", "invalid"]
-
-
-class GroupScheduleRead(BaseModel):
-    code: str
-    name: str
-    test_every_days: int
-    members: int
-    workplaces: int
-    single_tube: bool = Field(description="Sampled one person a tube (单人单管); false: pooled with everyone.")
-    pool_size: int | None = Field(default=None, description="Pooled at most this many a tube (5 for 5混1); null: the round's pool size.")
 
 
 class GroupCreate(BaseModel):
@@ -86,33 +76,3 @@ class EnvironmentResult(BaseModel):
 class RecordedRead(BaseModel):
     id: int
     result: str | None
-
-
-class OverduePersonRead(BaseModel):
-    person_id: int
-    name: str
-    id_masked: str
-    phone: str | None
-    workplace: str | None
-    last_tested_at: datetime | None
-    due_at: datetime | None
-
-
-class EmployerComplianceRead(BaseModel):
-    employer: str | None = Field(description="The employer (by=employer).")
-    office: str | None = Field(default=None, description="The office the people live in (by=office).")
-    key_group: str
-    test_every_days: int
-    members: int
-    positives: int
-    overdue: list[OverduePersonRead]
-
-
-class WorkplaceEnvironmentRead(BaseModel):
-    code: str
-    name: str
-    employer: str
-    every_days: int
-    last_sampled_at: datetime | None
-    overdue: bool
-    positives: int

@@ -10,7 +10,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Annotated
 
+from pydantic import Field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -62,8 +64,8 @@ class GroupSchedule:
     test_every_days: int
     members: int
     workplaces: int
-    single_tube: bool = True
-    pool_size: int | None = None  # pooled at most this many a tube; None: the round's pool size
+    single_tube: Annotated[bool, Field(description="Sampled one person a tube (单人单管); false: pooled with everyone.")] = True
+    pool_size: Annotated[int | None, Field(description="Pooled at most this many a tube (5 for 5混1); null: the round's pool size.")] = None
 
 
 def schedules(*, session: Session) -> list[GroupSchedule]:
@@ -296,13 +298,13 @@ class OverduePerson:
 class EmployerCompliance:
     """One employer's (or, by office, one office's) people of one key group."""
 
-    employer: str | None
+    employer: Annotated[str | None, Field(description="The employer (by=employer).")]
     key_group: str
     test_every_days: int
     members: int = 0
     positives: int = 0  # positive key-group tests and positive field tubes of these people
     overdue: list[OverduePerson] = field(default_factory=list)
-    office: str | None = None
+    office: Annotated[str | None, Field(description="The office the people live in (by=office).")] = None
 
 
 @dataclass(frozen=True)

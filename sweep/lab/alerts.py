@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
+from pydantic import Field, computed_field
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -28,7 +30,7 @@ class RetestLine:
     phone: str | None
     building: str | None
     community: str | None
-    office_id: int | None
+    office_id: Annotated[int | None, Field(exclude=True)]  # for the scope, not for the answer
     due_at: datetime
     status: str  # open | sampled (an individual sample is on its way to the lab) | closed
     result: str | None
@@ -46,14 +48,17 @@ class Alert:
     resulted_at: datetime
     retests: list[RetestLine]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def open(self) -> int:
         return sum(r.status != "closed" for r in self.retests)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def overdue(self) -> int:
         return sum(r.overdue for r in self.retests)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def confirmed(self) -> int:
         return sum(r.result == "positive" for r in self.retests)

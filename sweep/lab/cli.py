@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sweep.clikit import AsUser, console, fail, out, print_json, scope_of, session_scope
-from sweep.errors import DomainError
+from sweep.clikit import AsUser, console, out, print_json, scope_of, session_scope
 from sweep.plan.service import campaign_by_ref
 
 app = typer.Typer(help="The lab: results, trace-back of positive pools, retests (检测结果、阳性追溯、单采复核).", no_args_is_help=True)
@@ -35,13 +34,9 @@ def import_results_command(
     """Load results per tube from a CSV (tube_code, result, optional Ct values and time); bad rows are listed."""
     from sweep.lab.results_import import import_results
 
-    try:
-        with console.status(f"导入检测结果 loading {file.name}…"), session_scope(as_user=as_user) as session:
-            current = campaign_by_ref(session=session, ref=campaign)
-            report = import_results(session=session, campaign=current, filename=file.name, data=file.read_bytes(), at=datetime.now(), strict=strict)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with console.status(f"导入检测结果 loading {file.name}…"), session_scope(as_user=as_user) as session:
+        current = campaign_by_ref(session=session, ref=campaign)
+        report = import_results(session=session, campaign=current, filename=file.name, data=file.read_bytes(), at=datetime.now(), strict=strict)
     if as_json:
         print_json(asdict(report))
         return
@@ -66,12 +61,8 @@ def trace_command(tube: Annotated[str, typer.Argument(help="Tube code.")], campa
     from sweep.lab.service import trace_tube
     from sweep.plan.service import campaign_by_ref
 
-    try:
-        with session_scope(as_user=as_user, personal=True) as session:
-            found = trace_tube(session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=tube, scope=scope_of(session))
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope(as_user=as_user, personal=True) as session:
+        found = trace_tube(session=session, campaign=campaign_by_ref(session=session, ref=campaign), tube_code=tube, scope=scope_of(session))
     if as_json:
         print_json(asdict(found))
         return
@@ -93,12 +84,8 @@ def alerts_command(campaign: CampaignOpt = "latest", as_json: JsonOpt = False, a
     from sweep.lab.alerts import alerts
     from sweep.plan.service import campaign_by_ref
 
-    try:
-        with session_scope(as_user=as_user, personal=True) as session:
-            board = alerts(session=session, campaign=campaign_by_ref(session=session, ref=campaign), now=datetime.now(), scope=scope_of(session))
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope(as_user=as_user, personal=True) as session:
+        board = alerts(session=session, campaign=campaign_by_ref(session=session, ref=campaign), now=datetime.now(), scope=scope_of(session))
     if as_json:
         print_json([{**asdict(a), "open": a.open, "overdue": a.overdue, "confirmed": a.confirmed} for a in board])
         return

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
-from typing import cast
+from typing import Annotated, Literal, cast
 
+from pydantic import Field
 from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import SQLCoreOperations
 
 from sweep.auth.scope import Scope
-from sweep.errors import NotFound
 from sweep.field.models import Box, Handover, Tube
+from sweep.field.service import unknown_code
 from sweep.lab.models import RESULTS, LabResult
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import CandidateSite
@@ -44,7 +45,7 @@ class BoxTube:
     people: int
     sealed_at: datetime | None
     packed_at: datetime | None
-    waited_minutes: float | None  # sealed to handed over (or to now, while the box is still at the site)
+    waited_minutes: Annotated[float | None, Field(description="Sealed to handed over (to now while the box is still at the site).")]
     waited_too_long: bool
     result: str | None
     resulted_at: datetime | None
@@ -65,7 +66,7 @@ class BoxView:
     courier_staff_id: int | None
     courier_name: str | None
     received_at: datetime | None
-    transit_minutes: float | None  # handed over to received (or to now, while on the road)
+    transit_minutes: Annotated[float | None, Field(description="Handed over to received (to now while on the road).")]
     transit_too_long: bool
     results: dict[str, int]  # negative / positive / invalid / pending
     tubes_waited_too_long: int
@@ -89,7 +90,7 @@ def box_view(
     if row is None:
         if session.scalar(select(Box.id).where(Box.campaign_id == campaign.id, Box.code == box_code)) is not None:
             raise scope.refuse("box_code", box_code)
-        raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
+        raise unknown_code("box", box_code)
     box, site_code, site_name, handover = row
     handed = handover.handed_at if handover else None
     tubes = []
@@ -117,7 +118,7 @@ def box_view(
 
 @dataclass(frozen=True)
 class CustodyFlag:
-    kind: str  # sample_wait: sealed tubes held at the site too long; transit: a box on the road too long
+    kind: Literal["sample_wait", "transit"]  # sample_wait: sealed tubes held at the site too long; transit: a box on the road too long
     site_code: str
     box_code: str | None
     tube_code: str | None

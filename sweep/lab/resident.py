@@ -10,6 +10,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from sweep.registry.models import CandidateSite, Person
 from sweep.registry.service import id_lookup_hash
 
 NO_MATCH = "查无结果：证件号码或手机号后四位不符 (no result: the ID number or the last four phone digits do not match)"
+Standing = Literal["not_sampled", "pending", "negative", "retest", "positive", "no_round"]
 MESSAGES = {
     "not_sampled": ("本轮尚无您的采样记录，请按通知时间到采样点采样", "no sample of yours in this round yet; please go to your site at your call-up time"),
     "pending": ("已采样，结果尚未出具，请耐心等待", "sampled; the result is not out yet"),
@@ -41,7 +43,7 @@ class ResidentResult:
     name_masked: str
     id_masked: str
     campaign: str | None
-    status: str
+    status: Standing
     sampled_at: datetime | None
     site: str | None
     retest_due_at: datetime | None
@@ -49,7 +51,7 @@ class ResidentResult:
     message_en: str
 
 
-def _status(session: Session, campaign: Campaign, person_id: int) -> tuple[str, datetime | None, str | None, datetime | None]:
+def _status(session: Session, campaign: Campaign, person_id: int) -> tuple[Standing, datetime | None, str | None, datetime | None]:
     sample = session.execute(
         select(Sample.sampled_at, CandidateSite.name, LabResult.result)
         .join(PlanSite, PlanSite.id == Sample.plan_site_id)
@@ -105,6 +107,7 @@ def resident_result(
     if person is None or not matches:
         raise NotFound("id_number", NO_MATCH)
     campaign = session.scalar(select(Campaign).order_by(Campaign.id.desc()).limit(1))
+    status: Standing
     if campaign is None:
         status, sampled_at, site, due = "no_round", None, None, None
     else:

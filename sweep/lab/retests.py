@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
@@ -28,7 +29,7 @@ class SiteRetest:
     id_masked: str
     source_tube_code: str
     due_at: datetime
-    status: str  # open | sampled (an individual sample of theirs is on its way to the lab)
+    status: Literal["open", "sampled"]  # sampled: an individual sample of theirs is on its way to the lab
     overdue: bool
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Annotated
 
+from pydantic import Field
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.errors import Conflict, InvalidInput, NotFound
 from sweep.field.models import Box, Handover, Sample, Tube, WalkIn
+from sweep.field.service import unknown_code
 from sweep.lab.models import RESULTS, LabResult, RetestOrder
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import Building, CandidateSite, Community, Person
@@ -55,7 +58,7 @@ def receive_box(*, session: Session, campaign: Campaign, box_code: str, at: date
     """The lab signs for a box (the second signature of 双签收)."""
     box = session.scalar(select(Box).where(Box.campaign_id == campaign.id, Box.code == box_code))
     if box is None:
-        raise NotFound("box_code", f"本轮没有这个箱码 (unknown box code in this campaign): {box_code}")
+        raise unknown_code("box", box_code)
     handover = session.scalar(select(Handover).where(Handover.box_id == box.id))
     if handover is None:
         raise Conflict("box_code", f"箱码 {box_code} 尚未交给转运员 (box was never handed to a courier)")
@@ -157,7 +160,7 @@ def record_result(
     conn = session.connection()
     tube = conn.execute(_TUBE_AT_LAB, {"cid": campaign.id, "code": tube_code}).first()
     if tube is None:
-        raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
+        raise unknown_code("tube", tube_code)
     if tube.received_at is None:
         raise Conflict("tube_code", f"管码 {tube_code} 所在的箱子尚未签收 (the tube's box has not been received)")
     if tube.result_id is not None:
@@ -181,7 +184,7 @@ class TracedPerson:
     sampled_at: datetime
     site_code: str
     community: str | None
-    office_id: int | None
+    office_id: Annotated[int | None, Field(exclude=True)]  # for the scope, not for the answer
     unit: int | None = None
     room: str | None = None
     kind: str = "pooled"
@@ -200,11 +203,11 @@ class TubeTrace:
     resulted_at: datetime | None
     people: list[TracedPerson]
     # The chain of custody: the box it travelled in, when it was packed, handed to whom, received.
-    box_code: str | None = None
+    box_code: Annotated[str | None, Field(description="The transport box the tube went in.")] = None
     packed_at: datetime | None = None
-    handed_at: datetime | None = None
+    handed_at: Annotated[datetime | None, Field(description="When the box was handed to the courier.")] = None
     courier_name: str | None = None
-    received_at: datetime | None = None
+    received_at: Annotated[datetime | None, Field(description="When the lab signed for the box.")] = None
 
 
 def mask_name(name: str) -> str:
@@ -253,7 +256,7 @@ def trace_tube(*, session: Session, campaign: Campaign, tube_code: str, scope: S
     if tube is None:
         if conn.execute(_TUBE_EXISTS, {"cid": campaign.id, "code": tube_code}).first() is not None:
             raise scope.refuse("tube_code", tube_code)
-        raise NotFound("tube_code", f"本轮没有这个管码 (unknown tube code in this campaign): {tube_code}")
+        raise unknown_code("tube", tube_code)
     rows = conn.execute(_TRACE_PEOPLE.where(scope.people(campaign.id)), {"tid": tube.id})
     people = [redact(TracedPerson(*row), scope) for row in rows]
     if scope.contacts:

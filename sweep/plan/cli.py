@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from sweep.clikit import console, fail, out, print_json, session_scope
-from sweep.errors import DomainError
 from sweep.plan.service import campaign_by_ref
 
 app = typer.Typer(help="The plan of a round (一套工作方案): sites, desks, call-up slots, roster, materials.",
@@ -42,22 +41,18 @@ def plan(
     from sweep.plan.service import choose_campaign
 
     settings = get_settings()
-    try:
-        with session_scope() as session:
-            current, created = choose_campaign(session=session, settings=settings, ref=campaign, new_round=new_round,
-                                               starts_at=_when(starts_at))
-            if created:
-                console.print(f"[yellow]新建第{current.round_no}轮 created campaign {current.id}[/yellow]: {current.name}, "
-                              f"{current.starts_at:%Y-%m-%d %H:%M}")
-            with console.status("制定方案 planning…") as status:
-                outcome = make_plan(session=session, settings=settings, campaign=current, max_sites=max_sites,
-                                    max_samplers=max_samplers, time_limit=time_limit, accept_beyond_limit=accept_beyond_limit,
-                                    progress=lambda msg: status.update(f"制定方案 planning: {msg}"))
-                status.update(f"模拟检验 checking the deadline over {settings.sim_runs} simulated days…")
-                deadline = check_deadline(session=session, settings=settings, campaign=current, rng=np.random.default_rng(seed))
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        current, created = choose_campaign(session=session, settings=settings, ref=campaign, new_round=new_round,
+                                           starts_at=_when(starts_at))
+        if created:
+            console.print(f"[yellow]新建第{current.round_no}轮 created campaign {current.id}[/yellow]: {current.name}, "
+                          f"{current.starts_at:%Y-%m-%d %H:%M}")
+        with console.status("制定方案 planning…") as status:
+            outcome = make_plan(session=session, settings=settings, campaign=current, max_sites=max_sites,
+                                max_samplers=max_samplers, time_limit=time_limit, accept_beyond_limit=accept_beyond_limit,
+                                progress=lambda msg: status.update(f"制定方案 planning: {msg}"))
+            status.update(f"模拟检验 checking the deadline over {settings.sim_runs} simulated days…")
+            deadline = check_deadline(session=session, settings=settings, campaign=current, rng=np.random.default_rng(seed))
     data = {**outcome.as_json(), "created_campaign": created, "deadline_check": deadline.as_json()}
     if as_json:
         print_json(data)
@@ -136,12 +131,8 @@ def export(
     """Write the work plan (HTML), the roster and call-up workbooks (XLSX) and the notices per grid."""
     from sweep.plan.export import write_all
 
-    try:
-        with session_scope() as session:
-            current = campaign_by_ref(session=session, ref=campaign)
-            written = write_all(session=session, campaign=current, folder=out_dir)
-    except DomainError as exc:
-        fail(exc)
-        return
+    with session_scope() as session:
+        current = campaign_by_ref(session=session, ref=campaign)
+        written = write_all(session=session, campaign=current, folder=out_dir)
     for path in written:
         console.print(f"[green]✓[/green] {path}")

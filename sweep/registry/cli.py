@@ -7,21 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sweep.clikit import AsUser, check_schema, print_json, scope_of, session_scope
+from sweep.clikit import AsUser, console, out, print_json, print_rejected, scope_of, session_scope
 from sweep.config import get_settings
-from sweep.errors import DomainError
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    pass
 
 import_app = typer.Typer(help="Import the registry from CSV, XLSX or GeoJSON (导入人口、楼栋、采样点、人员).", no_args_is_help=True)
 registry_app = typer.Typer(help="The population registry: summary and exports (人口分布).", no_args_is_help=True)
-console = Console(stderr=True)
-out = Console()
 
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV, XLSX or GeoJSON file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")]
@@ -34,37 +30,20 @@ def register(app: typer.Typer) -> None:
     app.add_typer(registry_app, name="registry")
 
 
-def _fail(exc: DomainError) -> None:
-    console.print(f"[red]错误 error[/red] [bold]{exc.field}[/bold]: {exc.reason}")
-    raise typer.Exit(code=2)
-
-
-def _factory() -> sessionmaker[Session]:
-    from sweep.db import make_engine, make_session_factory
-
-    engine = make_engine(get_settings().database_url)
-    check_schema(engine)
-    return make_session_factory(engine)
-
-
 def _run_import(kind: str, path: Path, as_json: bool, community: str | None, rejected_xlsx: Path | None, as_user: str | None) -> None:
     from sweep.registry.importer import import_file
     from sweep.registry.report import rejected_xlsx as make_xlsx
 
     settings = get_settings()
-    try:
-        with Progress(TextColumn(f"导入 importing {kind}"), BarColumn(pulse_style="red"), TextColumn("{task.completed:,} 行 rows"),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task(kind, total=None)
-            with session_scope(as_user=as_user) as session, path.open("rb") as stream:
-                report = import_file(
-                    session=session, kind=kind, stream=stream, filename=path.name, key=settings.secret_key, scope=scope_of(session),
-                    community_code=community, progress=lambda done: bar.update(task, completed=done),
-                )
-                stored = report.stored()
-    except DomainError as exc:
-        _fail(exc)
-        return
+    with Progress(TextColumn(f"导入 importing {kind}"), BarColumn(pulse_style="red"), TextColumn("{task.completed:,} 行 rows"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(kind, total=None)
+        with session_scope(as_user=as_user) as session, path.open("rb") as stream:
+            report = import_file(
+                session=session, kind=kind, stream=stream, filename=path.name, key=settings.secret_key, scope=scope_of(session),
+                community_code=community, progress=lambda done: bar.update(task, completed=done),
+            )
+            stored = report.stored()
     if rejected_xlsx is not None:
         rejected_xlsx.write_bytes(make_xlsx(stored))
     if as_json:
@@ -86,13 +65,7 @@ def _print_report(data: dict) -> None:
     for what, n in data["created"].items():
         table.add_row(f"新建 created {what}", f"{n:,}")
     out.print(table)
-    if data["rejected"]:
-        bad = Table(title="未导入的行 · rejected rows (first 50)")
-        for col in ("行 row", "字段 field", "原因 reason"):
-            bad.add_column(col)
-        for r in data["rejected"][:50]:
-            bad.add_row(str(r["row"]), r["field"], r["reason"])
-        out.print(bad)
+    print_rejected(data["rejected"])
 
 
 def _kind_command(kind: str, doc: str) -> Callable[..., None]:
@@ -122,15 +95,10 @@ def summary(
     as_json: JsonOpt = False,
 ) -> None:
     """Counts by office, community and grid; by age band; home sampling; key groups."""
-    from sweep.db import unit_of_work
     from sweep.registry.summary import registry_summary
 
-    try:
-        with unit_of_work(_factory()) as session:
-            data = registry_summary(session=session, community_code=community)
-    except DomainError as exc:
-        _fail(exc)
-        return
+    with session_scope() as session:
+        data = registry_summary(session=session, community_code=community)
     if as_json:
         print_json(data)
         return
@@ -166,13 +134,9 @@ def export(
     from sweep.registry.export import export_people
 
     settings = get_settings()
-    try:
-        with session_scope(as_user=as_user, personal=True) as session:
-            n = export_people(session=session, path=output, community_code=community, scope=scope_of(session), full_ids=full_ids,
-                              key=settings.secret_key)
-    except DomainError as exc:
-        _fail(exc)
-        return
+    with session_scope(as_user=as_user, personal=True) as session:
+        n = export_people(session=session, path=output, community_code=community, scope=scope_of(session), full_ids=full_ids,
+                          key=settings.secret_key)
     console.print(f"[green]✓[/green] 已导出 exported {n:,} people to {output}")
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from sweep.errors import InvalidInput
+from sweep.registry.report import ImportReport
 
 Row = tuple[int, list[str]]  # (row number as the spreadsheet shows it, cells)
 
@@ -181,3 +183,17 @@ def find_header(
 
 
 __all__ = ["HEADERS", "REQUIRED", "Header", "Row", "find_header", "match_header", "normalise_header"]
+
+
+def data_rows(rows: Iterable[Row], kind: str, report: ImportReport) -> tuple[Header, Iterable[Row]]:
+    """The header of a file of ``kind``, written on the report, and the rows below it that are not blank."""
+    header, rest = find_header(rows, kind)
+    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    return header, (r for r in rest if "".join(r[1]).strip())
+
+
+def each_row(header: Header, data: Iterable[Row], report: ImportReport) -> Iterator[tuple[int, list[str], Callable[[str], str]]]:
+    """Each data row, counted on the report: its number, its cells, and its cells by column name."""
+    for number, cells in data:
+        report.rows += 1
+        yield number, cells, partial(header.get, cells)

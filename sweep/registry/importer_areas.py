@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.service import audit
 from sweep.registry.fields import BadCell, fold, parse_float, parse_int
-from sweep.registry.headers import Header, Row, find_header
+from sweep.registry.headers import Row, data_rows, each_row
 from sweep.registry.lookup import Areas, load_areas
 from sweep.registry.models import Building, Community, Grid, Office, Person
 from sweep.registry.report import ImportReport
@@ -111,11 +111,6 @@ class AreaMaker:
         return grid.id
 
 
-def _rows(rows: Iterable[Row], kind: str) -> tuple[Header, Iterable[Row]]:
-    header, rest = find_header(rows, kind)
-    return header, (r for r in rest if "".join(r[1]).strip())
-
-
 def _changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [getattr(obj, k), v] for k, v in values.items() if getattr(obj, k) != v}
 
@@ -151,15 +146,12 @@ def _record(session: Session, report: ImportReport, user_id: int | None, entity:
 
 def import_buildings(*, session: Session, rows: Iterable[Row], report: ImportReport, community: Community | None,
                      user_id: int | None) -> ImportReport:
-    header, data = _rows(rows, "buildings")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, data = data_rows(rows, "buildings", report)
     areas = load_areas(session, buildings=False)
     maker = AreaMaker(session, areas, report, community)
     existing = {b.code: b for b in session.scalars(select(Building))}
     seen: dict[str, int] = {}
-    for number, cells in data:
-        report.rows += 1
-        get = lambda name, cells=cells: header.get(cells, name)  # noqa: E731
+    for number, cells, get in each_row(header, data, report):
         try:
             code = unique_code(get("code"), seen=seen, row=number, longest=48, what="楼栋", what_en="building")
             comm = fold(get("community"))
@@ -169,8 +161,7 @@ def import_buildings(*, session: Session, rows: Iterable[Row], report: ImportRep
             households = parse_int(get("households"), what="户数", what_en="households", field="households") or 0
             kind = parse_kind(get("kind"), BUILDING_KINDS, default="other")
         except BadCell as exc:
-            report.reject(number, exc.field or "row", exc.reason)
-            report.bad_rows.append((number, list(cells)))
+            report.refuse(number, cells, exc.field or "row", exc.reason)
             continue
         cid = areas.grid_community[grid_id]
         values = {"name": (fold(get("name")) or code)[:100], "kind": kind, "lon": lon, "lat": lat, "households": households,
@@ -188,31 +179,26 @@ def import_buildings(*, session: Session, rows: Iterable[Row], report: ImportRep
 
 def import_grids(*, session: Session, rows: Iterable[Row], report: ImportReport, community: Community | None,
                  user_id: int | None) -> ImportReport:
-    header, data = _rows(rows, "grids")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, data = data_rows(rows, "grids", report)
     areas = load_areas(session, buildings=False)
     maker = AreaMaker(session, areas, report, community)
     existing = {g.code: g for g in session.scalars(select(Grid))}
     seen: dict[str, int] = {}
-    for number, cells in data:
-        report.rows += 1
-        get = lambda name, cells=cells: header.get(cells, name)  # noqa: E731
+    for number, cells, get in each_row(header, data, report):
         try:
             code = unique_code(get("code"), seen=seen, row=number, longest=40, what="网格", what_en="grid")
             community_id = maker.community(fold(get("community")), fold(get("community_name")), fold(get("office")),
                                            fold(get("office_name")))
             geometry = _geometry(get("geometry"))
         except BadCell as exc:
-            report.reject(number, exc.field or "row", exc.reason)
-            report.bad_rows.append((number, list(cells)))
+            report.refuse(number, cells, exc.field or "row", exc.reason)
             continue
         values: dict[str, Any] = {"name": (fold(get("name")) or code)[:100], "community_id": community_id}
         if geometry is not None:
             values["geometry"] = geometry
         grid = existing.get(code)
         if grid is not None and grid.community_id != community_id:
-            report.reject(number, "community", f"网格 {code} 属于另一个社区 (grid {code} belongs to another community)")
-            report.bad_rows.append((number, list(cells)))
+            report.refuse(number, cells, "community", f"网格 {code} 属于另一个社区 (grid {code} belongs to another community)")
             continue
         _record(session, report, user_id, "grid", grid or Grid(code=code, **values), values)
     session.flush()

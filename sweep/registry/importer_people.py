@@ -40,7 +40,7 @@ from sweep.registry.fields import (
     parse_sex,
     parse_yes_no,
 )
-from sweep.registry.headers import Header, Row, find_header
+from sweep.registry.headers import Header, Row, data_rows
 from sweep.registry.idbatch import validate_id_column, ymd_to_date
 from sweep.registry.idcrypt import encrypt_id_numbers
 from sweep.registry.idnumber import mask_id_number
@@ -441,8 +441,7 @@ def import_people(
 
     With ``office_id`` (an office's own import) every row outside that office is rejected.
     """
-    header, rest = find_header(rows, "people")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, rest = data_rows(rows, "people", report)
     session.flush()
     job = _PeopleImport(session=session, header=header, areas=load_areas(session), report=report, key=key,
                         community=community, user_id=user_id, today=today or dt.date.today(), office_id=office_id)
@@ -457,10 +456,7 @@ def import_people(
     gc.disable()
     try:
         with first_load(session, Person.__table__):
-            for chunk in _chunks(rest, CHUNK):
-                chunk = [r for r in chunk if "".join(r[1]).strip()]  # blank rows are skipped, their numbers kept
-                if not chunk:
-                    continue
+            for chunk in _chunks(rest, CHUNK):  # blank rows are skipped, their numbers kept
                 report.rows += len(chunk)
                 job.run_chunk(chunk)
                 if progress:

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.registry.fields import BadCell, fold, parse_float, parse_int, parse_phone
-from sweep.registry.headers import Row
-from sweep.registry.importer_areas import _record, _rows, parse_kind, parse_lon_lat, unique_code
+from sweep.registry.headers import Row, data_rows, each_row
+from sweep.registry.importer_areas import _record, parse_kind, parse_lon_lat, unique_code
 from sweep.registry.lookup import Areas, load_areas
 from sweep.registry.models import CandidateSite, Community, Staff
 from sweep.registry.report import ImportReport
@@ -46,14 +46,11 @@ def _scoped_community(areas: Areas, text: str, community: Community | None) -> i
 
 def import_sites(*, session: Session, rows: Iterable[Row], report: ImportReport, community: Community | None,
                  user_id: int | None) -> ImportReport:
-    header, data = _rows(rows, "sites")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, data = data_rows(rows, "sites", report)
     areas = load_areas(session, buildings=False)
     existing = {s.code: s for s in session.scalars(select(CandidateSite))}
     seen: dict[str, int] = {}
-    for number, cells in data:
-        report.rows += 1
-        get = lambda name, cells=cells: header.get(cells, name)  # noqa: E731
+    for number, cells, get in each_row(header, data, report):
         try:
             code = unique_code(get("code"), seen=seen, row=number, longest=48, what="采样点", what_en="site")
             name = fold(get("name"))
@@ -67,8 +64,7 @@ def import_sites(*, session: Session, rows: Iterable[Row], report: ImportReport,
             area = parse_float(get("area_m2"), what="面积", what_en="area", field="area_m2") if get("area_m2") else None
             kind = parse_kind(get("kind"), SITE_KINDS, default="other")
         except BadCell as exc:
-            report.reject(number, exc.field or "row", exc.reason)
-            report.bad_rows.append((number, list(cells)))
+            report.refuse(number, cells, exc.field or "row", exc.reason)
             continue
         values = {"name": name[:100], "community_id": cid, "kind": kind, "lon": lon, "lat": lat, "max_desks": desks,
                   "area_m2": area}
@@ -80,8 +76,7 @@ def import_sites(*, session: Session, rows: Iterable[Row], report: ImportReport,
 
 def import_staff(*, session: Session, rows: Iterable[Row], report: ImportReport, community: Community | None,
                  user_id: int | None) -> ImportReport:
-    header, data = _rows(rows, "staff")
-    report.header_row, report.header, report.ignored_columns = header.row, header.cells, header.ignored
+    header, data = data_rows(rows, "staff", report)
     areas = load_areas(session, buildings=False)
     by_phone: dict[str, Staff] = {}
     by_name: dict[tuple[int, str], list[Staff]] = {}
@@ -90,9 +85,7 @@ def import_staff(*, session: Session, rows: Iterable[Row], report: ImportReport,
             by_phone[s.phone] = s
         by_name.setdefault((s.community_id, s.name), []).append(s)
     seen: dict[str, int] = {}
-    for number, cells in data:
-        report.rows += 1
-        get = lambda name, cells=cells: header.get(cells, name)  # noqa: E731
+    for number, cells, get in each_row(header, data, report):
         try:
             name = fold(get("name"))
             if not name or len(name) > 50:
@@ -105,8 +98,7 @@ def import_staff(*, session: Session, rows: Iterable[Row], report: ImportReport,
                 raise BadCell(f"与第{seen[key]}行重复 (duplicate of row {seen[key]})", field="phone" if phone else "name")
             seen[key] = number
         except BadCell as exc:
-            report.reject(number, exc.field or "row", exc.reason)
-            report.bad_rows.append((number, list(cells)))
+            report.refuse(number, cells, exc.field or "row", exc.reason)
             continue
         # One namesake in the community with another phone is the same person with a new number.
         same_name = [s for s in by_name.get((cid, name), []) if s.id is not None]

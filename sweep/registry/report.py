@@ -45,6 +45,11 @@ class ImportReport:
     def reject(self, row: int, field_name: str, reason: str) -> None:
         self.rejected.append(Rejection(row, field_name, reason))
 
+    def refuse(self, row: int, cells: list[str], field_name: str, reason: str) -> None:
+        """Reject a row and keep its cells as the file had them, for the rejected rows' workbook."""
+        self.reject(row, field_name, reason)
+        self.bad_rows.append((row, list(cells)))
+
     def warn(self, row: int, field_name: str, reason: str) -> None:
         self.warnings_total += 1
         if len(self.warnings) < MAX_WARNINGS:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session
 
 from sweep.auth.models import User
@@ -88,6 +89,18 @@ def last_slot_ends(*, session: Session, campaign: Campaign) -> dict[int, int]:
     )
 
 
+def round_sites(*, session: Session, campaign: Campaign) -> Sequence[Row[int, str, str, str, float, float, int, int]]:
+    """The round's sites by code: id, code, name, community, where, desks and the people expected there."""
+    return session.execute(
+        select(PlanSite.id, PlanSite.code, CandidateSite.name, Community.name, CandidateSite.lon, CandidateSite.lat, PlanSite.desks,
+               PlanSite.expected_people)
+        .join(CandidateSite, CandidateSite.id == PlanSite.candidate_site_id)
+        .join(Community, Community.id == CandidateSite.community_id)
+        .where(PlanSite.campaign_id == campaign.id)
+        .order_by(PlanSite.code)
+    ).all()
+
+
 def site_progress(*, session: Session, campaign: Campaign, now: datetime) -> list[SiteProgress]:
     cid = campaign.id
     sampled, last_scan = site_samples(session=session, campaign=campaign)
@@ -107,15 +120,8 @@ def site_progress(*, session: Session, campaign: Campaign, now: datetime) -> lis
     ):
         readiness[site_id] = (total, done, late, pending)
     minute = (now - campaign.starts_at).total_seconds() / 60
-    rows = session.execute(
-        select(PlanSite.id, PlanSite.code, CandidateSite.name, Community.name, CandidateSite.lon, CandidateSite.lat, PlanSite.desks, PlanSite.expected_people)
-        .join(CandidateSite, CandidateSite.id == PlanSite.candidate_site_id)
-        .join(Community, Community.id == CandidateSite.community_id)
-        .where(PlanSite.campaign_id == cid)
-        .order_by(PlanSite.code)
-    ).all()
     out = []
-    for site_id, code, name, community, lon, lat, desks, expected in rows:
+    for site_id, code, name, community, lon, lat, desks, expected in round_sites(session=session, campaign=campaign):
         total, done, late, pending = readiness.get(site_id, (0, 0, 0, 0))
         n = sampled.get(site_id, 0)
         end = int(slot_end.get(site_id, campaign.deadline_minutes))

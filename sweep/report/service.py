@@ -14,8 +14,7 @@ from sweep.field.models import Tube
 from sweep.lab.custody import SiteTransit, transit_by_site
 from sweep.lab.models import LabResult, RetestOrder
 from sweep.plan.models import Campaign, PlanSite
-from sweep.registry.models import CandidateSite, Community
-from sweep.report.dashboard import Curve, LateItem, last_slot_ends, late_readiness, progress_curve, site_samples
+from sweep.report.dashboard import Curve, LateItem, last_slot_ends, late_readiness, progress_curve, round_sites, site_samples
 
 
 @dataclass(frozen=True)
@@ -78,18 +77,10 @@ class RoundReport:
 
 
 def site_timeliness(*, session: Session, campaign: Campaign) -> list[SiteTimeliness]:
-    cid = campaign.id
     done, last = site_samples(session=session, campaign=campaign, last_kind="pooled")
     planned = last_slot_ends(session=session, campaign=campaign)
-    rows = session.execute(
-        select(PlanSite.id, PlanSite.code, CandidateSite.name, Community.name, PlanSite.desks, PlanSite.expected_people)
-        .join(CandidateSite, CandidateSite.id == PlanSite.candidate_site_id)
-        .join(Community, Community.id == CandidateSite.community_id)
-        .where(PlanSite.campaign_id == cid)
-        .order_by(PlanSite.code)
-    ).all()
     out = []
-    for site_id, code, name, community, desks, expected in rows:
+    for site_id, code, name, community, _lon, _lat, desks, expected in round_sites(session=session, campaign=campaign):
         end = last.get(site_id)
         out.append(
             SiteTimeliness(

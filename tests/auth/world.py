@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.api import create_app
@@ -37,7 +37,8 @@ from sweep.plan.models import Campaign, PlanBuilding, PlanSite, ReadinessItem, S
 from sweep.registry.importer import import_file
 from sweep.registry.models import Building, Community, Person, RegistryImport
 from sweep.registry.service import id_lookup_hash
-from tests.conftest import _admin_url
+from tests.conftest import database as database  # the scope tests take the module database from here
+from tests.conftest import drop as drop
 from tests.factories import scan_person
 
 PEOPLE, SEED = 1500, 5
@@ -94,24 +95,6 @@ class World:
     victim: int
     env_sample: int
 
-
-def database(request, tmp_path_factory):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('scope') / 'scope.db'}", None
-    request.getfixturevalue("pg_url")
-    name = f"sweep_scope_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(_admin_url()).set(database=name).render_as_string(hide_password=False), (admin, name)
-
-
-def drop(cleanup) -> None:  # type: ignore[no-untyped-def]
-    if cleanup:
-        admin, name = cleanup
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _people_csv(rows: list[tuple[str, str, str]]) -> bytes:

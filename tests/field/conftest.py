@@ -1,4 +1,5 @@
-"""A committed round for the field's HTTP and concurrency tests: sites, users, and people's ID numbers."""
+"""A committed round for the field's HTTP and concurrency tests: sites, users, and people's ID numbers; and the
+API over it, logged in by role."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ from datetime import datetime
 from functools import lru_cache
 
 import pytest
-from sqlalchemy import delete, select
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from sweep.api import create_app
 from sweep.auth.service import create_user
 from sweep.config import Settings
 from sweep.db import make_session_factory, unit_of_work
+from sweep.field.models import Sample
+from sweep.field.scan import ScanIn, ScanOutcome, scan_batch
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import Person
 from sweep.registry.service import id_lookup_hash
-from tests.factories import planned_campaign
+from tests.factories import planned_campaign, two_sites
 
 PASSWORD = "correct horse battery"
+KEY = "test-secret"  # the round's settings and the app's: ID numbers hash alike in both
 
 
 @lru_cache
@@ -57,7 +63,7 @@ def committed_round(engine, district_loaded) -> Iterator[Round]:
 
     Removed afterwards (its rows go with it, by the schema's cascades), so that later modules
     looking back at earlier rounds find only their own."""
-    settings = Settings(database_url="sqlite://", secret_key="test-secret")
+    settings = Settings(database_url="sqlite://", secret_key=KEY)
     factory = make_session_factory(engine)
     tag = uuid.uuid4().hex[:6]
     with unit_of_work(factory) as session:
@@ -89,3 +95,37 @@ def load_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     assert campaign is not None
     return campaign
+
+
+@pytest.fixture(scope="module")
+def api(engine, db_url, committed_round):  # type: ignore[no-untyped-def]
+    """The app over the committed round: its test client, a function giving a role's log-in headers, and the round."""
+    app = create_app(settings=Settings(database_url=db_url, secret_key=KEY), engine=engine)
+    with TestClient(app) as client:
+        tokens: dict[str, dict[str, str]] = {}
+
+        def as_(label: str) -> dict[str, str]:
+            if label not in tokens:
+                r = client.post("/api/auth/token", json={"username": committed_round.users[label], "password": PASSWORD})
+                assert r.status_code == 200, r.text
+                tokens[label] = {"authorization": f"Bearer {r.json()['token']}"}
+            return tokens[label]
+
+        yield client, as_, committed_round
+
+
+@pytest.fixture
+def round_(session, settings, start, district_loaded):  # type: ignore[no-untyped-def]
+    """A planned round in the test's own transaction, and two of its sites."""
+    campaign = planned_campaign(session, settings, start)
+    a, b = two_sites(session, campaign)
+    return campaign, a, b
+
+
+def batch(session: Session, campaign: Campaign, site: PlanSite, scans: list[ScanIn], user_id: int | None = None) -> list[ScanOutcome]:
+    """Scans at a site through the one scan path, as a terminal's batch."""
+    return scan_batch(session=session, campaign=campaign, plan_site_id=site.id, scans=scans, key=KEY, user_id=user_id)
+
+
+def samples_in(session: Session, campaign: Campaign) -> int:
+    return session.scalar(select(func.count()).select_from(Sample).where(Sample.campaign_id == campaign.id)) or 0

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sweep.auth.models import AuditEntry
 from sweep.field import service as field
@@ -14,25 +13,8 @@ from sweep.field.models import Preregistration, Sample, Tube
 from sweep.field.prereg import preregister
 from sweep.field.scan import ScanIn, scan_batch
 from sweep.registry.service import id_lookup_hash
-from tests.factories import courier, planned_campaign, two_sites, uid
-from tests.field.conftest import numbers_of
-
-KEY = "test-secret"
-
-
-@pytest.fixture
-def round_(session, settings, start, district_loaded):
-    campaign = planned_campaign(session, settings, start)
-    a, b = two_sites(session, campaign)
-    return campaign, a, b
-
-
-def _batch(session, campaign, site, scans):
-    return scan_batch(session=session, campaign=campaign, plan_site_id=site.id, scans=scans, key=KEY, user_id=None)
-
-
-def _count(session, campaign):
-    return session.scalar(select(func.count()).select_from(Sample).where(Sample.campaign_id == campaign.id))
+from tests.factories import courier, uid
+from tests.field.conftest import KEY, batch, numbers_of, samples_in
 
 
 def test_a_batch_fills_in_order_and_a_replay_changes_nothing(session, round_, start):
@@ -40,16 +22,16 @@ def test_a_batch_fills_in_order_and_a_replay_changes_nothing(session, round_, st
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-0001", at=start)
     people = numbers_of(session, KEY, 4)
     scans = [ScanIn(uid(), "BT-0001", start + timedelta(seconds=20 * k), id_number=n) for k, (_pid, n) in enumerate(people)]
-    first = _batch(session, campaign, site, scans)
+    first = batch(session, campaign, site, scans)
     assert [o.status for o in first] == ["ok"] * 4
     assert [o.result.position for o in first] == [1, 2, 3, 4]
     stored = session.execute(select(Sample.person_id, Sample.position).where(Sample.campaign_id == campaign.id).order_by(Sample.position)).all()
     assert [tuple(r) for r in stored] == [(pid, k + 1) for k, (pid, _n) in enumerate(people)]
 
-    again = _batch(session, campaign, site, scans)
+    again = batch(session, campaign, site, scans)
     assert [o.status for o in again] == ["replayed"] * 4
     assert [o.result.sample_id for o in again] == [o.result.sample_id for o in first]
-    assert _count(session, campaign) == 4
+    assert samples_in(session, campaign) == 4
     assert session.scalar(select(Tube.filled).where(Tube.campaign_id == campaign.id, Tube.code == "BT-0001")) == 4
     batches = session.scalars(select(AuditEntry.detail).where(AuditEntry.campaign_id == campaign.id, AuditEntry.action == "scan.batch")).all()
     assert [(d["ok"], d["replayed"]) for d in batches] == [(4, 0), (0, 4)]
@@ -62,10 +44,10 @@ def test_one_bad_item_of_each_kind_never_loses_the_good_ones(session, round_, st
     people = numbers_of(session, KEY, 16, skip=20)
     pool = campaign.pool_size
     # Fill BT-FULL to the brim, put someone in BT-SEAL and seal it by hand.
-    _batch(session, campaign, site, [ScanIn(uid(), "BT-FULL", start, id_number=n) for _pid, n in people[:pool]])
-    _batch(session, campaign, site, [ScanIn(uid(), "BT-SEAL", start, id_number=people[pool][1])])
+    batch(session, campaign, site, [ScanIn(uid(), "BT-FULL", start, id_number=n) for _pid, n in people[:pool]])
+    batch(session, campaign, site, [ScanIn(uid(), "BT-SEAL", start, id_number=people[pool][1])])
     field.seal_tube(session=session, campaign=campaign, plan_site_id=site.id, tube_code="BT-SEAL", at=start)
-    before = _count(session, campaign)
+    before = samples_in(session, campaign)
 
     bad_check = people[11][1][:17] + ("0" if people[11][1][17] != "0" else "1")
     unknown = "11010519491231002X"  # a valid number that is not in the district
@@ -87,7 +69,7 @@ def test_one_bad_item_of_each_kind_never_loses_the_good_ones(session, round_, st
         ScanIn(uid(), "BT-OK01", start),  # no one named
         ScanIn(uid(), "BT-OK01", start, prereg_code="PXXXXXXX"),  # unknown pre-registration
     ]
-    out = _batch(session, campaign, site, items)
+    out = batch(session, campaign, site, items)
     summary = [(o.status, o.error.code if o.error else None, o.error.field if o.error else None) for o in out]
     assert summary == [
         ("ok", None, None),
@@ -109,7 +91,7 @@ def test_one_bad_item_of_each_kind_never_loses_the_good_ones(session, round_, st
     assert out[7].error.detail["tube_code"] == "BT-FULL" and "BT-FULL" in out[7].error.reason
     assert out[10].error.detail["tube_code"] == "BT-OK01"
     assert [o.result.position for o in (out[0], out[8])] == [1, 2]
-    assert _count(session, campaign) == before + 2
+    assert samples_in(session, campaign) == before + 2
     assert session.scalar(select(Tube.filled).where(Tube.campaign_id == campaign.id, Tube.code == "BT-OK01")) == 2
 
 
@@ -117,7 +99,7 @@ def test_a_batch_past_the_pool_size_seals_at_ten_and_refuses_the_rest(session, r
     campaign, site, _ = round_
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-0012", at=start)
     people = numbers_of(session, KEY, 12, skip=40)
-    out = _batch(session, campaign, site, [ScanIn(uid(), "BT-0012", start, id_number=n) for _pid, n in people])
+    out = batch(session, campaign, site, [ScanIn(uid(), "BT-0012", start, id_number=n) for _pid, n in people])
     assert [o.status for o in out] == ["ok"] * 10 + ["error"] * 2
     assert out[9].result.sealed and not out[8].result.sealed
     assert {o.error.code for o in out[10:]} == {"tube_full"}
@@ -133,7 +115,7 @@ def test_a_preregistration_code_scans_like_the_id_number(session, round_, start)
     assert again.code == made.code and again.replayed and not made.replayed
     assert made.code.startswith("P") and len(made.code) == 8 and "*" in made.id_masked
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="BT-PRE1", at=start)
-    (out,) = _batch(session, campaign, site, [ScanIn(uid(), "BT-PRE1", start, prereg_code=made.code.lower())])
+    (out,) = batch(session, campaign, site, [ScanIn(uid(), "BT-PRE1", start, prereg_code=made.code.lower())])
     assert out.status == "ok"
     assert session.scalar(select(Sample.person_id).where(Sample.id == out.result.sample_id)) == pid
     # A number not in the registry gets a code too, alike: the anonymous answer tells nobody who is registered.
@@ -142,7 +124,7 @@ def test_a_preregistration_code_scans_like_the_id_number(session, round_, start)
     assert stranger.code.startswith("P") and len(stranger.code) == 8 and not stranger.replayed and "*" in stranger.id_masked
     kept = session.scalar(select(Preregistration).where(Preregistration.code == stranger.code))
     assert kept.person_id is None and kept.id_hash == id_lookup_hash("11010519491231002X", key=KEY)
-    (unknown,) = _batch(session, campaign, site, [ScanIn(uid(), "BT-PRE1", start, prereg_code=stranger.code)])
+    (unknown,) = batch(session, campaign, site, [ScanIn(uid(), "BT-PRE1", start, prereg_code=stranger.code)])
     assert unknown.status == "error" and unknown.error.field == "prereg_code"
 
 

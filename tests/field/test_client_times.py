@@ -5,32 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from fastapi.testclient import TestClient
-
-from sweep.api import create_app
-from sweep.config import Settings
 from sweep.db import make_session_factory, unit_of_work
 from tests.factories import uid
-from tests.field.conftest import PASSWORD, numbers_of
+from tests.field.conftest import KEY, numbers_of
 
-KEY = "test-secret"
 PAST, EPOCH, FAR = "1900-01-01T08:00:00", "1970-01-01T00:00:00", "2999-01-01T08:00:00"
 
-
-@pytest.fixture(scope="module")
-def api(engine, db_url, committed_round):  # type: ignore[no-untyped-def]
-    app = create_app(settings=Settings(database_url=db_url, secret_key=KEY), engine=engine)
-    with TestClient(app) as client:
-        tokens: dict[str, dict[str, str]] = {}
-
-        def as_(label: str) -> dict[str, str]:
-            if label not in tokens:
-                r = client.post("/api/auth/token", json={"username": committed_round.users[label], "password": PASSWORD})
-                tokens[label] = {"authorization": f"Bearer {r.json()['token']}"}
-            return tokens[label]
-
-        yield client, as_, committed_round
 
 
 def _refused(response, field: str) -> None:  # type: ignore[no-untyped-def]

@@ -16,9 +16,7 @@ from sweep.field.models import Sample, Tube
 from sweep.field.record import record_batch
 from sweep.field.scan import ScanIn
 from tests.factories import scan_person, uid
-from tests.field.conftest import load_campaign, numbers_of
-
-KEY = "test-secret"
+from tests.field.conftest import KEY, load_campaign, numbers_of
 
 
 def _together(*jobs):  # type: ignore[no-untyped-def]
@@ -59,6 +57,22 @@ def _tube(engine, committed_round, code: str):  # type: ignore[no-untyped-def]
     return tube, positions
 
 
+def _people(factory, committed_round, n: int, skip: int):  # type: ignore[no-untyped-def]
+    """ID numbers of ``n`` people of the district, and the committed round (detached) to scan them into."""
+    with unit_of_work(factory) as session:
+        numbers = [x for _pid, x in numbers_of(session, KEY, n, skip=skip)]
+        return numbers, load_campaign(session, committed_round.campaign_id)
+
+
+def _filled_once(engine, committed_round, code: str, answers: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Ten went in, at positions one to ten, the tube sealed itself, and everyone else heard it was full or sealed."""
+    assert answers.count("ok") == 10
+    assert set(answers) - {"ok"} <= {"tube_full", "tube_sealed"}
+    tube, positions = _tube(engine, committed_round, code)
+    assert (tube.filled, tube.status) == (10, "sealed")
+    assert positions == list(range(1, 11))
+
+
 def test_two_terminals_one_scan_at_a_time_never_overfill(engine, committed_round):
     code = f"CC-{uid()[:8]}"
     _open(engine, committed_round, code)
@@ -80,21 +94,14 @@ def test_two_terminals_one_scan_at_a_time_never_overfill(engine, committed_round
         return answers
 
     first, second = _together(lambda: terminal(people[:8]), lambda: terminal(people[8:]))
-    answers = first + second  # type: ignore[operator]
-    assert answers.count("ok") == 10
-    assert set(answers) - {"ok"} <= {"tube_full", "tube_sealed"}
-    tube, positions = _tube(engine, committed_round, code)
-    assert (tube.filled, tube.status) == (10, "sealed")
-    assert positions == list(range(1, 11))
+    _filled_once(engine, committed_round, code, first + second)  # type: ignore[operator]
 
 
 def test_two_terminals_sending_batches_into_one_tube_never_overfill(engine, committed_round):
     code = f"CB-{uid()[:8]}"
     _open(engine, committed_round, code)
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
-        numbers = [n for _pid, n in numbers_of(session, KEY, 24, skip=130)]
-        campaign = load_campaign(session, committed_round.campaign_id)
+    numbers, campaign = _people(factory, committed_round, 24, skip=130)
 
     def terminal(mine: list[str]):  # type: ignore[no-untyped-def]
         statuses = []
@@ -105,12 +112,7 @@ def test_two_terminals_sending_batches_into_one_tube_never_overfill(engine, comm
         return statuses
 
     first, second = _together(lambda: terminal(numbers[:12]), lambda: terminal(numbers[12:]))
-    statuses = first + second  # type: ignore[operator]
-    assert statuses.count("ok") == 10
-    assert set(statuses) - {"ok"} <= {"tube_full", "tube_sealed"}
-    tube, positions = _tube(engine, committed_round, code)
-    assert (tube.filled, tube.status) == (10, "sealed")
-    assert positions == list(range(1, 11))
+    _filled_once(engine, committed_round, code, first + second)  # type: ignore[operator]
 
 
 def test_the_same_batch_sent_twice_at_once_is_stored_once(engine, committed_round):
@@ -118,9 +120,7 @@ def test_the_same_batch_sent_twice_at_once_is_stored_once(engine, committed_roun
     code = f"CR-{uid()[:8]}"
     _open(engine, committed_round, code)
     factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
-        numbers = [n for _pid, n in numbers_of(session, KEY, 6, skip=160)]
-        campaign = load_campaign(session, committed_round.campaign_id)
+    numbers, campaign = _people(factory, committed_round, 6, skip=160)
     scans = [ScanIn(uid(), code, datetime.now(), id_number=n) for n in numbers]
 
     def send():  # type: ignore[no-untyped-def]

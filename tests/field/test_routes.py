@@ -4,37 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sweep.api import create_app
 from sweep.auth.models import AuditEntry, User
-from sweep.config import Settings
 from sweep.db import make_session_factory, unit_of_work
 from sweep.field.models import Sample
 from sweep.optimize.materials import STAFF_LABELS
 from sweep.plan.models import ReadinessItem, Shift
 from tests.factories import outsider_number, uid
-from tests.field.conftest import PASSWORD, numbers_of
-
-KEY = "test-secret"
-
-
-@pytest.fixture(scope="module")
-def api(engine, db_url, committed_round):
-    app = create_app(settings=Settings(database_url=db_url, secret_key=KEY), engine=engine)
-    with TestClient(app) as client:
-        tokens: dict[str, dict[str, str]] = {}
-
-        def as_(label: str) -> dict[str, str]:
-            if label not in tokens:
-                r = client.post("/api/auth/token", json={"username": committed_round.users[label], "password": PASSWORD})
-                assert r.status_code == 200, r.text
-                tokens[label] = {"authorization": f"Bearer {r.json()['token']}"}
-            return tokens[label]
-
-        yield client, as_, committed_round
+from tests.field.conftest import KEY, numbers_of
 
 
 def _numbers(engine, n: int, skip: int) -> list[str]:

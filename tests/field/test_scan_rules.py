@@ -10,26 +10,9 @@ from sqlalchemy import func, select
 from sweep.errors import Conflict, InvalidInput
 from sweep.field import tubes
 from sweep.field.models import Sample, Tube
-from sweep.field.scan import ScanIn, scan_batch
-from tests.factories import planned_campaign, two_sites, uid
-from tests.field.conftest import numbers_of
-
-KEY = "test-secret"
-
-
-@pytest.fixture
-def round_(session, settings, start, district_loaded):
-    campaign = planned_campaign(session, settings, start)
-    a, b = two_sites(session, campaign)
-    return campaign, a, b
-
-
-def _batch(session, campaign, site, scans, user_id=None):  # type: ignore[no-untyped-def]
-    return scan_batch(session=session, campaign=campaign, plan_site_id=site.id, scans=scans, key=KEY, user_id=user_id)
-
-
-def _samples(session, campaign) -> int:  # type: ignore[no-untyped-def]
-    return session.scalar(select(func.count()).select_from(Sample).where(Sample.campaign_id == campaign.id))
+from sweep.field.scan import ScanIn
+from tests.factories import uid
+from tests.field.conftest import KEY, batch, numbers_of, samples_in
 
 
 def test_a_key_reused_for_another_person_is_refused_naming_its_first_use(session, round_, start):
@@ -37,15 +20,15 @@ def test_a_key_reused_for_another_person_is_refused_naming_its_first_use(session
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KR-0001", at=start)
     (a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=200)
     key = uid()
-    (first,) = _batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=na)])
+    (first,) = batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=na)])
     assert first.status == "ok"
-    (again,) = _batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=na)])
+    (again,) = batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=na)])
     assert again.status == "replayed" and again.result.sample_id == first.result.sample_id
-    (other,) = _batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=nb)])
+    (other,) = batch(session, campaign, site, [ScanIn(key, "KR-0001", start, id_number=nb)])
     assert other.status == "error" and isinstance(other.error, Conflict)
     assert other.error.field == "client_uuid" and other.error.status_code == 409
     assert other.error.detail == {"first_tube_code": "KR-0001", "first_position": 1}
-    assert _samples(session, campaign) == 1
+    assert samples_in(session, campaign) == 1
     assert session.scalar(select(Sample.person_id).where(Sample.client_uuid == key)) == a
 
 
@@ -55,13 +38,13 @@ def test_a_key_of_another_site_reveals_nothing_of_it(session, round_, start):
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=other.id, code="KR-0003", at=start)
     (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=210)
     key = uid()
-    assert _batch(session, campaign, other, [ScanIn(key, "KR-0003", start, id_number=na)])[0].status == "ok"
+    assert batch(session, campaign, other, [ScanIn(key, "KR-0003", start, id_number=na)])[0].status == "ok"
     # The same scan sent to this site (its tube is the other site's), and the key with this site's tube.
     for scan in (ScanIn(key, "KR-0003", start, id_number=na), ScanIn(key, "KR-0002", start, id_number=nb)):
-        (out,) = _batch(session, campaign, site, [scan])
+        (out,) = batch(session, campaign, site, [scan])
         assert out.status == "error" and out.error.code == "conflict" and out.error.field == "client_uuid"
         assert out.error.detail == {} and "KR-0003" not in out.error.reason and out.result is None
-    assert _samples(session, campaign) == 1
+    assert samples_in(session, campaign) == 1
 
 
 def test_one_key_for_two_different_scans_in_a_batch_refuses_the_second(session, round_, start):
@@ -69,11 +52,11 @@ def test_one_key_for_two_different_scans_in_a_batch_refuses_the_second(session, 
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KR-0004", at=start)
     (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=220)
     key = uid()
-    out = _batch(session, campaign, site, [ScanIn(key, "KR-0004", start, id_number=na), ScanIn(key, "KR-0004", start, id_number=na),
+    out = batch(session, campaign, site, [ScanIn(key, "KR-0004", start, id_number=na), ScanIn(key, "KR-0004", start, id_number=na),
                                            ScanIn(key, "KR-0004", start, id_number=nb)])
     assert [o.status for o in out] == ["ok", "replayed", "error"]
     assert out[1].result.sample_id == out[0].result.sample_id and out[2].error.field == "client_uuid"
-    assert _samples(session, campaign) == 1
+    assert samples_in(session, campaign) == 1
 
 
 def test_a_single_tube_takes_one_person_and_seals_itself(session, round_, start):
@@ -81,7 +64,7 @@ def test_a_single_tube_takes_one_person_and_seals_itself(session, round_, start)
     state = tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="SG-0001", at=start, kind="single")
     assert (state.kind, state.pool_size) == ("single", 1)
     (_a, na), (_b, nb) = numbers_of(session, KEY, 2, skip=230)
-    out = _batch(session, campaign, site, [ScanIn(uid(), "SG-0001", start, id_number=na), ScanIn(uid(), "SG-0001", start, id_number=nb)])
+    out = batch(session, campaign, site, [ScanIn(uid(), "SG-0001", start, id_number=na), ScanIn(uid(), "SG-0001", start, id_number=nb)])
     assert out[0].status == "ok" and out[0].result.sealed and out[0].result.pool_size == 1
     assert out[1].error.code == "tube_full"
     tube = session.execute(select(Tube.filled, Tube.status).where(Tube.campaign_id == campaign.id, Tube.code == "SG-0001")).one()
@@ -94,10 +77,10 @@ def test_a_retest_goes_only_into_a_single_tube(session, round_, start):
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="RT-0001", at=start, kind="single")
     (pid, number), = numbers_of(session, KEY, 1, skip=240)
     later = start + timedelta(hours=3)
-    assert _batch(session, campaign, site, [ScanIn(uid(), "RT-POOL", start, id_number=number)])[0].status == "ok"
-    (pooled,) = _batch(session, campaign, site, [ScanIn(uid(), "RT-POOL", later, id_number=number, kind="retest")])
+    assert batch(session, campaign, site, [ScanIn(uid(), "RT-POOL", start, id_number=number)])[0].status == "ok"
+    (pooled,) = batch(session, campaign, site, [ScanIn(uid(), "RT-POOL", later, id_number=number, kind="retest")])
     assert pooled.error.code == "single_tube_required" and pooled.error.status_code == 409
-    (single,) = _batch(session, campaign, site, [ScanIn(uid(), "RT-0001", later, id_number=number, kind="retest")])
+    (single,) = batch(session, campaign, site, [ScanIn(uid(), "RT-0001", later, id_number=number, kind="retest")])
     assert single.status == "ok" and single.result.sealed
     kinds = session.scalars(select(Sample.kind).where(Sample.person_id == pid, Sample.campaign_id == campaign.id).order_by(Sample.id)).all()
     assert kinds == ["pooled", "retest"]
@@ -134,9 +117,9 @@ def test_a_key_group_sampled_one_to_a_tube_is_refused_in_a_pooled_tube(session, 
         select(Person.id).where(Person.id_hash == id_lookup_hash(n, key=KEY))) in single)
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KG-POOL", at=start)
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="KG-0001", at=start, kind="single")
-    (pooled,) = _batch(session, campaign, site, [ScanIn(uid(), "KG-POOL", start, id_number=number)])
+    (pooled,) = batch(session, campaign, site, [ScanIn(uid(), "KG-POOL", start, id_number=number)])
     assert pooled.error.code == "single_tube_required" and "重点人群" in pooled.error.reason
-    (alone,) = _batch(session, campaign, site, [ScanIn(uid(), "KG-0001", start, id_number=number)])
+    (alone,) = batch(session, campaign, site, [ScanIn(uid(), "KG-0001", start, id_number=number)])
     assert alone.status == "ok" and alone.result.sealed
 
 
@@ -154,10 +137,10 @@ def test_a_key_group_pooled_five_to_a_tube_is_refused_in_a_tube_of_ten(session, 
     tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="GP-TEN", at=start)
     five = tubes.open_tube(session=session, campaign=campaign, plan_site_id=site.id, code="GP-FIVE", at=start, pool_size=5)
     assert (five.kind, five.pool_size) == ("pooled", 5)
-    (ten,) = _batch(session, campaign, site, [ScanIn(uid(), "GP-TEN", start, id_number=number)])
+    (ten,) = batch(session, campaign, site, [ScanIn(uid(), "GP-TEN", start, id_number=number)])
     assert ten.error.code == "group_pool_size" and ten.error.field == "tube_code" and "5混一" in ten.error.reason
     assert ten.error.detail["group_pool_size"] == 5
-    (ok,) = _batch(session, campaign, site, [ScanIn(uid(), "GP-FIVE", start, id_number=number)])
+    (ok,) = batch(session, campaign, site, [ScanIn(uid(), "GP-FIVE", start, id_number=number)])
     assert ok.status == "ok" and ok.result.pool_size == 5
     # Back to the round's pool size: a tube of ten takes the group again.
     assert update_group(session=session, key_group="cold5", pool_size=0).pool_size is None

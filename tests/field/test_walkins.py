@@ -21,21 +21,13 @@ from sweep.lab import service as lab
 from sweep.lab.alerts import alerts
 from sweep.registry.models import Building, Person
 from sweep.registry.summary import registry_summary
-from tests.factories import people, planned_campaign, two_sites, uid
-from tests.field.conftest import numbers_of
+from tests.factories import people, uid
+from tests.field.conftest import KEY, numbers_of
 from tests.lab.helpers import ship
 
-KEY = "test-secret"
 # Valid GB 11643 numbers of people the test district does not hold (region 110105, Beijing).
 VISITOR = "11010519491231002X"
 TENANT = "110105199003070017"
-
-
-@pytest.fixture
-def round_(session, settings, start, district_loaded):
-    campaign = planned_campaign(session, settings, start)
-    a, b = two_sites(session, campaign)
-    return campaign, a, b
 
 
 def _scan(session, campaign, site, code, at, **kw):  # type: ignore[no-untyped-def]

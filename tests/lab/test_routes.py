@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select
 
 from sweep.api import create_app
 from sweep.auth.scope import Scope
@@ -21,27 +20,17 @@ from sweep.demo.district import generate_district
 from sweep.demo.run import run_demo
 from sweep.plan.models import Campaign, PlanSite
 from sweep.registry.models import Person
-from tests.conftest import _admin_url
+from tests.conftest import database, drop
 from tests.lab.helpers import sample_tube, ship
 
 PEOPLE, SEED = 1500, 5
 PASSWORD = "results api password"
 
 
-def _database(request, tmp_path_factory):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('results-api') / 'api.db'}", None
-    request.getfixturevalue("pg_url")
-    name = f"sweep_results_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(_admin_url()).set(database=name).render_as_string(hide_password=False), (admin, name)
-
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def api(request, tmp_path_factory):  # type: ignore[no-untyped-def]
-    url, cleanup = _database(request, tmp_path_factory)
+    url, cleanup = database(request, tmp_path_factory)
     summary = run_demo(url=url, people=PEOPLE, seed=SEED, day=date(2026, 12, 1))
     key = get_settings().secret_key
     app = create_app(settings=Settings(database_url=url, secret_key=key, resident_attempts=3))
@@ -69,11 +58,7 @@ def api(request, tmp_path_factory):  # type: ignore[no-untyped-def]
         yield client, headers, summary, {"office_id": office_id, "site_id": site_id, "id_number": district.people.id_number[0],
                                          "phone": district.people.phone[0], "stragglers": stragglers}
     app.state.engine.dispose()
-    if cleanup:
-        admin, name = cleanup
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    drop(cleanup)
 
 
 def test_the_alert_board_and_the_trace_follow_the_roles(api):

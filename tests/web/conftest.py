@@ -1,10 +1,12 @@
-"""A real server on 127.0.0.1 (uvicorn in a thread) over its own SQLite round, for the browser tests."""
+"""A real server on 127.0.0.1 (uvicorn in a thread) over its own SQLite round, and the system's Chromium, for the
+browser tests."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +27,9 @@ from sweep.plan.service import create_campaign
 
 PASSWORD = "terminal password 1"
 KEY = "web-test-secret"
+# Debian's Chromium, headless, with nothing of its own reaching out to the network.
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @dataclass
@@ -74,3 +79,13 @@ def served(tmp_path_factory) -> Served:
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()

@@ -5,27 +5,11 @@ reports no violation."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlparse
-
-import pytest
 
 from sweep.auth.service import create_user
 from sweep.db import make_engine, make_session_factory, unit_of_work
 from tests.web.conftest import PASSWORD, Served
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def _page(browser, served: Served, username: str, target: str):  # type: ignore[no-untyped-def]

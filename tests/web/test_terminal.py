@@ -4,27 +4,11 @@ with a lost answer on the way; the server ends up with every scan exactly once."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import func, select
 
 from sweep.db import make_engine
 from sweep.field.models import Box, Handover, Sample, Tube
 from tests.web.conftest import PASSWORD, Served
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def _scan(page, value: str) -> None:  # type: ignore[no-untyped-def]

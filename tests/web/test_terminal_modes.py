@@ -18,7 +18,7 @@ from sweep.registry.service import id_lookup_hash
 from tests.factories import outsider_number
 from tests.lab.helpers import sample_tube, ship
 from tests.web.conftest import KEY, Served
-from tests.web.test_terminal import _logged_in_phone, _scan, browser  # noqa: F401 - the module's browser fixture
+from tests.web.test_terminal import _logged_in_phone, _scan
 
 QUEUE_EMPTY = "document.getElementById('queue-count').textContent === '0'"
 
@@ -46,7 +46,7 @@ def _walk_in_row(served: Served, name: str) -> tuple[str, str | None, str, str] 
     return None if row is None else tuple(row)  # type: ignore[return-value]
 
 
-def test_a_walk_in_is_registered_and_sampled_at_the_terminal_online_and_offline(browser, served: Served):  # noqa: F811
+def test_a_walk_in_is_registered_and_sampled_at_the_terminal_online_and_offline(browser, served: Served):
     context, page = _logged_in_phone(browser, served, locale="zh-CN")
     _scan(page, "WEB-WI-0001")
     page.wait_for_function("document.getElementById('tube-code').textContent === 'WEB-WI-0001'")
@@ -113,7 +113,7 @@ def _positive_pool(served: Served, numbers: list[str]) -> list[int]:
     return ids  # type: ignore[return-value]
 
 
-def test_a_retest_is_taken_in_retest_mode_into_a_single_tube_of_that_person(browser, served: Served):  # noqa: F811
+def test_a_retest_is_taken_in_retest_mode_into_a_single_tube_of_that_person(browser, served: Served):
     first, second = served.id_numbers[80], served.id_numbers[81]
     ids = _positive_pool(served, [first, second])
     context, page = _logged_in_phone(browser, served, locale="zh-CN")
@@ -157,7 +157,7 @@ def test_a_retest_is_taken_in_retest_mode_into_a_single_tube_of_that_person(brow
     assert orders == {ids[0]: "closed", ids[1]: "open"}
 
 
-def test_a_pooled_tube_opened_five_to_a_tube_fills_and_seals_at_five(browser, served: Served):  # noqa: F811
+def test_a_pooled_tube_opened_five_to_a_tube_fills_and_seals_at_five(browser, served: Served):
     context, page = _logged_in_phone(browser, served, locale="zh-CN")
     assert page.locator("#pool-size").is_visible()
     page.select_option("#pool-size", "5")

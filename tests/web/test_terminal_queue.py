@@ -5,33 +5,18 @@ an item refused on its own leaves the queue for the "needs attention" list, whic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import func, select
 
 from sweep.db import make_engine
 from sweep.field.models import Sample, Tube
 from tests.web.conftest import PASSWORD, Served
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCAN_ALL = """async ([tubes, ids, pool]) => {
   for (let k = 0; k < tubes.length; k++) {
     await window.sweepTerminal.handle(tubes[k]);
     for (const id of ids.slice(k * pool, (k + 1) * pool)) await window.sweepTerminal.handle(id);
   }
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def _log_in(page, served: Served) -> None:  # type: ignore[no-untyped-def]
