@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sweep.optimize import interchange, lagrange, neighbourhood, radius
+from sweep.optimize import cluster_search, interchange, lagrange, neighbourhood, radius
 
 # Above this many arcs HiGHS's root LP alone may eat the time limit; the heuristic takes over.
 # Uncapacitated models keep the assignments continuous and solve much faster than capacitated ones.
@@ -295,7 +295,17 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
         lag = lagrange.bound(problem, upper=ub, deadline=t0 + (0.2 if small else 0.6) * limit, gap_target=gap_target,
                              start=lag.multipliers, max_iterations=steps)
         bound = max(bound, lag.value)
-    if small and best is not None:
+    grouped = best is not None and cluster_search.applies(problem)
+    if grouped and not _proven(ub, bound, gap_target, problem):
+        # Hard number of medians: iterated local search on the groups, from the greedy and the relaxation's sites.
+        share = lag.open_share if lag.open_share is not None else np.zeros(problem.n_sites)
+        starts = [s for s in (interchange.capacitated_from_sites(problem, np.argsort(-share, kind="stable")[:problem.max_sites]),
+                              best) if s is not None and feasible(problem, s)]
+        floor_ = math.ceil(bound - 1e-6) if _integral(problem) else bound
+        found = cluster_search.search(problem, starts, deadline=t0 + LNS_SHARE * limit, good_enough=floor_)
+        if found is not None and feasible(problem, found) and solution_cost(problem, found) < ub:
+            best, ub = found, solution_cost(problem, found)
+    if small and best is not None and not grouped:
         # Perturb the open set and descend again, a bounded number of times (the same plan run after run).
         rng = np.random.default_rng(0)
         fixed = problem.fixed_mask()
@@ -321,7 +331,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
         if quick.client_arc is not None and feasible(problem, quick.client_arc) and solution_cost(problem, quick.client_arc) <= ub:
             best, ub = quick.client_arc, solution_cost(problem, quick.client_arc)
         bound, via_mip = max(bound, quick.bound), True
-    if small and best is not None and not _proven(ub, bound, gap_target, problem):
+    if small and best is not None and not grouped and not _proven(ub, bound, gap_target, problem):
         # Exact moves (a MIP over the open sites and one site's alternatives), then seeded kicks: the same
         # plan run after run; the whole MIP (in solve) then gets what time is left, for the bound.
         def cost_of(arcs: np.ndarray) -> float:
