@@ -267,7 +267,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
     """Greedy start; Lagrangian bound; sites the relaxation likes, repaired, trimmed and relocated."""
     from sweep.optimize.relocate import relocate
 
-    best = interchange.capacitated_start(problem)
+    best = greedy = interchange.capacitated_start(problem)
     if not feasible(problem, best):
         best = None
     ub = solution_cost(problem, best) if best is not None else math.inf
@@ -300,7 +300,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
         # Hard number of medians: iterated local search on the groups, from the greedy and the relaxation's sites.
         share = lag.open_share if lag.open_share is not None else np.zeros(problem.n_sites)
         starts = [s for s in (interchange.capacitated_from_sites(problem, np.argsort(-share, kind="stable")[:problem.max_sites]),
-                              best) if s is not None and feasible(problem, s)]
+                              greedy) if s is not None and feasible(problem, s)]
         floor_ = math.ceil(bound - 1e-6) if _integral(problem) else bound
         found = cluster_search.search(problem, starts, deadline=t0 + LNS_SHARE * limit, good_enough=floor_)
         if found is not None and feasible(problem, found) and solution_cost(problem, found) < ub:
