@@ -5,9 +5,11 @@ demand-weighted cost, every client served by exactly one open site, each site's 
 its capacity, fixed sites kept open, optionally at most ``max_sites`` open (hard, or soft
 with a price per extra site) and at most ``max_desks_total`` desks. Without capacities and with
 a hard site count, greedy + interchange and then the cut radius model (``radius``), which proves
-most instances with many sites. With capacities and a model small enough for the time limit,
-HiGHS: the whole MIP for a few nodes, then exact moves (the MIP over a few sites at a time,
-``neighbourhood.descend``), then the whole MIP with the time left. Otherwise greedy + interchange
+most instances with many sites. With capacities and a hard site count (no fixed sites, no desk
+total), an iterated local search on the groups of clients (``cluster_search``), which needs no
+solver. With other capacities and a model small enough for the time limit, HiGHS: the whole MIP for
+a few nodes, then exact moves (the MIP over a few sites at a time, ``neighbourhood.descend``), then
+the whole MIP with the time left. Otherwise greedy + interchange
 (and a capacity-aware repair) under a Lagrangian lower bound. Every answer carries a lower bound.
 """
 
