@@ -5,9 +5,11 @@ demand-weighted cost, every client served by exactly one open site, each site's 
 its capacity, fixed sites kept open, optionally at most ``max_sites`` open (hard, or soft
 with a price per extra site) and at most ``max_desks_total`` desks. Without capacities and with
 a hard site count, greedy + interchange and then the cut radius model (``radius``), which proves
-most instances with many sites. With capacities and a model small enough for the time limit,
-HiGHS: the whole MIP for a few nodes, then exact moves (the MIP over a few sites at a time,
-``neighbourhood.descend``), then the whole MIP with the time left. Otherwise greedy + interchange
+most instances with many sites. With capacities and a hard site count (no fixed sites, no desk
+total), an iterated local search on the groups of clients (``cluster_search``), which needs no
+solver. With other capacities and a model small enough for the time limit, HiGHS: the whole MIP for
+a few nodes, then exact moves (the MIP over a few sites at a time, ``neighbourhood.descend``), then
+the whole MIP with the time left. Otherwise greedy + interchange
 (and a capacity-aware repair) under a Lagrangian lower bound. Every answer carries a lower bound.
 """
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sweep.optimize import interchange, lagrange, neighbourhood, radius
+from sweep.optimize import cluster_search, interchange, lagrange, neighbourhood, radius
 
 # Above this many arcs HiGHS's root LP alone may eat the time limit; the heuristic takes over.
 # Uncapacitated models keep the assignments continuous and solve much faster than capacitated ones.
@@ -34,7 +36,8 @@ QUICK_MIP_NODES = 100
 LNS_SHARE = 0.85
 # Without capacities: the cut radius model gets up to this share; most instances are proven well before.
 RADIUS_SHARE = 0.6
-ILS_KICKS = 20  # kicks of the uncapacitated interchange before the radius model
+ILS_KICKS = 20  # kicks of the uncapacitated interchange when the radius model is not tried
+ILS_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,12 @@ def _uncapacitated(problem: PlacementProblem, t0: float, limit: float, small: bo
     the Lagrangian bound and interchange with restarts from the sites the bound likes; HiGHS after, if small."""
     # A bounded number of kicks (the same answer run after run): with few medians this finds the optimum,
     # which the radius model then has only to bound.
-    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + 0.2 * limit, restarts=True, rounds=ILS_KICKS)
+    # Where the radius model will run, its first round mends a greedy descent's few wrong medians for less than
+    # the kicks would cost (pmed40: 1.3 CPU s in all against 4.2 with 20 kicks), so there are none.
+    # Without it, the kicks are what finds the optimum (pmed32 needs about 20 of them, 1.8 CPU s), so on a busy
+    # machine they may take up to ILS_SHARE of the clock.
+    kicks, share = (0, 0.2) if radius.worth_trying(problem) else (ILS_KICKS, ILS_SHARE)
+    incumbent = interchange.solve_uncapacitated(problem, deadline=t0 + share * limit, restarts=True, rounds=kicks)
     ub = solution_cost(problem, incumbent) if incumbent is not None else math.inf
     bound, via_radius = -math.inf, False
     if incumbent is not None and radius.worth_trying(problem):
@@ -267,7 +275,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
     """Greedy start; Lagrangian bound; sites the relaxation likes, repaired, trimmed and relocated."""
     from sweep.optimize.relocate import relocate
 
-    best = interchange.capacitated_start(problem)
+    best = greedy = interchange.capacitated_start(problem)
     if not feasible(problem, best):
         best = None
     ub = solution_cost(problem, best) if best is not None else math.inf
@@ -295,7 +303,17 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
         lag = lagrange.bound(problem, upper=ub, deadline=t0 + (0.2 if small else 0.6) * limit, gap_target=gap_target,
                              start=lag.multipliers, max_iterations=steps)
         bound = max(bound, lag.value)
-    if small and best is not None:
+    grouped = best is not None and cluster_search.applies(problem)
+    if grouped and not _proven(ub, bound, gap_target, problem):
+        # Hard number of medians: iterated local search on the groups, from the greedy and the relaxation's sites.
+        share = lag.open_share if lag.open_share is not None else np.zeros(problem.n_sites)
+        starts = [s for s in (interchange.capacitated_from_sites(problem, np.argsort(-share, kind="stable")[:problem.max_sites]),
+                              greedy) if s is not None and feasible(problem, s)]
+        floor_ = math.ceil(bound - 1e-6) if _integral(problem) else bound
+        found = cluster_search.search(problem, starts, deadline=t0 + LNS_SHARE * limit, good_enough=floor_)
+        if found is not None and feasible(problem, found) and solution_cost(problem, found) < ub:
+            best, ub = found, solution_cost(problem, found)
+    if small and best is not None and not grouped:
         # Perturb the open set and descend again, a bounded number of times (the same plan run after run).
         rng = np.random.default_rng(0)
         fixed = problem.fixed_mask()
@@ -321,7 +339,7 @@ def _capacitated(problem: PlacementProblem, t0: float, limit: float, small: bool
         if quick.client_arc is not None and feasible(problem, quick.client_arc) and solution_cost(problem, quick.client_arc) <= ub:
             best, ub = quick.client_arc, solution_cost(problem, quick.client_arc)
         bound, via_mip = max(bound, quick.bound), True
-    if small and best is not None and not _proven(ub, bound, gap_target, problem):
+    if small and best is not None and not grouped and not _proven(ub, bound, gap_target, problem):
         # Exact moves (a MIP over the open sites and one site's alternatives), then seeded kicks: the same
         # plan run after run; the whole MIP (in solve) then gets what time is left, for the bound.
         def cost_of(arcs: np.ndarray) -> float:
