@@ -35,10 +35,19 @@ def create_round_partitions(conn: Connection, campaign_id: int) -> None:
     partition (empty unless rows of a round came without one): a round is made before its day."""
     if conn.dialect.name != "postgresql":
         return
-    for table in PARTITIONED_BY_ROUND:
+    for table in partitioned_tables(conn):
         conn.exec_driver_sql(
             f"CREATE TABLE IF NOT EXISTS {round_partition(table, campaign_id)} PARTITION OF {table} FOR VALUES IN ({int(campaign_id)})"
         )
+
+
+def partitioned_tables(conn: Connection) -> list[str]:
+    """Those of ``PARTITIONED_BY_ROUND`` that this PostgreSQL database holds partitioned (all of them at 0016 and later)."""
+    found = conn.exec_driver_sql(
+        "SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+        "WHERE c.relname = ANY(%(names)s) AND pg_table_is_visible(c.oid)", {"names": list(PARTITIONED_BY_ROUND)}
+    ).scalars().all()
+    return [t for t in PARTITIONED_BY_ROUND if t in found]
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
@@ -46,4 +55,4 @@ def include_name(name: str | None, type_: str, _parents: object) -> bool:
     return not (type_ == "table" and is_round_partition(name))
 
 
-__all__ = ["PARTITIONED_BY_ROUND", "create_round_partitions", "include_name", "is_round_partition", "round_partition"]
+__all__ = ["PARTITIONED_BY_ROUND", "create_round_partitions", "include_name", "is_round_partition", "partitioned_tables", "round_partition"]

@@ -52,11 +52,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     conn = op.get_bind()
+    reused = conn.execute(text("SELECT client_uuid FROM samples GROUP BY client_uuid HAVING count(*) > 1 LIMIT 1")).scalar()
+    if reused is not None:
+        raise RuntimeError(f"cannot step back before 0016: client UUID {reused} is used in more than one round, and before "
+                           "0016 a client UUID was unique across all rounds")
     if conn.dialect.name == "postgresql":
-        reused = conn.execute(text("SELECT client_uuid FROM samples GROUP BY client_uuid HAVING count(*) > 1 LIMIT 1")).scalar()
-        if reused is not None:
-            raise RuntimeError(f"cannot step back before 0016: client UUID {reused} is used in more than one round, and before "
-                               "0016 a client UUID was unique across all rounds")
         for table in TABLES:
             unique = UNIQUE_BEFORE if table == "samples" else ()
             _rebuild(conn, table, partitioned=False, rounds=[], primary_key=PRIMARY_KEY[table][0], unique=unique)
