@@ -101,4 +101,8 @@ def test_the_kept_scan_plan_reads_only_its_rounds_partition(session, settings, r
     read = set(re.findall(r"\bsamples_(round_\d+|default)", plan))
     assert read == {f"round_{campaign.id}"}, plan
     assert f"round_{other.id}" not in plan and "Subplans Removed" in plan, plan
+    # And within it, by the batch's keys: a replay by (round, UUID), an earlier sample by (round, person).
+    conditions = re.findall(r"Index Cond: \((.*)\)", plan)
+    assert any("campaign_id = $" in c and "client_uuid)::text = ANY" in c for c in conditions), plan
+    assert any("campaign_id = $" in c and "person_id = ANY" in c for c in conditions), plan
     assert session.scalar(select(func.count()).select_from(Sample).where(Sample.campaign_id == campaign.id)) == 2
