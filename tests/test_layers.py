@@ -32,7 +32,7 @@ LAYERS: list[set[str]] = [
     {"deps", "clikit"},  # the web's and the CLI's shared plumbing: the signed-in user, the session
     {"auth"},
     {"optimize", "simulate"},  # pure: no database, no web, no other area
-    {"db", "config", "errors", "params", "roles", "ttlcache", "migrate", "web", "schema"},
+    {"db", "config", "errors", "params", "roles", "ttlcache", "migrate", "web", "schema", "partitions"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 # Pure cores: besides their own area they may import only these.

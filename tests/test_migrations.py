@@ -37,8 +37,11 @@ def test_the_migrations_match_the_models(db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    from sweep.partitions import include_name
+
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), load_all_models())
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}),
+                                load_all_models())
     engine.dispose()
     assert diff == []

@@ -50,7 +50,8 @@ class HomeSamplingTask(Base):
     team: Mapped[str | None] = mapped_column(String(50))
     due_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16), default="open")
-    sample_id: Mapped[int | None] = mapped_column(ForeignKey("samples.id", ondelete="SET NULL"))
+    # The home sample in this task's round; a plain column for the reason ``RetestOrder.sample_id`` is.
+    sample_id: Mapped[int | None] = mapped_column(Integer)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -92,7 +93,7 @@ class CoverageMissing(Base):
     """Who has no sample yet in a campaign, kept by ``sweep.coverage.tallies`` as samples come in.
 
     Starts as the whole registry and shrinks; the missing list reads it instead of setting a
-    million people against a million samples.
+    million people against a million samples. Partitioned by round on PostgreSQL (``sweep.partitions``).
     """
 
     __tablename__ = "coverage_missing"

@@ -51,7 +51,7 @@ def _resulted_between(campaign_id: int, after: int, upto: int) -> Select[int, in
     return (
         select(_BUILDING_ID, func.count())
         .select_from(LabResult)
-        .join(Sample, and_(Sample.tube_id == LabResult.tube_id, Sample.kind != "retest"))
+        .join(Sample, and_(Sample.campaign_id == campaign_id, Sample.tube_id == LabResult.tube_id, Sample.kind != "retest"))
         .join(Person, Person.id == Sample.person_id)
         .where(LabResult.campaign_id == campaign_id, LabResult.id > after, LabResult.id <= upto, registered())
         .group_by(_BUILDING_ID)

@@ -148,12 +148,17 @@ class Tube(Base):
 
 
 class Sample(Base):
-    """A person swabbed into a tube. Pooled once per round; a retest is a second, individual sample."""
+    """A person swabbed into a tube. Pooled once per round; a retest is a second, individual sample.
+
+    Partitioned by round on PostgreSQL (``sweep.partitions``): its primary key there is
+    ``(id, campaign_id)``, and every unique key names the round. A terminal's client UUID is
+    unique within its round, which is all a replay needs: a resent scan carries the same round.
+    """
 
     __tablename__ = "samples"
     __table_args__ = (
-        UniqueConstraint("client_uuid"),
-        UniqueConstraint("tube_id", "position"),
+        UniqueConstraint("campaign_id", "client_uuid"),
+        UniqueConstraint("campaign_id", "tube_id", "position"),
         CheckConstraint(f"kind IN ({', '.join(repr(k) for k in SAMPLE_KINDS)})", name="kind"),
         CheckConstraint("position >= 1", name="position_positive"),
         # One person once per round, unless the sample is an individual retest (单采复核).
@@ -167,7 +172,8 @@ class Sample(Base):
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique keys above begin with it, and one index fewer is one fewer write a scan.
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     tube_id: Mapped[int] = mapped_column(ForeignKey("tubes.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     plan_site_id: Mapped[int] = mapped_column(ForeignKey("plan_sites.id", ondelete="CASCADE"), index=True)

@@ -1,8 +1,8 @@
 """Scans, one or many: the one path every scan takes (the API, the terminal's batches, the demo, the tests).
 
 What makes a scan good is written once, as one SQL statement over the whole batch (``_JUDGE``):
-who the person is; whether the client's UUID was used before (an exact replay is answered with
-the first answer, anything else reusing the key is refused); the tube (this round's, this site's,
+who the person is; whether the client's UUID was used before in this round (an exact replay is
+answered with the first answer, anything else reusing the key is refused); the tube (this round's, this site's,
 open, with room, single for a retest or a key group sampled one to a tube, no larger than a key
 group's own pool size); and whether the person was sampled already this round.
 Items are judged as a set: a person's first item claims them, and a tube's room goes to its items
@@ -13,7 +13,8 @@ batch's audit line): one round trip. SQLite allows no writes inside WITH, so the
 items land in a temporary table and the same writes follow as short statements, under the
 writer's lock. Either way the database still refuses an overfilled tube and a person sampled
 twice; a batch that loses such a race to another terminal raises ``RaceLost`` and is retried by
-its caller in a new transaction.
+its caller in a new transaction. Every read of ``samples`` names the round, so that on PostgreSQL,
+where the table is partitioned by round, the kept plan reads the round's partition alone.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ tube AS (
 ),
 prior_sample AS (
     SELECT s.client_uuid, s.id, s.person_id, s.plan_site_id, s.position, s.kind, s.tube_id
-    FROM samples s WHERE s.client_uuid {any}SELECT uuid FROM items{end}
+    FROM samples s WHERE s.campaign_id = :cid AND s.client_uuid {any}SELECT uuid FROM items{end}
 ),
 prior AS (
     SELECT s.client_uuid, s.id, s.person_id, s.plan_site_id, s.position, s.kind, pt.code, pt.filled, pt.pool_size, pt.status

@@ -79,7 +79,7 @@ def alerts(
     sampled = (
         select(retest.id)
         .where(
-            retest.campaign_id == RetestOrder.campaign_id,
+            retest.campaign_id == campaign.id,
             retest.person_id == RetestOrder.person_id,
             retest.kind == "retest",
             retest.sampled_at >= source.resulted_at,

@@ -73,5 +73,7 @@ class RetestOrder(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     result: Mapped[str | None] = mapped_column(String(16))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
-    sample_id: Mapped[int | None] = mapped_column(ForeignKey("samples.id", ondelete="SET NULL"))
+    # The retest's sample in this order's round. Not a foreign key: ``samples`` is partitioned by
+    # round and takes references only by (campaign_id, id), which would need a second index on it.
+    sample_id: Mapped[int | None] = mapped_column(Integer)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

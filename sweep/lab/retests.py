@@ -39,7 +39,7 @@ def site_retests(*, session: Session, campaign: Campaign, plan_site_id: int, sco
     retest = aliased(Sample)
     sampled = (
         select(retest.id)
-        .where(retest.campaign_id == RetestOrder.campaign_id, retest.person_id == RetestOrder.person_id,
+        .where(retest.campaign_id == campaign.id, retest.person_id == RetestOrder.person_id,
                retest.kind == "retest", retest.sampled_at >= source.resulted_at)
         .exists()
     )

@@ -90,8 +90,10 @@ _TUBE_AT_LAB = (
     .where(Tube.campaign_id == bindparam("cid"), Tube.code == bindparam("code"))
 )
 _INSERT_RESULT = insert(LabResult).returning(LabResult.id)
-_POOL = select(Sample.person_id).where(Sample.tube_id == bindparam("tid"), Sample.kind != "retest")
-_RETESTS_IN_TUBE = select(Sample.id, Sample.person_id).where(Sample.tube_id == bindparam("tid"), Sample.kind == "retest")
+# Reads of ``samples`` name the round: on PostgreSQL it is partitioned by round (sweep.partitions).
+_POOL = select(Sample.person_id).where(Sample.campaign_id == bindparam("cid"), Sample.tube_id == bindparam("tid"), Sample.kind != "retest")
+_RETESTS_IN_TUBE = select(Sample.id, Sample.person_id).where(Sample.campaign_id == bindparam("cid"), Sample.tube_id == bindparam("tid"),
+                                                             Sample.kind == "retest")
 _CLOSE_ORDERS = (
     update(RetestOrder)
     .where(
@@ -126,9 +128,9 @@ def store_result(
     ).scalar_one()
     ordered: list[int] = []
     if result != "negative":
-        ordered = list(conn.execute(_POOL, {"tid": tube_id}).scalars())
+        ordered = list(conn.execute(_POOL, {"cid": campaign.id, "tid": tube_id}).scalars())
     closed = 0
-    for sample_id, person_id in conn.execute(_RETESTS_IN_TUBE, {"tid": tube_id}).all():
+    for sample_id, person_id in conn.execute(_RETESTS_IN_TUBE, {"cid": campaign.id, "tid": tube_id}).all():
         closed += conn.execute(_CLOSE_ORDERS, {"cid": campaign.id, "pid": person_id, "res": result, "at": at, "sid": sample_id}).rowcount
         if result == "invalid":
             ordered.append(person_id)  # an invalid individual retest is taken again
@@ -244,7 +246,7 @@ _TRACE_PEOPLE = (
     .outerjoin(Community, Community.id == Person.community_id)
     .outerjoin(WalkIn, and_(WalkIn.person_id == Person.id, WalkIn.campaign_id == Sample.campaign_id))
     .join(PlanSite, PlanSite.id == Sample.plan_site_id)
-    .where(Sample.tube_id == bindparam("tid"))
+    .where(Sample.campaign_id == bindparam("cid"), Sample.tube_id == bindparam("tid"))
     .order_by(Sample.position)
 )
 
@@ -257,7 +259,7 @@ def trace_tube(*, session: Session, campaign: Campaign, tube_code: str, scope: S
         if conn.execute(_TUBE_EXISTS, {"cid": campaign.id, "code": tube_code}).first() is not None:
             raise scope.refuse("tube_code", tube_code)
         raise unknown_code("tube", tube_code)
-    rows = conn.execute(_TRACE_PEOPLE.where(scope.people(campaign.id)), {"tid": tube.id})
+    rows = conn.execute(_TRACE_PEOPLE.where(scope.people(campaign.id)), {"cid": campaign.id, "tid": tube.id})
     people = [redact(TracedPerson(*row), scope) for row in rows]
     if scope.contacts:
         record_view(session=session, scope=scope, what="trace", people=len(people), campaign_id=campaign.id, detail={"tube": tube.code})

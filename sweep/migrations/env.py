@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from sweep.config import get_settings
 from sweep.db import make_engine
+from sweep.partitions import include_name
 from sweep.schema import load_all_models
 
 config = context.config
@@ -33,6 +34,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from sweep.config import Settings
 from sweep.errors import InvalidInput, NotFound
+from sweep.partitions import create_round_partitions
 from sweep.plan.models import Campaign
 
 
@@ -29,6 +30,7 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
+    create_round_partitions(session.connection(), campaign.id)
     return campaign
 
 
