@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sweep.errors import InvalidInput
-from sweep.simulate.forecast import PaceVariation, SiteProgress, forecast_day
+from sweep.simulate.forecast import SiteProgress, forecast_day
+from sweep.simulate.pace import PaceVariation
 from sweep.simulate.model import DayInput, DayModel, SiteInput
 from sweep.simulate.montecarlo import run_rows
 
