@@ -170,7 +170,7 @@ def forecast_day(
             expected=float(done[i] + left[:, i].mean()),
             waiting=float(waiting[:, i].mean()),
             pace=float(speed[i]),
-            finish=Spread.of(finish[:, i]),
+            finish=Spread.predictive(finish[:, i]),
             p_late=float(np.mean(finish[:, i] > day.deadline_minutes)),
             finished=bool(left[:, i].max() == 0),
         )
@@ -181,7 +181,7 @@ def forecast_day(
         now=float(now),
         deadline_minutes=day.deadline_minutes,
         runs=runs,
-        finish=Spread.of(overall),
+        finish=Spread.predictive(overall),
         p_on_time=float(np.mean(overall <= day.deadline_minutes)),
         finish_by_run=overall,
         sites=sites,

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from sweep.errors import InvalidInput
-from sweep.simulate.forecast import PaceVariation, SiteProgress, forecast_day
+from sweep.simulate.forecast import SiteProgress, forecast_day
 from sweep.simulate.model import DayInput, DayModel, SiteInput
 from sweep.simulate.montecarlo import run_rows, simulate_day
+from sweep.simulate.pace import PaceVariation
 
 MODEL = DayModel()
 # Desks that keep exactly the planned pace, day after day.
