@@ -6,7 +6,8 @@ For each site the day is simulated many times from *now*, conditioned on what th
   in the queue or did not come. The site is taken to have a queue when its desks swabbed near
   their capacity over the last ``window_minutes``, or when the shortfall is larger than both
   ``QUEUE_PER_DESK`` people a desk and what a lower turnout (``TURNOUT_SLACK``) would explain;
-  then the shortfall waits at ``now``. Otherwise there is no queue: the shortfall did not come.
+  then the shortfall waits at ``now``. Otherwise there is no queue: the shortfall is late, and
+  comes after ``now`` by the model's lateness (memoryless: late by now, late by the same law).
 - If more were swabbed than the model had arrive by now, people came earlier than planned: that
   many of the model's later arrivals are taken as already here and gone.
 - The desks' pace differs from the plan's from day to day (``PaceVariation``): a part shared
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sweep.errors import InvalidInput
-from sweep.simulate.arrivals import draw_arrivals
+from sweep.simulate.arrivals import draw_arrivals, sort_within_rows, truncated_exponential
 from sweep.simulate.model import DayInput, DayModel
 from sweep.simulate.montecarlo import CHUNK_PEOPLE, row_max
 from sweep.simulate.outcome import LATE_SITES_SHOWN, Spread
@@ -143,17 +144,26 @@ def forecast_day(
             speed = posterior.likeliest()
         assert busy is not None and posterior is not None
         row_speed = posterior.draw(n, rng).reshape(-1)
-        wait_now = np.where(busy[row_site], np.maximum(excess, 0), 0)
+        short = np.maximum(excess, 0)
+        wait_now = np.where(busy[row_site], short, 0)
         early = np.maximum(-excess, 0)
         first = np.zeros(len(row_site), dtype=np.int64)
         np.cumsum(arrivals.counts[:-1], out=first[1:])
         place = np.arange(len(row)) - first[row]
-        # Keep: the last ``wait_now`` of those arrived by now (they wait at now), and the future
-        # arrivals after the first ``early`` of them (who came before their time and are done).
-        keep = ((place >= arrived[row] - wait_now[row]) & (place < arrived[row])) | (place >= arrived[row] + early[row])
+        # Keep: the last ``short`` of those arrived by now, and the future arrivals after the first
+        # ``early`` of them (who came before their time and are done). At a site with a line the
+        # short wait at now; at one without, they are late: the lateness is exponential, so
+        # whoever is late still is late by the same law from now on.
+        behind = (place >= arrived[row] - short[row]) & (place < arrived[row])
+        keep = behind | (place >= arrived[row] + early[row])
         kept = np.bincount(row[keep], minlength=len(row_site))
+        arrive = np.maximum(arrivals.time, now)
+        late = behind & ~busy[row_site][row]
+        if model.late_mean_minutes > 0 and late.any():
+            arrive[late] = now + truncated_exponential(model.late_mean_minutes, model.late_max_minutes, int(late.sum()), rng)
+            arrive[keep] = sort_within_rows(arrive[keep], row[keep], kept)
         served = serve(
-            np.maximum(arrivals.time[keep], now), arrivals.service[keep] / row_speed[row[keep]], kept,
+            arrive[keep], arrivals.service[keep] / row_speed[row[keep]], kept,
             c_start[row_site], c_end[row_site], seal_minutes=model.tube_seal_seconds / 60.0 / row_speed, pool_size=day.pool_size,
         )
         block = slice(first_run, first_run + n)
