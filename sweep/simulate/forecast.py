@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sweep.errors import InvalidInput
-from sweep.simulate.arrivals import draw_arrivals, sort_within_rows, truncated_exponential
+from sweep.simulate.arrivals import draw_arrivals, sort_within_rows
 from sweep.simulate.model import DayInput, DayModel
 from sweep.simulate.montecarlo import CHUNK_PEOPLE, row_max
 from sweep.simulate.outcome import LATE_SITES_SHOWN, Spread
@@ -152,15 +152,19 @@ def forecast_day(
         place = np.arange(len(row)) - first[row]
         # Keep: the last ``short`` of those arrived by now, and the future arrivals after the first
         # ``early`` of them (who came before their time and are done). At a site with a line the
-        # short wait at now; at one without, they are late: the lateness is exponential, so
-        # whoever is late still is late by the same law from now on.
+        # short wait at now. At one without, they are late: the lateness is exponential, so whoever
+        # is late still is late by the same law from now on, up to the most anyone is late (after
+        # that, they are not coming).
         behind = (place >= arrived[row] - short[row]) & (place < arrived[row])
-        keep = behind | (place >= arrived[row] + early[row])
-        kept = np.bincount(row[keep], minlength=len(row_site))
         arrive = np.maximum(arrivals.time, now)
         late = behind & ~busy[row_site][row]
-        if model.late_mean_minutes > 0 and late.any():
-            arrive[late] = now + truncated_exponential(model.late_mean_minutes, model.late_max_minutes, int(late.sum()), rng)
+        if late.any():
+            room = arrivals.time[late] + model.late_max_minutes - now
+            arrive[late] = now + _still_late(model.late_mean_minutes, room, rng)
+            behind[np.flatnonzero(late)[room <= 0]] = False
+        keep = behind | (place >= arrived[row] + early[row])
+        kept = np.bincount(row[keep], minlength=len(row_site))
+        if late.any():
             arrive[keep] = sort_within_rows(arrive[keep], row[keep], kept)
         served = serve(
             arrive[keep], arrivals.service[keep] / row_speed[row[keep]], kept,
@@ -196,6 +200,15 @@ def forecast_day(
         finish_by_run=overall,
         sites=sites,
     )
+
+
+def _still_late(mean: float, room: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The rest of the delay of people late by now: exponential, each cut at its ``room`` (inverse CDF)."""
+    cap = np.maximum(room, 0.0)
+    if mean <= 0:
+        return np.zeros(len(cap))
+    delay: np.ndarray = -mean * np.log1p(-rng.random(len(cap)) * -np.expm1(-cap / mean))
+    return delay
 
 
 def _open_minutes(c_start: np.ndarray, c_end: np.ndarray, a: float, b: float) -> np.ndarray:
