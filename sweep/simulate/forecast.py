@@ -101,9 +101,12 @@ def forecast_day(
     runs: int,
     rng: np.random.Generator,
     window_minutes: float = 30.0,
-    variation: PaceVariation = PaceVariation(),
+    variation: PaceVariation | None = None,
 ) -> Forecast:
-    """Expected finish per site and for the round, with a 90% interval, from the scans up to ``now``."""
+    """Expected finish per site and for the round, with a 90% interval, from the scans up to ``now``.
+
+    ``variation`` is the day-to-day variation of the desks' pace (the default ``PaceVariation()``)."""
+    variation = variation or PaceVariation()
     if len(progress) != len(day.sites):
         raise InvalidInput("progress", "每个采样点需要一组扫码计数 (one progress entry per site, in the plan's order)")
     if runs < 1:

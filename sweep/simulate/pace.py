@@ -122,7 +122,8 @@ class PacePosterior:
         k = np.searchsorted(flat, row + rng.random((runs, sites))) - row * fine
         step = LOG_PACES[1] - LOG_PACES[0]
         log_pace = LOG_PACES[np.clip(k, 0, fine - 1)] + (rng.random((runs, sites)) - 0.5) * step
-        return np.clip(np.exp(log_pace), *PACE_BOUNDS)
+        speed: np.ndarray = np.clip(np.exp(log_pace), *PACE_BOUNDS)
+        return speed
 
 
 def scan_likelihood(

@@ -8,9 +8,9 @@ import pytest
 from sweep.errors import InvalidInput
 from sweep.simulate.backtest import MINUTES, backtest, scans_so_far
 from sweep.simulate.forecast import forecast_day
-from sweep.simulate.pace import LOG_PACES, PaceVariation
 from sweep.simulate.model import DayInput, DayModel, SiteInput
 from sweep.simulate.montecarlo import run_rows
+from sweep.simulate.pace import LOG_PACES, PaceVariation
 
 MODEL = DayModel()
 # Two busy sites: their desks run near capacity from the first hour, so the day's pace shows in the scans.
