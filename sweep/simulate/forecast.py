@@ -3,22 +3,19 @@
 For each site the day is simulated many times from *now*, conditioned on what the scans say:
 
 - Everyone the model would have had arrive by now, less those already swabbed, is either still
-  in the queue or did not come. The site is taken to have a queue when its desks swabbed near
+  in the queue or still to come. The site is taken to have a queue when its desks swabbed near
   their capacity over the last ``window_minutes``, or when the shortfall is larger than both
   ``QUEUE_PER_DESK`` people a desk and what a lower turnout (``TURNOUT_SLACK``) would explain;
   then the shortfall waits at ``now``. Otherwise there is no queue: the shortfall is late, and
   comes after ``now`` by the model's lateness (memoryless: late by now, late by the same law).
 - If more were swabbed than the model had arrive by now, people came earlier than planned: that
   many of the model's later arrivals are taken as already here and gone.
-- The desks' pace differs from the plan's from day to day (``PaceVariation``): a part shared
-  by the whole round (the weather, the scanning system) and a part each site's own (its team).
-  Before any queue that is all the forecast knows, so each run draws the day's paces from it.
-  A site with a queue shows its real pace: the scans it made in the window over the model's
-  capacity, read as a measure of its log-pace with the error of n scans. The measures of the
-  queued sites and the prior give the posterior of every site's pace (a Gaussian in the logs:
-  the shared part learnt from the queued sites tells of the others too), and each run draws its
-  paces from that posterior: the interval carries the doubt about the pace as well as the dice
-  of the rest of the day.
+- The desks' pace differs from the plan's from day to day (``PaceVariation``). Its posterior,
+  given the scans, comes from simulating each site's morning at a ladder of paces
+  (``sweep.simulate.pace``), and each run draws its paces from it: the interval carries the
+  doubt about the pace, as wide as the line leaves it, as well as the dice of the rest of the day.
+- The 90% interval is a predictive one (``Spread.predictive``): it holds one more day, today, nine
+  times in ten whatever the number of runs.
 
 The finish of a site is its last swab; with nobody left to come it is the last scan seen.
 """
