@@ -152,24 +152,18 @@ def scan_likelihood(
     before = np.asarray(done, dtype=float) - np.asarray(recent, dtype=float)
     observed = np.stack([before, np.asarray(recent, dtype=float)], axis=1)  # (sites, 2)
 
-    called = max(1, sum(s.called for s in sites))
-    replicas = int(max(MIN_REPLICAS, min(REPLICAS, MORNING_PEOPLE // (called * LADDER))))
-    # Rows: replica-major, then site; each played at every rung of the ladder (rung-major).
-    rows = replicas * n_sites
-    arrivals = draw_arrivals(sites, np.tile(np.arange(n_sites), replicas), model=model, pool_size=pool_size, rng=rng)
-    came = arrivals.time <= now
-    counts = np.bincount(np.repeat(np.arange(rows), arrivals.counts)[came], minlength=rows)
-    speed = np.repeat(np.exp(ladder), rows)
-    row_site = np.tile(np.arange(n_sites), replicas * LADDER)
-    row_counts = np.tile(counts, LADDER)
-    served = serve(
-        np.tile(arrivals.time[came], LADDER), np.tile(arrivals.service[came], LADDER) / np.repeat(speed, row_counts),
-        row_counts, c_start[row_site], c_end[row_site], seal_minutes=model.tube_seal_seconds / 60.0 / speed, pool_size=pool_size,
-    )
-    served_row = np.repeat(np.arange(LADDER * rows), row_counts)
-    swabbed = np.bincount(served_row, weights=served.finish <= now, minlength=LADDER * rows)
-    late = np.bincount(served_row, weights=(served.finish > since) & (served.finish <= now), minlength=LADDER * rows)
-    stats = np.stack([swabbed - late, late], axis=1).reshape(LADDER, replicas, n_sites, 2)
+    called = np.array([s.called for s in sites], dtype=np.int64)
+    replicas = int(max(MIN_REPLICAS, min(REPLICAS, MORNING_PEOPLE // (max(1, int(called.sum())) * LADDER))))
+    # Sites in groups of at most MORNING_PEOPLE played people, so that a big district's morning
+    # fits in memory; the sites are independent given their paces.
+    group = np.cumsum(called * LADDER * replicas) // MORNING_PEOPLE
+    stats = np.concatenate([
+        _morning_counts(
+            [sites[int(i)] for i in members], c_start[members], c_end[members], now=now, since=since, model=model,
+            pool_size=pool_size, replicas=replicas, ladder=ladder, rng=rng,
+        )
+        for members in (np.flatnonzero(group == g) for g in np.unique(group))
+    ], axis=2)
 
     mean = stats.mean(axis=1)  # (ladder, sites, 2)
     dev = stats - mean[:, None]
@@ -187,3 +181,39 @@ def scan_likelihood(
     loglik = -0.5 * quad - 0.5 * np.log(det)
     out[:] = loglik.T
     return out
+
+
+def _morning_counts(
+    sites: Sequence[SiteInput],
+    c_start: np.ndarray,
+    c_end: np.ndarray,
+    *,
+    now: float,
+    since: float,
+    model: DayModel,
+    pool_size: int,
+    replicas: int,
+    ladder: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The people each site would have swabbed before ``since`` and between it and ``now``, at each
+    rung of the ``ladder`` of log-paces in each replica: ``(rungs, replicas, sites, 2)``."""
+    n_sites = len(sites)
+    rungs = len(ladder)
+    # Rows: replica-major, then site; each played at every rung of the ladder (rung-major).
+    rows = replicas * n_sites
+    arrivals = draw_arrivals(sites, np.tile(np.arange(n_sites), replicas), model=model, pool_size=pool_size, rng=rng)
+    came = arrivals.time <= now
+    counts = np.bincount(np.repeat(np.arange(rows), arrivals.counts)[came], minlength=rows)
+    speed = np.repeat(np.exp(ladder), rows)
+    row_site = np.tile(np.arange(n_sites), replicas * rungs)
+    row_counts = np.tile(counts, rungs)
+    served = serve(
+        np.tile(arrivals.time[came], rungs), np.tile(arrivals.service[came], rungs) / np.repeat(speed, row_counts),
+        row_counts, c_start[row_site], c_end[row_site], seal_minutes=model.tube_seal_seconds / 60.0 / speed, pool_size=pool_size,
+    )
+    served_row = np.repeat(np.arange(rungs * rows), row_counts)
+    swabbed = np.bincount(served_row, weights=served.finish <= now, minlength=rungs * rows)
+    late = np.bincount(served_row, weights=(served.finish > since) & (served.finish <= now), minlength=rungs * rows)
+    stats: np.ndarray = np.stack([swabbed - late, late], axis=1).reshape(rungs, replicas, n_sites, 2)
+    return stats
