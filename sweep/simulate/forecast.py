@@ -7,7 +7,8 @@ For each site the day is simulated many times from *now*, conditioned on what th
   their capacity over the last ``window_minutes``, or when the shortfall is larger than both
   ``QUEUE_PER_DESK`` people a desk and what a lower turnout (``TURNOUT_SLACK``) would explain;
   then the shortfall waits at ``now``. Otherwise there is no queue: the shortfall is late, and
-  comes after ``now`` by the model's lateness (memoryless: late by now, late by the same law).
+  comes after ``now`` by the model's lateness (memoryless: late by now, late by the same law),
+  or, already later than the longest delay, is not coming.
 - If more were swabbed than the model had arrive by now, people came earlier than planned: that
   many of the model's later arrivals are taken as already here and gone.
 - The desks' pace differs from the plan's from day to day (``PaceVariation``). Its posterior,
