@@ -19,7 +19,7 @@ import numpy as np
 from sweep.simulate.model import DayModel, SiteInput
 
 # Nobody queues more than three hours before the start, and no one arrives weeks late;
-# the bounds also keep the sort key below exact (see ``_sort_within_rows``).
+# the bounds also keep the sort key below exact (see ``sort_within_rows``).
 EARLIEST = -180.0
 LATEST = 30_000.0
 _SPAN = 32_768.0
@@ -115,7 +115,7 @@ def draw_arrivals(
         order = np.lexsort((time, row))
         time, who = time[order], who[order]
     else:
-        time = _sort_within_rows(time, row, counts)
+        time = sort_within_rows(time, row, counts)
     service = swab_minutes(len(time), model=model, pool_size=pool_size, rng=rng)
     return Arrivals(time=time, service=service, counts=counts, no_shows=no_shows, walk_ins=walk_ins, who=who)
 
@@ -135,7 +135,7 @@ def swab_minutes(n: int, *, model: DayModel, pool_size: int, rng: np.random.Gene
     return rng.gamma(shape, mean / shape, n)
 
 
-def _sort_within_rows(time: np.ndarray, row: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def sort_within_rows(time: np.ndarray, row: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Times sorted by (row, time), as one float sort of ``row * span + time``.
 
     With times inside [EARLIEST, LATEST] and span 2**15, the key is exact to well under a

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from sweep.errors import InvalidInput
-from sweep.simulate.forecast import PaceVariation, SiteProgress, forecast_day
+from sweep.simulate.forecast import SiteProgress, forecast_day
 from sweep.simulate.model import DayInput, DayModel, SiteInput
 from sweep.simulate.montecarlo import run_rows
+from sweep.simulate.pace import PaceVariation
 
 MINUTES = (60, 120, 180, 240)
 

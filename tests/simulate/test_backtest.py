@@ -7,9 +7,10 @@ import pytest
 
 from sweep.errors import InvalidInput
 from sweep.simulate.backtest import MINUTES, backtest, scans_so_far
-from sweep.simulate.forecast import PaceVariation, forecast_day
+from sweep.simulate.forecast import forecast_day
 from sweep.simulate.model import DayInput, DayModel, SiteInput
 from sweep.simulate.montecarlo import run_rows
+from sweep.simulate.pace import LOG_PACES, PaceVariation
 
 MODEL = DayModel()
 # Two busy sites: their desks run near capacity from the first hour, so the day's pace shows in the scans.
@@ -71,16 +72,26 @@ def test_the_band_holds_days_whose_pace_strays_and_would_not_without_the_doubt()
 
 def test_the_scans_of_a_queued_site_teach_its_pace_and_a_little_of_the_others():
     variation = PaceVariation()
-    measured = np.array([True, False, False])
-    mean, cov = variation.posterior(np.log(np.array([0.7, 1.0, 1.0])), np.array([1e-3, 1.0, 1.0]), measured)
+    # Site 0's scans say 0.7 sharply; the others' say nothing.
+    loglik = np.zeros((3, len(LOG_PACES)))
+    loglik[0] = -0.5 * ((LOG_PACES - np.log(0.7)) / 0.02) ** 2
+    posterior = variation.posterior(loglik)
+    marginal = posterior.marginal
+    mean = marginal @ LOG_PACES
+    var = marginal @ LOG_PACES**2 - mean**2
     prior = variation.round_cv**2 + variation.site_cv**2
-    assert mean[0] == pytest.approx(np.log(0.7), abs=0.02) and cov[0, 0] < prior / 10
+    assert mean[0] == pytest.approx(np.log(0.7), abs=0.02) and var[0] < prior / 10
     # The shared part: the others are thought a little slower too, and a little surer, but far less.
-    assert np.log(0.7) < mean[1] < 0 and mean[1] == pytest.approx(mean[2])
-    assert prior * 0.8 < cov[1, 1] < prior
-    # Nothing measured: the prior itself.
-    mean, cov = variation.posterior(np.zeros(3), np.ones(3), np.zeros(3, dtype=bool))
-    assert np.allclose(mean, 0.0) and cov[0, 0] == pytest.approx(prior) and cov[0, 1] == pytest.approx(variation.round_cv**2)
+    assert np.log(0.7) < mean[1] < -0.02 and mean[1] == pytest.approx(mean[2])
+    assert prior * 0.7 < var[1] < prior * 0.98
+    # Nothing measured: the prior itself, the sites tied by the shared part.
+    posterior = variation.posterior(np.zeros((3, len(LOG_PACES))))
+    mean = posterior.marginal @ LOG_PACES
+    var = posterior.marginal @ LOG_PACES**2 - mean**2
+    assert np.allclose(mean, 0.0, atol=1e-9) and var[0] == pytest.approx(prior, rel=0.02)
+    draws = np.log(posterior.draw(20_000, np.random.default_rng(3)))
+    assert np.cov(draws[:, 0], draws[:, 1])[0, 1] == pytest.approx(variation.round_cv**2, rel=0.1)
+    assert draws[:, 0].std() == pytest.approx(np.sqrt(prior), rel=0.05)
 
 
 def test_pace_variation_refuses_nonsense():

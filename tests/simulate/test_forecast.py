@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from sweep.errors import InvalidInput
-from sweep.simulate.forecast import PaceVariation, SiteProgress, forecast_day
+from sweep.simulate.forecast import SiteProgress, forecast_day
 from sweep.simulate.model import DayInput, DayModel, SiteInput
 from sweep.simulate.montecarlo import run_rows, simulate_day
+from sweep.simulate.pace import PaceVariation
 
 MODEL = DayModel()
 # Desks that keep exactly the planned pace, day after day.
@@ -28,9 +29,9 @@ def true_days(model: DayModel, runs: int, seed: int) -> list[np.ndarray]:
     return np.split(rows.served.finish, np.cumsum(rows.arrivals.counts)[:-1])
 
 
-def progress(swabs: list[np.ndarray], now: float) -> list[SiteProgress]:
+def progress(swabs: list[np.ndarray], now: float, codes: tuple[str, ...] = ("A", "B")) -> list[SiteProgress]:
     out = []
-    for code, times in zip(("A", "B"), swabs, strict=True):
+    for code, times in zip(codes, swabs, strict=True):
         seen = times[times <= now]
         per_minute = np.bincount(np.floor(seen).astype(int), minlength=int(now) + 1)[: int(now) + 1]
         out.append(SiteProgress(code=code, per_minute=per_minute, last_scan=float(seen.max()) if len(seen) else None))
@@ -93,3 +94,33 @@ def test_progress_must_match_the_plans_sites():
     with pytest.raises(InvalidInput) as exc:
         forecast_day(DAY, [], now=10.0, model=MODEL, runs=10, rng=np.random.default_rng(1))
     assert exc.value.field == "progress"
+
+
+# Two sites alike from the second hour on: one whose first hour brings a short line, one a long.
+FIRST_HOUR = DayInput(
+    sites=(
+        SiteInput(code="short", desks=2, slot_start=np.arange(4) * 60, slot_minutes=np.full(4, 60), people=np.array([250, 400, 400, 400])),
+        SiteInput(code="long", desks=2, slot_start=np.arange(4) * 60, slot_minutes=np.full(4, 60), people=np.array([600, 400, 400, 400])),
+    )
+)
+
+
+def test_a_short_slow_first_hour_leaves_a_wider_band_than_a_long_steady_one():
+    # The short line's desks go at 0.8 of the plan, yet keep up with the first hour's few: an hour of
+    # their scans says little of how slow they are. The long line's scans are its pace, to a few per
+    # cent. From the second hour both have more than their desks can take, so the pace is the finish.
+    rows = run_rows(FIRST_HOUR.sites, np.arange(2), model=MODEL, deadline_minutes=360, pool_size=10,
+                    rng=np.random.default_rng(11), pace=np.array([0.8, 1.0]))
+    swabs = np.split(rows.served.finish, np.cumsum(rows.arrivals.counts)[:-1])
+    scans = progress(swabs, 60.0, codes=("short", "long"))
+    f = forecast_day(FIRST_HOUR, scans, now=60.0, model=MODEL, runs=300, rng=np.random.default_rng(12))
+    short, long = f.sites
+    assert long.waiting > 150 > short.waiting
+    assert short.finish.p95 - short.finish.p5 > 1.5 * (long.finish.p95 - long.finish.p5)
+    # It is the doubt about the pace that widens the short one's band: with the pace known, the
+    # band of each is narrower, the short one's by far more.
+    g = forecast_day(FIRST_HOUR, scans, now=60.0, model=MODEL, runs=300, rng=np.random.default_rng(12), variation=STEADY)
+    sure_short, sure_long = g.sites
+    short_doubt = (short.finish.p95 - short.finish.p5) - (sure_short.finish.p95 - sure_short.finish.p5)
+    long_doubt = (long.finish.p95 - long.finish.p5) - (sure_long.finish.p95 - sure_long.finish.p5)
+    assert short_doubt > long_doubt + 3 > 3
