@@ -41,3 +41,17 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_drift(engine: Engine) -> list[object]:
+    """What the database's schema lacks or has beyond the models (``[]`` when they agree), leaving out
+    the tables' partitions by round, which are rows of the schema rather than the schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from sweep.partitions import include_name
+    from sweep.schema import load_all_models
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
+        return list(compare_metadata(context, load_all_models()))

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import inspect
 from typer.testing import CliRunner
 
+from sweep import migrate
 from sweep.cli import app
 from sweep.db import make_engine
 from sweep.schema import load_all_models
@@ -34,14 +35,7 @@ def test_upgrade_then_downgrade_base(empty_database):
 
 def test_the_migrations_match_the_models(db_url):
     """A model changed without a migration shows here as a difference."""
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    from sweep.partitions import include_name
-
     engine = make_engine(db_url)
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}),
-                                load_all_models())
+    diff = migrate.schema_drift(engine)
     engine.dispose()
     assert diff == []

@@ -4,8 +4,6 @@ and an import stopped half-way leaves nothing behind."""
 from __future__ import annotations
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
 from sweep import migrate
@@ -14,13 +12,7 @@ from sweep.db import make_engine, make_session_factory, unit_of_work
 from sweep.registry import importer_people
 from sweep.registry.importer import import_file
 from sweep.registry.models import Person
-from sweep.schema import load_all_models
 from tests.registry.factories import PEOPLE_HEADER_ZH, TODAY, make_area, people_rows, write_csv
-
-
-def _schema_matches(engine) -> list:  # type: ignore[no-untyped-def]
-    with engine.connect() as conn:
-        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), load_all_models())
 
 
 @pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)
@@ -42,14 +34,14 @@ def test_first_load_keeps_the_schema_whole(empty_database, tmp_path, monkeypatch
         import_file(session=session, scope=Scope.system(), kind="people", stream=f, filename=path.name, key="k", today=TODAY, progress=stop)
     with unit_of_work(factory) as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 0
-    assert _schema_matches(engine) == []
+    assert migrate.schema_drift(engine) == []
 
     with unit_of_work(factory) as session, path.open("rb") as f:
         report = import_file(session=session, scope=Scope.system(), kind="people", stream=f, filename=path.name, key="k", today=TODAY)
     assert report.imported == 450
     with unit_of_work(factory) as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 450
-    assert _schema_matches(engine) == []
+    assert migrate.schema_drift(engine) == []
     names = {ix["name"] for ix in inspect(engine).get_indexes("people")}
     assert {ix.name for ix in Person.__table__.indexes} <= names
     assert len(inspect(engine).get_foreign_keys("people")) == 5
@@ -67,7 +59,7 @@ def test_the_demo_district_loads_through_the_first_load_and_keeps_the_schema_who
         counts = load_district(conn, generate_district(people=800, seed=3), key="k")
     with unit_of_work(make_session_factory(engine)) as session:
         assert session.scalar(select(func.count()).select_from(Person)) == counts["people"] == 800
-    assert _schema_matches(engine) == []
+    assert migrate.schema_drift(engine) == []
     assert {ix.name for ix in Person.__table__.indexes} <= {ix["name"] for ix in inspect(engine).get_indexes("people")}
     assert len(inspect(engine).get_foreign_keys("people")) == 5
     engine.dispose()
