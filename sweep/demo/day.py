@@ -70,6 +70,7 @@ class _Builder:
         self.campaign = campaign
         self.rng = rng
         self.events: list[Event] = []
+        self.visitor_ids: set[str] = set()  # the day's walk-ins so far, each a different person
 
     def add(self, at: datetime, site_id: int, action: str, **args: Any) -> None:
         self.events.append(Event(at, len(self.events), site_id, action, args))
@@ -180,7 +181,7 @@ def _site_events(b: _Builder, site_id: int, trace: SiteTrace, called: np.ndarray
     # Those not on the site's list come too: people of the registry who missed their own site are
     # not told apart by the model, so every walk-in here is someone from outside, registered at the desk.
     known = trace.who >= 0
-    outsiders = iter(visitors(b.rng, played.walk_ins))
+    outsiders = iter(visitors(b.rng, played.walk_ins, b.visitor_ids))
     person = np.where(known, called[np.maximum(trace.who, 0)], -1)
     alone = known & np.isin(person, np.fromiter(single, dtype=np.int64, count=len(single)))
     pooled = known & ~alone

@@ -16,10 +16,31 @@ REASON_P = (0.5, 0.35, 0.15)
 ADDRESSES = ("航空港区临时住所", "工地宿舍", "亲友家中", "酒店")
 
 
-def visitors(rng: np.random.Generator, n: int) -> list[dict[str, str]]:
-    """n people to register at the desk: a valid ID number, a name, a phone, where they stay and why."""
+def visitors(rng: np.random.Generator, n: int, taken: set[str] | None = None) -> list[dict[str, str]]:
+    """n people to register at the desk: a valid ID number, a name, a phone, where they stay and why.
+
+    ``taken`` holds the ID numbers of the visitors drawn before (at the day's other sites): each
+    person comes once, so a number drawn again is drawn anew; the new ones are added to it."""
     if n == 0:
         return []
+    taken = set() if taken is None else taken
+    out = _draw(rng, n)
+    todo = list(range(n))
+    while todo:
+        clash = []
+        for k in todo:
+            if out[k]["id_number"] in taken:
+                clash.append(k)
+            else:
+                taken.add(out[k]["id_number"])
+        if clash:
+            for k, fresh in zip(clash, _draw(rng, len(clash)), strict=True):
+                out[k] = fresh
+        todo = clash
+    return out
+
+
+def _draw(rng: np.random.Generator, n: int) -> list[dict[str, str]]:
     male = rng.random(n) < 0.55
     age = rng.integers(18, 66, n)
     birth_days = ((2026 - age - 1970) * 365.25 + rng.integers(0, 365, n)).astype(np.int32)
