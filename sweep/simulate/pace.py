@@ -10,8 +10,8 @@ times (a slow site with a short line was read as nearly on plan) and too vague a
 So the morning is simulated instead: every site's day up to *now* is played a few times
 (``REPLICAS``) at each of a ladder of paces (``LADDER``), and what the scans would have shown at
 each pace (the people swabbed before the last ``window`` minutes, and in them) is compared with
-what they did show: a Gaussian in the two counts, its mean and covariance from the replicas (a
-synthetic likelihood). That is the likelihood of each pace, with the right width whether the
+what they did show: the two counts' predictive distribution from the replicas (a Student t, a
+Gaussian whose mean and covariance are themselves only estimated: a synthetic likelihood). That is the likelihood of each pace, with the right width whether the
 line is long, short or absent. With the prior, on a grid of log-paces, it gives the posterior of
 every site's pace, the shared part learnt from all sites together; each simulated rest of the
 day draws its paces from it.
@@ -167,7 +167,11 @@ def scan_likelihood(
 
     mean = stats.mean(axis=1)  # (ladder, sites, 2)
     dev = stats - mean[:, None]
-    cov = np.einsum("lksa,lksb->lsab", dev, dev) / max(replicas - 1, 1)
+    # The counts' mean and covariance are themselves estimates from the replicas: the next count is
+    # then a Student t around their mean (the Gaussian's predictive under an uninformed prior on
+    # both), wider than the Gaussian and heavier-tailed the fewer the replicas.
+    nu, scale = _predictive_t(replicas)
+    cov = np.einsum("lksa,lksb->lsab", dev, dev) * scale
     cov += np.eye(2) * COUNT_VARIANCE
     # To the fine grid: linear between the ladder's rungs (a mix of covariances is one).
     pos = np.interp(LOG_PACES, ladder, np.arange(LADDER))
@@ -178,9 +182,18 @@ def scan_likelihood(
     d = observed[None] - m
     det = c[..., 0, 0] * c[..., 1, 1] - c[..., 0, 1] ** 2
     quad = (c[..., 1, 1] * d[..., 0] ** 2 - 2 * c[..., 0, 1] * d[..., 0] * d[..., 1] + c[..., 0, 0] * d[..., 1] ** 2) / det
-    loglik = -0.5 * quad - 0.5 * np.log(det)
+    loglik = -0.5 * (nu + 2) * np.log1p(quad / nu) - 0.5 * np.log(det)
     out[:] = loglik.T
     return out
+
+
+def _predictive_t(replicas: int) -> tuple[float, float]:
+    """The degrees of freedom of the counts' predictive t, and what turns the replicas' sum of
+    squared deviations into its scale matrix: with n replicas of a count in d = 2 dimensions,
+    t with n - d degrees of freedom and scale S (n + 1) / (n (n - d)) (Gelman et al., Bayesian Data
+    Analysis, 3rd ed., section 3.6, with the prior p(mean, cov) ∝ |cov|^-(d+1)/2)."""
+    n = max(replicas, 3)
+    return float(n - 2), (n + 1) / (n * (n - 2))
 
 
 def _morning_counts(
