@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import pytest
@@ -67,7 +67,10 @@ def committed_round(engine, district_loaded) -> Iterator[Round]:
     factory = make_session_factory(engine)
     tag = uuid.uuid4().hex[:6]
     with unit_of_work(factory) as session:
-        campaign = planned_campaign(session, settings, datetime.now().replace(hour=7, minute=0, second=0, microsecond=0))
+        # Under way for two to three hours whatever the time of day, so that a scan made now, or an
+        # hour after the start, falls inside the round and not in its future.
+        started = datetime.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+        campaign = planned_campaign(session, settings, started)
         sites = session.scalars(select(PlanSite).where(PlanSite.campaign_id == campaign.id).order_by(PlanSite.id)).all()
         a = sites[0]
         b = next(s for s in sites[1:] if s.office_id != a.office_id) if any(s.office_id != a.office_id for s in sites[1:]) else sites[1]

@@ -198,7 +198,7 @@ def test_readiness_check_ins_and_the_flags_for_the_site_and_the_hq(api, engine):
     tubes = next(i for i in board if i["kind"] == "materials" and i["label"].startswith("采样管"))
     disinfection = next(i for i in board if i["kind"] == "disinfection")
     url = f"/api/campaigns/{r.campaign_id}/readiness"
-    # The round started at 07:00 today: materials were due at 05:00.
+    # The round started two to three hours ago: materials were due two hours before it.
     need = client.post(f"{url}/{tubes['id']}/check-in", json={}, headers=leader)
     assert need.status_code == 422 and need.json()["field"] == "quantity"
     short = client.post(f"{url}/{tubes['id']}/check-in", json={"quantity": tubes["quantity_planned"] - 5, "at": tubes["due_at"]}, headers=leader)
