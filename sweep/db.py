@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 from weakref import WeakKeyDictionary
 
@@ -27,6 +27,10 @@ NAMING = {
 
 
 BULK_CACHE_KIB = 512 * 1024
+# Values bound in one IN (...): far under SQLite's and the drivers' limits on parameters.
+IN_LIST = 1000
+
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -251,6 +255,12 @@ def read_source(conn: Connection | Session) -> ReadSource:
         return ReadSource("primary", None, None)
     lag = 0.0 if streaming and caught_up else (None if age is None else round(max(0.0, float(age)), 3))
     return ReadSource("standby", lag, bool(streaming))
+
+
+def in_chunks(values: list[T], size: int = IN_LIST) -> Iterator[list[T]]:
+    """``values`` in slices of ``size``, one ``IN (...)`` each: a long list would pass the limit on bound parameters."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -4,27 +4,19 @@ while no primary can be reached."""
 from __future__ import annotations
 
 import contextlib
-import socket
 import uuid
 
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, make_url, select, text
 from sqlalchemy.exc import OperationalError
 
+from bench.fieldkit import free_port
 from sweep.api import create_app
 from sweep.auth.models import ApiToken, User
 from sweep.auth.service import create_user
 from sweep.config import Settings
 from sweep.db import make_engine, make_session_factory, normalise_url, read_source, unit_of_work
 from sweep.deps import SessionDep
-
-
-def _closed_port() -> int:
-    """A port on this machine that nothing listens on: connecting is refused at once, as to a
-    primary whose PostgreSQL was killed."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _with_query(url: str, **query: str) -> str:
@@ -35,7 +27,8 @@ def _hosts_first_dead(url: str, **query: str) -> str:
     """The same database behind a libpq multi-host URL whose first host is down."""
     u = make_url(url)
     live = f"{u.host}:{u.port or 5432}"
-    dead = f"127.0.0.1:{_closed_port()}"
+    # A port nothing listens on: connecting is refused at once, as to a primary whose PostgreSQL was killed.
+    dead = f"127.0.0.1:{free_port()}"
     user = u.username + (f":{u.password}" if u.password else "")
     tail = "&".join(f"{k}={v}" for k, v in query.items())
     return f"postgresql://{user}@{dead},{live}/{u.database}" + (f"?{tail}" if tail else "")
@@ -97,7 +90,7 @@ def _app(url: str) -> TestClient:
 
 def test_no_primary_reachable_is_a_503_to_retry_not_a_500(pg_url):
     login = {"username": "nobody", "password": "whatever password"}
-    dead = f"postgresql://postgres@127.0.0.1:{_closed_port()}/sweep"
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/sweep"
     # Every host down; then the only host up is not what the URL asks for (a standby-only state).
     for url in (dead, _with_query(pg_url, target_session_attrs="standby")):
         with _app(url) as client:

@@ -7,20 +7,15 @@ the database and the settings.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bench.fieldkit import Server
 from sweep.auth.accounts import account, set_active
 from sweep.auth.models import User
 from sweep.auth.service import issue_token
@@ -38,60 +33,21 @@ POLL_SECONDS = 2
 REFUSED_WITHIN_S = POLL_SECONDS + 1.5
 
 
-@dataclass
-class Server:
-    base: str
-    proc: subprocess.Popen[bytes]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(db_url: str) -> Server:
-    port = _free_port()
-    env = {**os.environ, "SWEEP_DATABASE_URL": db_url, "SWEEP_SECRET_KEY": KEY, "SWEEP_LOGIN_ATTEMPTS": str(LOGIN_ATTEMPTS),
-           "SWEEP_AUTH_POLL_SECONDS": str(POLL_SECONDS)}
-    cmd = [sys.executable, "-c", "from sweep.cli import app; app()", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return Server(f"http://127.0.0.1:{port}", proc)
-
-
-def _wait_up(server: Server, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        assert server.proc.poll() is None, "sweep serve exited"
-        try:
-            if httpx.get(server.base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"sweep serve did not answer on {server.base}")
-
-
-def _stop(server: Server) -> None:
-    if server.proc.poll() is None:
-        os.killpg(server.proc.pid, signal.SIGTERM)
-        try:
-            server.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.proc.pid, signal.SIGKILL)
-            server.proc.wait(timeout=10)
+def _server(db_url: str) -> Server:
+    return Server(db_url, serve=True, env={"SWEEP_SECRET_KEY": KEY, "SWEEP_LOGIN_ATTEMPTS": str(LOGIN_ATTEMPTS),
+                                           "SWEEP_AUTH_POLL_SECONDS": str(POLL_SECONDS)})
 
 
 @pytest.fixture(scope="module")
 def servers(db_url: str, committed_round: Round) -> Iterator[tuple[Server, Server]]:  # noqa: F811
-    pair = (_start(db_url), _start(db_url))
+    pair = (_server(db_url), _server(db_url))
     try:
-        deadline = time.monotonic() + 60
         for server in pair:
-            _wait_up(server, deadline)
+            server.start(timeout=60)
         yield pair
     finally:
         for server in pair:
-            _stop(server)
+            server.stop()
 
 
 def _token(engine, username: str) -> str:  # type: ignore[no-untyped-def]

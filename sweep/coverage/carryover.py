@@ -19,6 +19,7 @@ from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.coverage.export import list_sheet
 from sweep.coverage.rounds import carry_over
+from sweep.db import in_chunks
 from sweep.errors import InvalidInput
 from sweep.plan.models import Campaign
 from sweep.registry.models import Building, Community, Grid, Office, Person
@@ -30,7 +31,6 @@ HEADERS = (
 WIDTHS = (14, 16, 12, 22, 18, 6, 8, 10, 22, 14, 14, 10, 10)
 REASONS = {"missing": "未检 missing", "away": "外出 away", "hospital": "住院 hospital"}
 FORMATS = ("csv", "xlsx")
-_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def carry_over_rows(*, session: Session, campaign: Campaign, scope: Scope, phone
     carried = carry_over(session=session, campaign=campaign, scope=scope)
     ids = [c.person_id for c in carried]
     people: dict[int, tuple] = {}
-    for i in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         for row in session.execute(
             select(Person.id, Office.name, Community.name, Grid.name, Building.name, Building.code, Person.unit, Person.room,
                    Person.name, Person.id_masked, Person.phone)
@@ -54,7 +54,7 @@ def carry_over_rows(*, session: Session, campaign: Campaign, scope: Scope, phone
             .join(Community, Community.id == Person.community_id)
             .join(Grid, Grid.id == Person.grid_id)
             .join(Building, Building.id == Person.building_id)
-            .where(Person.id.in_(ids[i : i + _CHUNK]))
+            .where(Person.id.in_(chunk))
         ):
             people[row[0]] = tuple(row[1:])
     out = []

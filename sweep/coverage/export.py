@@ -21,6 +21,7 @@ from sweep.auth.scope import Scope
 from sweep.auth.service import audit
 from sweep.coverage.rounds import missed_before
 from sweep.coverage.service import MissingPerson, missing_rows
+from sweep.db import in_chunks
 from sweep.plan.models import Campaign
 from sweep.registry.models import Person
 
@@ -54,8 +55,8 @@ def _full_numbers(session: Session, people: list[MissingPerson], key: str) -> di
 
     ids = [p.person_id for p in people]
     numbers: dict[int, str] = {}
-    for i in range(0, len(ids), 500):
-        for pid, blob in session.execute(select(Person.id, Person.id_encrypted).where(Person.id.in_(ids[i : i + 500]))):
+    for chunk in in_chunks(ids, 500):
+        for pid, blob in session.execute(select(Person.id, Person.id_encrypted).where(Person.id.in_(chunk))):
             if blob is not None:
                 try:
                     numbers[pid] = decrypt_id_number(blob, key=key)

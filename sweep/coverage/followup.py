@@ -49,6 +49,17 @@ def _sample_id(session: Session, campaign: Campaign, person_id: int) -> int | No
     )
 
 
+def _unsampled_person(session: Session, campaign: Campaign, person_id: int, scope: Scope, held: type[Exemption | HomeSamplingTask], *,
+                      sampled: str, already: str) -> Person:
+    """The person through the scope, refused when sampled this round or when already holding a ``held`` row of it."""
+    person = _person(session, campaign, person_id, scope)
+    if _sample_id(session, campaign, person.id) is not None:
+        raise Conflict("person_id", sampled)
+    if session.scalar(select(held.id).where(held.campaign_id == campaign.id, held.person_id == person.id)):
+        raise Conflict("person_id", already)
+    return person
+
+
 def add_exemption(
     *,
     session: Session,
@@ -65,11 +76,9 @@ def add_exemption(
     proof = (proof or "").strip() or None
     if reason == "sampled_elsewhere" and proof is None:
         raise InvalidInput("proof", "外地已检须提供凭证：报告编号、检测机构、日期 (sampled elsewhere needs proof: report number, lab, date)")
-    person = _person(session, campaign, person_id, scope)
-    if _sample_id(session, campaign, person.id) is not None:
-        raise Conflict("person_id", "此人本轮已采样，无需免检 (already sampled this round; no exemption needed)")
-    if session.scalar(select(Exemption.id).where(Exemption.campaign_id == campaign.id, Exemption.person_id == person.id)):
-        raise Conflict("person_id", "此人本轮已登记免检 (already exempted this round)")
+    person = _unsampled_person(session, campaign, person_id, scope, Exemption,
+                               sampled="此人本轮已采样，无需免检 (already sampled this round; no exemption needed)",
+                               already="此人本轮已登记免检 (already exempted this round)")
     exemption = Exemption(
         campaign_id=campaign.id, person_id=person.id, reason=reason, proof=proof, note=(note or "").strip() or None,
         created_at=at, created_by=scope.user_id,
@@ -144,11 +153,9 @@ def add_home_task(
         raise InvalidInput("reason", "须说明上门原因，如卧床、行动不便 (give the reason, e.g. bedridden, cannot walk)")
     if due_at < at:
         raise InvalidInput("due_at", "完成时限早于现在 (the deadline is in the past)")
-    person = _person(session, campaign, person_id, scope)
-    if _sample_id(session, campaign, person.id) is not None:
-        raise Conflict("person_id", "此人本轮已采样 (already sampled this round)")
-    if session.scalar(select(HomeSamplingTask.id).where(HomeSamplingTask.campaign_id == campaign.id, HomeSamplingTask.person_id == person.id)):
-        raise Conflict("person_id", "此人本轮已有上门采样任务 (already has a home-sampling task this round)")
+    person = _unsampled_person(session, campaign, person_id, scope, HomeSamplingTask,
+                               sampled="此人本轮已采样 (already sampled this round)",
+                               already="此人本轮已有上门采样任务 (already has a home-sampling task this round)")
     task = HomeSamplingTask(
         campaign_id=campaign.id, person_id=person.id, office_id=person.office_id, reason=reason.strip()[:100], team=team,
         due_at=due_at, status="open", created_at=at, created_by=scope.user_id,

@@ -18,6 +18,7 @@ from sweep.auth.scope import Scope
 from sweep.coverage import tallies
 from sweep.coverage.models import CoverageMissing, Exemption, HomeSamplingTask
 from sweep.coverage.service import coverage_by, missing_query
+from sweep.db import in_chunks
 from sweep.errors import InvalidInput, NotFound
 from sweep.field.models import Sample
 from sweep.plan.models import Campaign, PlanSite, ReadinessItem
@@ -27,7 +28,6 @@ from sweep.registry.models import Building, CandidateSite, Community, Person
 LOW_COVERAGE = 0.95
 # Exempt for a reason that may have passed by the next round: asked again then.
 RECHECK_REASONS = ("away", "hospital")
-_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ def _missed_twice(session: Session, current: Campaign, previous: Campaign, scope
     tallies.refresh(session=session, campaign=current)
     ids = list(session.scalars(missing_query(campaign=current, scope=scope).where(~done_before, ~excused_before)))
     rows: list[Sequence[Any]] = []
-    for chunk in _chunks(ids):
+    # Ids first over narrow indexes, then the few rows in full: see missing_list.
+    for chunk in in_chunks(ids):
         rows += session.execute(
             select(Community.code, Building.code, Person.id, Person.name, Person.id_masked, Person.phone, Community.name, Building.name,
                    Person.unit, Person.room)
@@ -114,12 +115,6 @@ def _missed_twice(session: Session, current: Campaign, previous: Campaign, scope
         ).all()
     rows.sort(key=lambda r: (r[0], r[1], r[8] is not None, r[8] or 0, r[9] or "", r[2]))
     return [MissedPerson(*row[2:]) for row in rows]
-
-
-def _chunks(ids: list[int]) -> Iterable[list[int]]:
-    # Ids first over narrow indexes, then the few rows in full: see missing_list.
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
 
 
 def _site_finish(session: Session, campaign: Campaign, now: datetime, scope: Scope) -> dict[int, tuple[str, str, float | None, int]]:
@@ -212,10 +207,10 @@ class CarryOver:
 def _rounds_missed(session: Session, campaign: Campaign, person_ids: list[int]) -> dict[int, int]:
     earlier = list(session.scalars(select(Campaign.id).where(Campaign.id <= campaign.id).order_by(Campaign.id.desc())))
     sampled: dict[int, set[int]] = defaultdict(set)
-    for i in range(0, len(person_ids), _CHUNK):
+    for chunk in in_chunks(person_ids):
         for pid, cid in session.execute(
             select(Sample.person_id, Sample.campaign_id).where(
-                Sample.person_id.in_(person_ids[i : i + _CHUNK]), Sample.kind != "retest", Sample.campaign_id <= campaign.id
+                Sample.person_id.in_(chunk), Sample.kind != "retest", Sample.campaign_id <= campaign.id
             )
         ):
             sampled[pid].add(cid)
@@ -237,7 +232,7 @@ def carry_over(*, session: Session, campaign: Campaign, scope: Scope) -> list[Ca
     task = select(HomeSamplingTask.id).where(HomeSamplingTask.campaign_id == campaign.id, HomeSamplingTask.person_id == Person.id).exists()
     columns = (Person.id, Person.building_id, Person.community_id, Person.office_id)
     rows: list[tuple[Any, ...]] = []  # the database's values: registered people have their areas
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         rows += [(*r[:4], "missing", bool(r[4] or r[5])) for r in session.execute(
             select(*columns, Person.home_sampling, task).where(Person.id.in_(chunk)))]
     recheck = select(*columns, Exemption.reason, Person.home_sampling).join(Exemption, Exemption.person_id == Person.id).where(
@@ -276,8 +271,7 @@ def missed_before(*, session: Session, campaign: Campaign, person_ids: Iterable[
     if previous is None or not ids:
         return set()
     seen: set[int] = set()
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
+    for chunk in in_chunks(ids):
         seen.update(session.scalars(select(Sample.person_id).where(
             Sample.campaign_id == previous.id, Sample.person_id.in_(chunk), Sample.kind != "retest")))
         seen.update(session.scalars(select(Exemption.person_id).where(Exemption.campaign_id == previous.id, Exemption.person_id.in_(chunk))))

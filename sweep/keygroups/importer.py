@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.scope import Scope
 from sweep.auth.service import audit
+from sweep.db import in_chunks
 from sweep.errors import DomainError, InvalidInput
 from sweep.keygroups import service as keygroups
 from sweep.keygroups.models import KeyGroupMember, KeyGroupTest, Workplace
@@ -133,8 +134,8 @@ def _people(session: Session, sheet: _Sheet, key: str) -> dict[int, Person | Bad
             found[number] = BadCell(exc.reason, field=exc.field or "id_number")
     wanted = list(set(hashes.values()))
     by_hash: dict[bytes, Person] = {}
-    for i in range(0, len(wanted), 1000):
-        by_hash.update((p.id_hash, p) for p in session.scalars(select(Person).where(Person.id_hash.in_(wanted[i : i + 1000]))))
+    for chunk in in_chunks(wanted):
+        by_hash.update((p.id_hash, p) for p in session.scalars(select(Person).where(Person.id_hash.in_(chunk))))
     for number, cells in sheet.rows:
         if number in found:
             continue

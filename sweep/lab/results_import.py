@@ -28,6 +28,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from sweep.db import in_chunks
 from sweep.errors import DomainError, InvalidInput
 from sweep.field.models import Handover, Sample, Tube
 from sweep.lab.models import LabResult, ResultImport
@@ -194,12 +195,12 @@ def import_results(
     conn = session.connection()
     tubes: dict[str, tuple] = {}
     codes = [r.tube_code for r in checked]
-    for i in range(0, len(codes), _CHUNK):
+    for chunk in in_chunks(codes, _CHUNK):
         for t in conn.execute(
             select(Tube.code, Tube.id, Handover.received_at, LabResult.result)
             .outerjoin(Handover, Handover.box_id == Tube.box_id)
             .outerjoin(LabResult, LabResult.tube_id == Tube.id)
-            .where(Tube.campaign_id == campaign.id, Tube.code.in_(codes[i : i + _CHUNK]))
+            .where(Tube.campaign_id == campaign.id, Tube.code.in_(chunk))
         ):
             tubes[t.code] = (t.id, t.received_at, t.result)
 
@@ -247,9 +248,9 @@ def import_results(
     # Most rows are negative pools with nothing to close: those go in one statement.
     ids = [tube_id for _row, tube_id in good]
     holds_retests: set[int] = set()
-    for i in range(0, len(ids), _CHUNK):
+    for tube_ids in in_chunks(ids, _CHUNK):
         holds_retests.update(
-            conn.execute(select(Sample.tube_id).where(Sample.tube_id.in_(ids[i : i + _CHUNK]), Sample.kind == "retest").distinct()).scalars()
+            conn.execute(select(Sample.tube_id).where(Sample.tube_id.in_(tube_ids), Sample.kind == "retest").distinct()).scalars()
         )
     plain = [
         {"campaign_id": campaign.id, "tube_id": tube_id, "result": "negative", "ct_value": min(r.ct_values.values()) if r.ct_values else None,

@@ -13,10 +13,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TypeVar
 
 from sweep.errors import InvalidInput
+from sweep.registry.fields import BadCell
 from sweep.registry.report import ImportReport
 
+T = TypeVar("T")
 Row = tuple[int, list[str]]  # (row number as the spreadsheet shows it, cells)
 
 HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -192,8 +195,18 @@ def data_rows(rows: Iterable[Row], kind: str, report: ImportReport) -> tuple[Hea
     return header, (r for r in rest if "".join(r[1]).strip())
 
 
-def each_row(header: Header, data: Iterable[Row], report: ImportReport) -> Iterator[tuple[int, list[str], Callable[[str], str]]]:
-    """Each data row, counted on the report: its number, its cells, and its cells by column name."""
+def parsed_rows(header: Header, data: Iterable[Row], report: ImportReport,
+                parse: Callable[[int, Callable[[str], str]], T]) -> Iterator[tuple[Callable[[str], str], T]]:
+    """Each data row, counted on the report, with what ``parse`` made of its number and its cells by column name.
+
+    A row that ``parse`` refuses (``BadCell``) goes on the report's rejected rows instead.
+    """
     for number, cells in data:
         report.rows += 1
-        yield number, cells, partial(header.get, cells)
+        get = partial(header.get, cells)
+        try:
+            parsed = parse(number, get)
+        except BadCell as exc:
+            report.refuse(number, cells, exc.field or "row", exc.reason)
+            continue
+        yield get, parsed

@@ -8,7 +8,7 @@ a building that moves to another grid takes its people's area columns with it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sweep.auth.service import audit
 from sweep.registry.fields import BadCell, fold, parse_float, parse_int
-from sweep.registry.headers import Row, data_rows, each_row
+from sweep.registry.headers import Row, data_rows, parsed_rows
 from sweep.registry.lookup import Areas, load_areas
 from sweep.registry.models import Building, Community, Grid, Office, Person
 from sweep.registry.report import ImportReport
@@ -151,18 +151,17 @@ def import_buildings(*, session: Session, rows: Iterable[Row], report: ImportRep
     maker = AreaMaker(session, areas, report, community)
     existing = {b.code: b for b in session.scalars(select(Building))}
     seen: dict[str, int] = {}
-    for number, cells, get in each_row(header, data, report):
-        try:
-            code = unique_code(get("code"), seen=seen, row=number, longest=48, what="楼栋", what_en="building")
-            comm = fold(get("community"))
-            community_id = maker.community(comm, fold(get("community_name")), fold(get("office")), fold(get("office_name"))) if comm or community else None
-            grid_id = maker.grid(fold(get("grid")), fold(get("grid_name")), community_id)
-            lon, lat = parse_lon_lat(get("lon"), get("lat"))
-            households = parse_int(get("households"), what="户数", what_en="households", field="households") or 0
-            kind = parse_kind(get("kind"), BUILDING_KINDS, default="other")
-        except BadCell as exc:
-            report.refuse(number, cells, exc.field or "row", exc.reason)
-            continue
+
+    def parse(number: int, get: Callable[[str], str]) -> tuple[str, int, float, float, int, str]:
+        code = unique_code(get("code"), seen=seen, row=number, longest=48, what="楼栋", what_en="building")
+        comm = fold(get("community"))
+        community_id = maker.community(comm, fold(get("community_name")), fold(get("office")), fold(get("office_name"))) if comm or community else None
+        grid_id = maker.grid(fold(get("grid")), fold(get("grid_name")), community_id)
+        lon, lat = parse_lon_lat(get("lon"), get("lat"))
+        households = parse_int(get("households"), what="户数", what_en="households", field="households") or 0
+        return code, grid_id, lon, lat, households, parse_kind(get("kind"), BUILDING_KINDS, default="other")
+
+    for get, (code, grid_id, lon, lat, households, kind) in parsed_rows(header, data, report, parse):
         cid = areas.grid_community[grid_id]
         values = {"name": (fold(get("name")) or code)[:100], "kind": kind, "lon": lon, "lat": lat, "households": households,
                   "grid_id": grid_id, "community_id": cid, "office_id": areas.community_office[cid]}
@@ -184,22 +183,22 @@ def import_grids(*, session: Session, rows: Iterable[Row], report: ImportReport,
     maker = AreaMaker(session, areas, report, community)
     existing = {g.code: g for g in session.scalars(select(Grid))}
     seen: dict[str, int] = {}
-    for number, cells, get in each_row(header, data, report):
-        try:
-            code = unique_code(get("code"), seen=seen, row=number, longest=40, what="网格", what_en="grid")
-            community_id = maker.community(fold(get("community")), fold(get("community_name")), fold(get("office")),
-                                           fold(get("office_name")))
-            geometry = _geometry(get("geometry"))
-        except BadCell as exc:
-            report.refuse(number, cells, exc.field or "row", exc.reason)
-            continue
+
+    def parse(number: int, get: Callable[[str], str]) -> tuple[str, int, str | None]:
+        code = unique_code(get("code"), seen=seen, row=number, longest=40, what="网格", what_en="grid")
+        community_id = maker.community(fold(get("community")), fold(get("community_name")), fold(get("office")),
+                                       fold(get("office_name")))
+        geometry = _geometry(get("geometry"))
+        grid = existing.get(code)
+        if grid is not None and grid.community_id != community_id:
+            raise BadCell(f"网格 {code} 属于另一个社区 (grid {code} belongs to another community)", field="community")
+        return code, community_id, geometry
+
+    for get, (code, community_id, geometry) in parsed_rows(header, data, report, parse):
         values: dict[str, Any] = {"name": (fold(get("name")) or code)[:100], "community_id": community_id}
         if geometry is not None:
             values["geometry"] = geometry
         grid = existing.get(code)
-        if grid is not None and grid.community_id != community_id:
-            report.refuse(number, cells, "community", f"网格 {code} 属于另一个社区 (grid {code} belongs to another community)")
-            continue
         _record(session, report, user_id, "grid", grid or Grid(code=code, **values), values)
     session.flush()
     return report

@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from sweep.auth.models import AuditEntry
-from sweep.db import bulk_insert, is_postgresql
+from sweep.db import bulk_insert, in_chunks, is_postgresql
 from sweep.registry.bulkload import first_load
 from sweep.registry.fields import (
     BadCell,
@@ -370,8 +370,7 @@ class _PeopleImport:
             return {}
         cols = [Person.id, Person.id_hash, Person.community_id, *(getattr(Person, c) for c in COMPARED), Person.id_encrypted.is_(None)]
         found: dict[bytes, dict[str, Any]] = {}
-        for start in range(0, len(hashes), _LOOKUP_BATCH):
-            batch = hashes[start : start + _LOOKUP_BATCH]
+        for batch in in_chunks(hashes, _LOOKUP_BATCH):
             for pid, h, community_id, *rest in self.session.execute(select(*cols).where(Person.id_hash.in_(batch))):
                 found[bytes(h)] = {"id": pid, "community_id": community_id, **dict(zip(COMPARED, rest[:-1], strict=False)),
                                    "needs_cipher": bool(rest[-1])}

@@ -6,13 +6,13 @@ number, or failing that by name within the community.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sweep.registry.fields import BadCell, fold, parse_float, parse_int, parse_phone
-from sweep.registry.headers import Row, data_rows, each_row
+from sweep.registry.headers import Row, data_rows, parsed_rows
 from sweep.registry.importer_areas import _record, parse_kind, parse_lon_lat, unique_code
 from sweep.registry.lookup import Areas, load_areas
 from sweep.registry.models import CandidateSite, Community, Staff
@@ -50,22 +50,21 @@ def import_sites(*, session: Session, rows: Iterable[Row], report: ImportReport,
     areas = load_areas(session, buildings=False)
     existing = {s.code: s for s in session.scalars(select(CandidateSite))}
     seen: dict[str, int] = {}
-    for number, cells, get in each_row(header, data, report):
-        try:
-            code = unique_code(get("code"), seen=seen, row=number, longest=48, what="采样点", what_en="site")
-            name = fold(get("name"))
-            if not name:
-                raise BadCell("采样点名称为空 (site name missing)", field="name")
-            cid = _scoped_community(areas, get("community"), community)
-            lon, lat = parse_lon_lat(get("lon"), get("lat"))
-            desks = parse_int(get("max_desks"), what="最多采样台", what_en="max desks", field="max_desks")
-            if not desks or desks <= 0:
-                raise BadCell("最多采样台应为正整数 (max desks must be a positive whole number)", field="max_desks")
-            area = parse_float(get("area_m2"), what="面积", what_en="area", field="area_m2") if get("area_m2") else None
-            kind = parse_kind(get("kind"), SITE_KINDS, default="other")
-        except BadCell as exc:
-            report.refuse(number, cells, exc.field or "row", exc.reason)
-            continue
+
+    def parse(number: int, get: Callable[[str], str]) -> tuple[str, str, int, float, float, int, float | None, str]:
+        code = unique_code(get("code"), seen=seen, row=number, longest=48, what="采样点", what_en="site")
+        name = fold(get("name"))
+        if not name:
+            raise BadCell("采样点名称为空 (site name missing)", field="name")
+        cid = _scoped_community(areas, get("community"), community)
+        lon, lat = parse_lon_lat(get("lon"), get("lat"))
+        desks = parse_int(get("max_desks"), what="最多采样台", what_en="max desks", field="max_desks")
+        if not desks or desks <= 0:
+            raise BadCell("最多采样台应为正整数 (max desks must be a positive whole number)", field="max_desks")
+        area = parse_float(get("area_m2"), what="面积", what_en="area", field="area_m2") if get("area_m2") else None
+        return code, name, cid, lon, lat, desks, area, parse_kind(get("kind"), SITE_KINDS, default="other")
+
+    for _, (code, name, cid, lon, lat, desks, area, kind) in parsed_rows(header, data, report, parse):
         values = {"name": name[:100], "community_id": cid, "kind": kind, "lon": lon, "lat": lat, "max_desks": desks,
                   "area_m2": area}
         site = existing.get(code)
@@ -85,21 +84,21 @@ def import_staff(*, session: Session, rows: Iterable[Row], report: ImportReport,
             by_phone[s.phone] = s
         by_name.setdefault((s.community_id, s.name), []).append(s)
     seen: dict[str, int] = {}
-    for number, cells, get in each_row(header, data, report):
-        try:
-            name = fold(get("name"))
-            if not name or len(name) > 50:
-                raise BadCell("姓名为空或超过50个字 (name missing or longer than 50 characters)", field="name")
-            phone = parse_phone(get("phone")) if get("phone") else None
-            cid = _scoped_community(areas, get("community"), community)
-            kind = parse_kind(get("kind"), STAFF_KINDS, default="general")
-            key = phone or f"{cid}:{name}"
-            if key in seen:
-                raise BadCell(f"与第{seen[key]}行重复 (duplicate of row {seen[key]})", field="phone" if phone else "name")
-            seen[key] = number
-        except BadCell as exc:
-            report.refuse(number, cells, exc.field or "row", exc.reason)
-            continue
+
+    def parse(number: int, get: Callable[[str], str]) -> tuple[str, str | None, int, str]:
+        name = fold(get("name"))
+        if not name or len(name) > 50:
+            raise BadCell("姓名为空或超过50个字 (name missing or longer than 50 characters)", field="name")
+        phone = parse_phone(get("phone")) if get("phone") else None
+        cid = _scoped_community(areas, get("community"), community)
+        kind = parse_kind(get("kind"), STAFF_KINDS, default="general")
+        key = phone or f"{cid}:{name}"
+        if key in seen:
+            raise BadCell(f"与第{seen[key]}行重复 (duplicate of row {seen[key]})", field="phone" if phone else "name")
+        seen[key] = number
+        return name, phone, cid, kind
+
+    for _, (name, phone, cid, kind) in parsed_rows(header, data, report, parse):
         # One namesake in the community with another phone is the same person with a new number.
         same_name = [s for s in by_name.get((cid, name), []) if s.id is not None]
         match = by_phone.get(phone) if phone else None

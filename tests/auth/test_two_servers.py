@@ -3,9 +3,6 @@ between them, and a user disabled on one refused by the other within seconds."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,33 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.fieldkit import Server
 from sweep import migrate
 from sweep.auth.service import create_user
 from sweep.db import make_engine, make_session_factory, unit_of_work
-from tests.web.conftest import free_port
 
 PASSWORD = "two servers password"
 POLL_SECONDS = 1
-
-
-def _serve(url: str, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "SWEEP_DATABASE_URL": url, "SWEEP_SECRET_KEY": "two-servers-secret", "SWEEP_LOGIN_ATTEMPTS": "4",
-           "SWEEP_AUTH_POLL_SECONDS": str(POLL_SECONDS)}
-    sweep = Path(sys.executable).with_name("sweep")
-    return subprocess.Popen([str(sweep), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
-
-
-def _up(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"the server at {base} did not start: {log.read_text()}")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -60,22 +37,15 @@ def _started(url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
         create_user(session=session, username="admin", display_name="管理员", role="admin", password=PASSWORD)
         create_user(session=session, username="desk", display_name="登记员", role="lab", password=PASSWORD)
     engine.dispose()
-    ports = (free_port(), free_port())
-    logs = [tmp_path / f"server-{i}.log" for i in (1, 2)]
-    processes = [_serve(url, port, log) for port, log in zip(ports, logs, strict=True)]
+    env = {"SWEEP_SECRET_KEY": "two-servers-secret", "SWEEP_LOGIN_ATTEMPTS": "4", "SWEEP_AUTH_POLL_SECONDS": str(POLL_SECONDS)}
+    pair = [Server(url, serve=True, env=env, log=tmp_path / f"server-{i}.log") for i in (1, 2)]
     try:
-        bases = tuple(f"http://127.0.0.1:{port}" for port in ports)
-        for base, process, log in zip(bases, processes, logs, strict=True):
-            _up(base, process, log)
-        yield bases  # type: ignore[misc]
+        for server in pair:
+            server.start(timeout=30)
+        yield pair[0].base, pair[1].base
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        for server in pair:
+            server.stop()
 
 
 def _log_in(base: str, username: str, password: str) -> httpx.Response:

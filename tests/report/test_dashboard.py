@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, make_url, select
 
+from bench.fieldkit import free_port
 from sweep.api import create_app
 from sweep.config import Settings
 from sweep.db import make_engine, make_session_factory, unit_of_work
@@ -97,12 +97,6 @@ def test_late_readiness_lists_exactly_the_items_done_after_their_deadline(played
     assert [i["due_at"] for i in shown] == sorted(i["due_at"] for i in shown)
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_dashboard_reads_through_the_read_url_and_says_from_where(played):
     client, summary, url = played
     backend = make_url(url).get_backend_name()
@@ -111,7 +105,7 @@ def test_the_dashboard_reads_through_the_read_url_and_says_from_where(played):
     }
     # A read URL whose only host is down: the dashboard's figures fail (a clear 503) and the
     # round's own figures, on the primary, do not; so the dashboard reads where it is told.
-    dead = f"postgresql://postgres@127.0.0.1:{_closed_port()}/sweep"
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/sweep"
     app = create_app(settings=Settings(database_url=url, read_database_url=dead, secret_key="test-secret"))
     with TestClient(app, headers=client.headers) as other:
         assert other.get("/api/campaigns/latest/dashboard").status_code == 503
@@ -125,7 +119,7 @@ def test_the_dashboard_reads_through_the_read_url_and_says_from_where(played):
 def test_a_read_url_that_prefers_a_standby_falls_back_to_the_primary(played):
     client, summary, url = played
     u = make_url(url)
-    read = f"postgresql://{u.username}@127.0.0.1:{_closed_port()},{u.host}:{u.port or 5432}/{u.database}?target_session_attrs=prefer-standby"
+    read = f"postgresql://{u.username}@127.0.0.1:{free_port()},{u.host}:{u.port or 5432}/{u.database}?target_session_attrs=prefer-standby"
     app = create_app(settings=Settings(database_url=url, read_database_url=read, secret_key="test-secret"))
     with TestClient(app, headers=client.headers) as other:
         data = other.get("/api/campaigns/latest/dashboard").json()

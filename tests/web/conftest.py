@@ -3,7 +3,6 @@ browser tests."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
+from bench.fieldkit import free_port
 from sweep import migrate
 from sweep.api import create_app
 from sweep.auth.service import create_user
@@ -40,12 +40,6 @@ class Served:
     campaign_id: int
     site_id: int
     id_numbers: list[str]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

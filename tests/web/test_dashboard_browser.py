@@ -14,9 +14,9 @@ import httpx
 import pytest
 from rich.console import Console
 
+from bench.fieldkit import free_port
 from sweep.demo.live import LiveDemo
 from sweep.demo.run import DEMO_USER, prepare
-from tests.web.conftest import free_port
 
 
 @pytest.fixture(scope="module")
