@@ -50,6 +50,7 @@ def test_a_walk_in_is_registered_and_sampled_at_the_terminal_online_and_offline(
     context, page = _logged_in_phone(browser, served, locale="zh-CN")
     _scan(page, "WEB-WI-0001")
     page.wait_for_function("document.getElementById('tube-code').textContent === 'WEB-WI-0001'")
+    page.wait_for_function(QUEUE_EMPTY)  # the tube's opening sent, so that the queue below holds only what the form adds
     # A wrong check digit is refused on the terminal, naming the field; nothing is queued.
     number = outsider_number()
     wrong = number[:17] + ("0" if number[17] != "0" else "1")
