@@ -15,6 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sweep.db import is_postgresql
 from sweep.errors import InvalidInput
 from sweep.field.models import Sample
+from sweep.plan.clock import server_now
 from sweep.plan.models import Campaign, PlanSite
 from sweep.simulate.forecast import SiteProgress
 from sweep.simulate.model import DayInput
@@ -44,7 +45,7 @@ def site_progress(
     desk_scans = (Sample.campaign_id == campaign.id) & (Sample.kind == "pooled")
     if now is None:
         latest = session.scalar(select(func.max(Sample.sampled_at)).where(desk_scans))
-        wall = ((clock or datetime.now()) - campaign.starts_at).total_seconds() / 60
+        wall = ((clock or server_now()) - campaign.starts_at).total_seconds() / 60
         now = max(wall, (latest - campaign.starts_at).total_seconds() / 60 if latest else wall)
     if now < 0:
         raise InvalidInput("now", f"采样尚未开始 (sampling has not started: now is {-now:.0f} min before the start)")
