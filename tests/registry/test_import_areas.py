@@ -137,3 +137,18 @@ def test_staff_are_matched_by_phone_then_by_name(session, tmp_path):
     assert sorted((s.name, s.phone, s.kind) for s in staff) == [
         ("吴志愿", "13700000022", "general"), ("周医生", "13700000001", "medical"), ("郑网格", None, "general")]
     assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "registry.staff.update")) >= 1
+
+
+def test_a_grid_sent_again_under_another_community_is_refused_and_kept_where_it_is(session, tmp_path):
+    area = make_area(session, prefix="M")
+    g1 = area.grids[0]  # in the first community
+    grids = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"网格编码": g1.code, "网格名称": "改名网格", "社区": area.communities[1].code}, "geometry": None},
+        {"type": "Feature", "properties": {"网格编码": "MG9", "网格名称": "新网格", "社区": area.communities[1].code}, "geometry": None},
+    ]}
+    (tmp_path / "g.geojson").write_text(json.dumps(grids, ensure_ascii=False), encoding="utf-8")
+    report = run(session, tmp_path / "g.geojson", "grids")
+    assert [(r.row, r.field) for r in report.rejected] == [(1, "community")]  # a GeoJSON row is its feature
+    assert "属于另一个社区" in report.rejected[0].reason and report.imported == 1
+    session.refresh(g1)
+    assert (g1.community_id, g1.name) == (area.communities[0].id, "第1网格")
