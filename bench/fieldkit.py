@@ -146,14 +146,20 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}")
+                raise RuntimeError(f"the server exited with {self.proc.returncode}{self._tail()}")
             try:
                 if httpx.get(self.base + "/healthz", timeout=1.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("the server did not come up")
+        raise RuntimeError(f"the server did not come up{self._tail()}")
+
+    def _tail(self) -> str:
+        """The end of the server's output, when it is kept: why it did not start."""
+        if self.log is None or not self.log.exists():
+            return ""
+        return ":\n" + self.log.read_text(errors="replace")[-2000:]
 
     def kill(self) -> None:
         """kill -9, the whole group: no shutdown, no flush, as a power cut would leave it."""
